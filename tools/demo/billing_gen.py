@@ -45,6 +45,13 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
         )
     }  # fmt: skip
     months = billing_months(as_of)
+    calendar = []
+    for month in months:
+        issued = next_month(month)
+        due = issued + timedelta(days=20)
+        pay_at = datetime(due.year, due.month, due.day, 6) - timedelta(days=3)
+        end = issued - timedelta(days=1)
+        calendar.append((month, month.strftime("%Y-%m"), f"{month:%Y%m}", end, issued, due, pay_at))
     for i, num in enumerate(b.numbers):
         acct = account_number(num)
         fees = 0.0
@@ -65,7 +72,7 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                 fees += PLAN_FEE[addon]
                 extra = 5.0 if addon == "DATA-5" else 0.0
             allowance = PLAN_DATA[plan]
-            for m, month in enumerate(months):
+            for m in range(MONTHS):
                 if allowance is None:
                     used = round(5 + rnd.random() * 55, 1)
                 else:
@@ -73,16 +80,14 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                     used = round(max(0.1, (allowance + extra) * factor), 1)
                     line_usage[m] += max(0.0, used - allowance - extra)
                 minutes = int(rnd.random() * 900)
-                out["usage"].append((line_id, month.strftime("%Y-%m"), used, minutes))
+                out["usage"].append((line_id, calendar[m][1], used, minutes))
         autopay = b.autopay[i]
         failed = autopay and rnd.random() < 0.04
         past_due = failed or rnd.random() < 0.02
         balance = 0.0
-        for m, month in enumerate(months):
-            issued = next_month(month)
-            due = issued + timedelta(days=20)
+        for m, (month, _, yyyymm, end, issued, due, pay_at) in enumerate(calendar):
             amount = invoice_amount(fees, line_usage[m])
-            inv = f"INV-{num:07d}-{month:%Y%m}"
+            inv = f"INV-{num:07d}-{yyyymm}"
             last = m == MONTHS - 1
             if last and due >= as_of:
                 status, paid = "open", 0.0
@@ -97,10 +102,8 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
             else:
                 status, paid = "paid", amount
             out["invoices"].append(
-                (inv, acct, month, next_month(month) - timedelta(days=1), issued, due, amount,
-                 paid, status)
+                (inv, acct, month, end, issued, due, amount, paid, status)
             )  # fmt: skip
-            pay_at = datetime(due.year, due.month, due.day, 6) - timedelta(days=3)
             method = "autopay_card" if autopay else ("card", "bank")[num % 2]
             if status == "paid":
                 out["payments"].append(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Table
+from sqlalchemy import Date, DateTime, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -62,10 +62,10 @@ class Report:
     seconds: float
 
 
-def _sql_value(value: object) -> object:
-    # SQLAlchemy's SQLite dialect stores dates and datetimes as ISO text; match it exactly.
+def _iso(value: object) -> object:
+    # SQLAlchemy's SQLite dialect reads dates and datetimes back from ISO text with a space.
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.isoformat(" ")
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -75,10 +75,19 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: list[tuple[object, ...
     if not rows:
         return
     marks = ",".join("?" * len(table.columns))
-    conn.executemany(
-        f"INSERT INTO {table.name} VALUES ({marks})",
-        ([_sql_value(v) for v in row] for row in rows),
-    )
+    temporal = [
+        i for i, col in enumerate(table.columns) if isinstance(col.type, (Date, DateTime))
+    ]
+    if temporal:
+        fixed = []
+        for row in rows:
+            values = list(row)
+            for i in temporal:
+                values[i] = _iso(values[i])
+            fixed.append(values)
+        conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", fixed)
+    else:
+        conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
 
 
 def _reference_rows(system: str, spec: Spec) -> Rows:
