@@ -31,7 +31,7 @@ lock:
 		--find-links $(FIND_LINKS) --no-header -o requirements.lock
 
 data: install
-	$(BIN)/copilot data generate --out $(DATA_DIR) --if-missing
+	$(BIN)/copilot data generate --out $(DATA_DIR) --if-stale
 
 demo: data
 	COPILOT_DATA_DIR=$(DATA_DIR) $(BIN)/copilot serve --host 127.0.0.1 --port $(COPILOT_PORT)

@@ -1,0 +1,1 @@
+"""Evaluation suites, benchmarks and their reports. Uses copilot and tools; nothing imports it."""

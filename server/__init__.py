@@ -1,0 +1,1 @@
+"""HTTP API and agent console for the copilot."""

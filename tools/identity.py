@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,28 +75,63 @@ class Resolution(BaseModel):
 Lookup = Callable[[], Awaitable[list[tuple[str, Evidence]]]]
 
 
-def _plan(systems: Systems, q: IdentityQuery, call: Caller) -> list[tuple[str, Lookup]]:
-    """Validate every identifier first, so bad input fails before any system is asked."""
-    plan: list[tuple[str, Lookup]] = []
+@dataclass(frozen=True)
+class Normalized:
+    """An IdentityQuery after validation: every value in the form the systems store it."""
+
+    phone: str | None = None
+    email: str | None = None
+    social: str | None = None
+    account: str | None = None
+    order: str | None = None
+    card: tuple[str, date, float] | None = None
+    name_postal: tuple[str, str] | None = None
+
+
+def normalize(q: IdentityQuery) -> Normalized:
+    """Validate every identifier, so bad input fails before any system is asked."""
     if not q.given():
         raise InvalidInput("query", "give at least one identifier: " + ", ".join(STRENGTH))
+    card = None
+    if any((q.card_last4, q.purchase_date, q.amount)):
+        if not all((q.card_last4, q.purchase_date, q.amount)):
+            raise InvalidInput(
+                "card_last4", "a card purchase needs card_last4, purchase_date and amount together"
+            )
+        card = (ids.card_last4(q.card_last4 or ""), ids.purchase_date(q.purchase_date or ""),
+                ids.amount(q.amount or ""))  # fmt: skip
+    name_postal = None
+    if q.name or q.postal_code:
+        if not (q.name and q.postal_code):
+            raise InvalidInput("name", "a name needs a postal_code with it, and the other way round")
+        name_postal = (ids.person_name(q.name), ids.postal_code(q.postal_code))
+    return Normalized(
+        phone=ids.phone(q.phone) if q.phone else None,
+        email=ids.email(q.email) if q.email else None,
+        social=ids.social_handle(q.social) if q.social else None,
+        account=ids.account_number(q.account) if q.account else None,
+        order=ids.order_number(q.order) if q.order else None,
+        card=card,
+        name_postal=name_postal,
+    )
 
-    def contact(identifier: Identifier, kind: Literal["phone", "email", "social"], v: str) -> Lookup:
+
+def _plan(systems: Systems, n: Normalized, call: Caller) -> list[tuple[str, Lookup]]:
+    plan: list[tuple[str, Lookup]] = []
+
+    def contact(kind: Literal["phone", "email", "social"], v: str) -> Lookup:
         async def run() -> list[tuple[str, Evidence]]:
             refs = await call("crm", systems.crm.find_by_contact, kind, v)
-            ev = Evidence(identifier=identifier, system="crm", detail=f"{kind} {mask(kind, v)}")
+            ev = Evidence(identifier=kind, system="crm", detail=f"{kind} {mask(kind, v)}")
             return [(r.customer_id, ev) for r in refs]
 
         return run
 
-    if q.phone:
-        plan.append(("crm", contact("phone", "phone", ids.phone(q.phone))))
-    if q.email:
-        plan.append(("crm", contact("email", "email", ids.email(q.email))))
-    if q.social:
-        plan.append(("crm", contact("social", "social", ids.social_handle(q.social))))
-    if q.account:
-        account = ids.account_number(q.account)
+    for kind, value in (("phone", n.phone), ("email", n.email), ("social", n.social)):
+        if value:
+            plan.append(("crm", contact(kind, value)))  # type: ignore[arg-type]
+    if n.account:
+        account = n.account
 
         async def by_account() -> list[tuple[str, Evidence]]:
             ref = await call("billing", systems.billing.find_account, account)
@@ -103,8 +140,8 @@ def _plan(systems: Systems, q: IdentityQuery, call: Caller) -> list[tuple[str, L
             return [] if ref is None else [(ref.customer_id, ev)]
 
         plan.append(("billing", by_account))
-    if q.order:
-        order = ids.order_number(q.order)
+    if n.order:
+        order = n.order
 
         async def by_order() -> list[tuple[str, Evidence]]:
             ref = await call("orders", systems.orders.find_order, order)
@@ -112,15 +149,8 @@ def _plan(systems: Systems, q: IdentityQuery, call: Caller) -> list[tuple[str, L
             return [] if ref is None or ref.customer_id is None else [(ref.customer_id, ev)]
 
         plan.append(("orders", by_order))
-    card_parts = (q.card_last4, q.purchase_date, q.amount)
-    if any(card_parts):
-        if not all(card_parts):
-            raise InvalidInput(
-                "card_last4", "a card purchase needs card_last4, purchase_date and amount together"
-            )
-        last4 = ids.card_last4(q.card_last4 or "")
-        on = ids.purchase_date(q.purchase_date or "")
-        amount = ids.amount(q.amount or "")
+    if n.card:
+        last4, on, amount = n.card
 
         async def by_card() -> list[tuple[str, Evidence]]:
             refs = await call("orders", systems.orders.find_card_purchases, last4, on, amount, 1)
@@ -139,10 +169,8 @@ def _plan(systems: Systems, q: IdentityQuery, call: Caller) -> list[tuple[str, L
             ]
 
         plan.append(("orders", by_card))
-    if q.name or q.postal_code:
-        if not (q.name and q.postal_code):
-            raise InvalidInput("name", "a name needs a postal_code with it, and the other way round")
-        name, postal = ids.person_name(q.name), ids.postal_code(q.postal_code)
+    if n.name_postal:
+        name, postal = n.name_postal
 
         async def by_name() -> list[tuple[str, Evidence]]:
             refs = await call("crm", systems.crm.find_by_name_postal, name, postal)
@@ -156,7 +184,7 @@ def _plan(systems: Systems, q: IdentityQuery, call: Caller) -> list[tuple[str, L
 async def resolve(systems: Systems, query: IdentityQuery, caller: Caller | None = None) -> Resolution:
     """Find the customer behind any mix of identifiers; ambiguous stays ambiguous."""
     call = caller or Caller()
-    plan = _plan(systems, query, call)
+    plan = _plan(systems, normalize(query), call)
     results = await asyncio.gather(*(lookup() for _, lookup in plan), return_exceptions=True)
     degraded: list[str] = []
     found: dict[str, list[Evidence]] = {}
@@ -173,7 +201,7 @@ async def resolve(systems: Systems, query: IdentityQuery, caller: Caller | None 
                 found[cid].append(ev)
             share[ev.identifier] = len(owners)
     candidates = await _name(systems, call, found, share, degraded)
-    status, chosen, message = _decide(candidates, query, degraded)
+    status, chosen, message = _decide(candidates, degraded)
     return Resolution(
         status=status,
         customer_id=chosen,
@@ -218,7 +246,7 @@ async def _name(
 
 
 def _decide(
-    candidates: list[Candidate], query: IdentityQuery, degraded: list[str]
+    candidates: list[Candidate], degraded: list[str]
 ) -> tuple[Literal["matched", "ambiguous", "not_found"], str | None, str]:
     if not candidates:
         note = " (some systems could not be asked)" if degraded else ""

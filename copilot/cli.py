@@ -1,0 +1,33 @@
+"""The `copilot` command. Sub-commands live in copilot/commands; evals plug in by entry point."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import typer
+
+from copilot.commands import customers, data, serve, systems
+from copilot.commands.common import err_console
+
+app = typer.Typer(
+    name="copilot",
+    help="Agent-assist copilot for omnichannel customer service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(customers.app, name="customers")
+app.add_typer(systems.app, name="systems")
+app.command("serve")(serve.serve)
+
+# evals/ may use copilot but copilot must not import evals: it registers its commands itself.
+for plugin in entry_points(group="copilot.commands"):
+    try:
+        app.add_typer(plugin.load(), name=plugin.name)
+    except ImportError as exc:  # pragma: no cover - a broken optional plugin must not break the CLI
+        err_console.print(f"[yellow]plugin {plugin.name} unavailable: {exc}[/]")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,38 @@
+"""What every command shares: the console, settings, and turning errors into clear messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from tools.errors import CopilotError
+
+from copilot.settings import Settings, load_settings
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error (never a stack trace) and give the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except CopilotError as exc:
+        raise fail(exc.message) from None
+
+
+def run(coro: Coroutine[object, object, T]) -> T:
+    """Run a coroutine, turning the project's errors into a message and exit code 2."""
+    try:
+        return asyncio.run(coro)
+    except CopilotError as exc:
+        raise fail(exc.message) from None

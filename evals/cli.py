@@ -1,0 +1,70 @@
+"""Commands evals adds to the `copilot` CLI through the copilot.commands entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evals.bench import foundation
+from evals.bench.foundation import Figure
+
+console = Console()
+bench_app = typer.Typer(help="Benchmarks: each prints its figures beside its baseline.")
+BENCH_DIR = Path("var/bench")
+
+
+def show(title: str, figures: list[Figure]) -> None:
+    table = Table("figure", "value", "baseline", "value", "ratio", "target", title=title)
+    for f in figures:
+        ratio = f"{f.value / f.baseline:.2f}x" if f.baseline else "-"
+        table.add_row(f.name, f"{f.value:,.2f} {f.unit}", f.baseline_name,
+                      f"{f.baseline:,.2f} {f.unit}", ratio, f.target)  # fmt: skip
+    console.print(table)
+
+
+@bench_app.command("view")
+def view_cmd(
+    latency_ms: Annotated[float, typer.Option(help="injected latency per system call")] = 100.0,
+    rounds: Annotated[int, typer.Option(min=5, max=1000)] = 40,
+    customers: Annotated[int, typer.Option(min=100, max=1_000_000)] = 5000,
+) -> None:
+    """customer_360 through the REST backend, parallel fan-out vs sequential, same run."""
+    data = foundation.ensure_data(BENCH_DIR / f"c{customers}", customers)
+    show(f"customer_360 via REST, {latency_ms:g} ms injected per system, {rounds} customers",
+         foundation.bench_view(data, latency_ms, rounds))  # fmt: skip
+
+
+@bench_app.command("resolve")
+def resolve_cmd(
+    customers: Annotated[int, typer.Option(min=1000, max=1_000_000)] = 100_000,
+    queries: Annotated[int, typer.Option(min=60, max=100_000)] = 3000,
+) -> None:
+    """resolve() latency by identifier at scale, beside the demo-size database."""
+    with console.status(f"building {customers:,} customers (reused when already built)"):
+        big = foundation.ensure_data(BENCH_DIR / f"c{customers}", customers)
+        small = foundation.ensure_data(BENCH_DIR / "c5000", 5000)
+    show(f"resolve() over {customers:,} customers, {queries} mixed queries",
+         foundation.bench_resolve(big, small, queries))  # fmt: skip
+
+
+@bench_app.command("generate")
+def generate_cmd(
+    customers: Annotated[int, typer.Option(min=1000, max=1_000_000)] = 1_000_000,
+    baseline: Annotated[int, typer.Option(min=1000, max=1_000_000)] = 100_000,
+) -> None:
+    """Data generation throughput (1,000,000 customers by default; takes minutes)."""
+    with console.status(f"generating {baseline:,} then {customers:,} customers"):
+        figures = foundation.bench_generate(customers, baseline)
+    show("demo data generation", figures)
+
+
+@bench_app.command("all")
+def all_cmd() -> None:
+    """Every foundation benchmark at its default size."""
+    view_cmd()
+    resolve_cmd()
+    generate_cmd()

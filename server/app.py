@@ -1,0 +1,37 @@
+"""The app factory: settings, systems and routes wired once, nothing done at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from copilot import __version__
+from copilot.settings import Settings, load_settings
+from copilot.systems import build_systems
+from fastapi import FastAPI
+from tools.base import Systems
+
+from server import errors
+from server.deps import CopilotDeps
+from server.routes import customers, health
+
+
+def create_app(settings: Settings | None = None, systems: Systems | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings or systems."""
+    s = settings or load_settings()
+    deps = CopilotDeps(settings=s, systems=systems or build_systems(s))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for system in (deps.systems.crm, deps.systems.billing, deps.systems.orders):
+            close = getattr(system, "aclose", None)
+            if close is not None:
+                await close()
+
+    app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
+    app.state.deps = deps
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(customers.router)
+    return app

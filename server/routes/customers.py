@@ -1,0 +1,45 @@
+"""Customers: resolve identity across silos, and the unified 360 view."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from tools import identifiers
+from tools.identity import IdentityQuery, Resolution, resolve
+from tools.view import Customer360, customer_360
+
+from server.deps import DepsDep
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+Text = Annotated[str | None, Query(max_length=254)]
+
+
+@router.get("/resolve")
+async def resolve_customer(
+    deps: DepsDep,
+    phone: Text = None,
+    email: Text = None,
+    account: Text = None,
+    order: Text = None,
+    card_last4: Text = None,
+    purchase_date: Annotated[str | None, Query(alias="date", max_length=254)] = None,
+    amount: Text = None,
+    name: Text = None,
+    postal_code: Text = None,
+    social: Text = None,
+) -> Resolution:
+    """Candidates with evidence for any mix of identifiers; never a silent pick."""
+    query = IdentityQuery(phone=phone, email=email, account=account, order=order,
+                          card_last4=card_last4, purchase_date=purchase_date, amount=amount,
+                          name=name, postal_code=postal_code, social=social)  # fmt: skip
+    return await resolve(deps.systems, query)
+
+
+@router.get("/{customer_id}/360")
+async def customer_view(
+    deps: DepsDep, customer_id: Annotated[str, Path(max_length=64)]
+) -> Customer360:
+    """Profile, billing, orders and timeline in one document; each section has its own status."""
+    cid = identifiers.customer_id(customer_id)
+    return await customer_360(deps.systems, cid, today=deps.today())
