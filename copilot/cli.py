@@ -31,3 +31,7 @@ for plugin in entry_points(group="copilot.commands"):
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

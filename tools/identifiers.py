@@ -128,4 +128,6 @@ def postal_code(raw: str) -> str:
     value = _text("postal_code", raw, 10)
     if not _POSTAL_RE.match(value):
         raise InvalidInput("postal_code", "is not a postal code")
-    return value.replace(" ", "").replace("-", "").upper()
+    key = value.replace(" ", "").replace("-", "").upper()
+    # A US ZIP+4 finds the same address as its five-digit ZIP.
+    return key[:5] if len(key) == 9 and key.isdigit() else key

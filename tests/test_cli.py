@@ -1,0 +1,74 @@
+"""The `copilot` command as a user runs it: readable output, exit codes, no stack traces."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def copilot(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    if data_dir is not None:
+        env["COPILOT_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "copilot.cli", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_generate_then_skip_when_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    first = copilot("data", "generate", "--customers", "300", "--as-of", "2026-11-24",
+                    "--out", str(out))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "300 customers" in first.stdout
+    assert {p.name for p in out.iterdir()} == {"crm.db", "billing.db", "orders.db"}
+    again = copilot("data", "generate", "--customers", "300", "--as-of", "2026-11-24",
+                    "--out", str(out), "--if-stale")  # fmt: skip
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["data", "generate", "--customers", "0"], "customers"),
+        (["data", "generate", "--customers", "2000000"], "customers"),
+        (["data", "generate", "--as-of", "yesterday"], "--as-of"),
+        (["customers", "resolve", "--phone", "'; DROP TABLE customers;--"], "phone"),
+        (["customers", "resolve"], "at least one identifier"),
+        (["customers", "show", "42"], "customer_id"),
+        (["systems", "serve", "--error-rate", "2"], "error-rate"),
+    ],
+)
+def test_bad_input_gets_a_message_not_a_traceback(args: list[str], needle: str) -> None:
+    result = copilot(*args)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_data_names_the_fix(tmp_path: Path) -> None:
+    result = copilot("customers", "show", "CUS-9000001", data_dir=tmp_path / "none")
+    assert result.returncode == 2
+    assert "copilot data generate" in result.stderr
+
+
+def test_resolve_and_show(data_dir: Path) -> None:
+    matched = copilot("customers", "resolve", "--email", "Margaret.Chen@example.net",
+                      data_dir=data_dir)  # fmt: skip
+    assert matched.returncode == 0, matched.stderr
+    assert "matched" in matched.stdout and "CUS-9000001" in matched.stdout
+    ambiguous = copilot("customers", "resolve", "--phone", "(425) 555-0104", data_dir=data_dir)
+    assert ambiguous.returncode == 1
+    assert "Tom Becker" in ambiguous.stdout and "Anna Becker" in ambiguous.stdout
+    shown = copilot("customers", "show", "CUS-9000001", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert "PAST DUE" in shown.stdout and "card expired" in shown.stdout
+    as_json = copilot("customers", "show", "CUS-9000002", "--json", data_dir=data_dir)
+    assert '"receipt_issued": false' in as_json.stdout
+    unknown = copilot("customers", "show", "CUS-0999999", data_dir=data_dir)
+    assert unknown.returncode == 2 and "no customer" in unknown.stderr
