@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment; a bad value raises a ConfigurationError naming the variable."""
+    """Settings from the environment; a bad value raises ConfigurationError naming the variable."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

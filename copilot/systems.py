@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from copilot.settings import Settings
 from tools.base import Systems
 from tools.errors import ConfigurationError
-
-from copilot.settings import Settings
 
 
 def build_systems(settings: Settings) -> Systems:

@@ -21,8 +21,14 @@ def show(title: str, figures: list[Figure]) -> None:
     table = Table("figure", "value", "baseline", "value", "ratio", "target", title=title)
     for f in figures:
         ratio = f"{f.value / f.baseline:.2f}x" if f.baseline else "-"
-        table.add_row(f.name, f"{f.value:,.2f} {f.unit}", f.baseline_name,
-                      f"{f.baseline:,.2f} {f.unit}", ratio, f.target)  # fmt: skip
+        table.add_row(
+            f.name,
+            f"{f.value:,.2f} {f.unit}",
+            f.baseline_name,
+            f"{f.baseline:,.2f} {f.unit}",
+            ratio,
+            f.target,
+        )
     console.print(table)
 
 
@@ -34,8 +40,10 @@ def view_cmd(
 ) -> None:
     """customer_360 through the REST backend, parallel fan-out vs sequential, same run."""
     data = foundation.ensure_data(BENCH_DIR / f"c{customers}", customers)
-    show(f"customer_360 via REST, {latency_ms:g} ms injected per system, {rounds} customers",
-         foundation.bench_view(data, latency_ms, rounds))  # fmt: skip
+    show(
+        f"customer_360 via REST, {latency_ms:g} ms injected per system, {rounds} customers",
+        foundation.bench_view(data, latency_ms, rounds),
+    )
 
 
 @bench_app.command("resolve")
@@ -47,8 +55,10 @@ def resolve_cmd(
     with console.status(f"building {customers:,} customers (reused when already built)"):
         big = foundation.ensure_data(BENCH_DIR / f"c{customers}", customers)
         small = foundation.ensure_data(BENCH_DIR / "c5000", 5000)
-    show(f"resolve() over {customers:,} customers, {queries} mixed queries",
-         foundation.bench_resolve(big, small, queries))  # fmt: skip
+    show(
+        f"resolve() over {customers:,} customers, {queries} mixed queries",
+        foundation.bench_resolve(big, small, queries),
+    )
 
 
 @bench_app.command("generate")

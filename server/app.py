@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI
+
 from copilot import __version__
 from copilot.settings import Settings, load_settings
 from copilot.systems import build_systems
-from fastapi import FastAPI
-from tools.base import Systems
-
 from server import errors
 from server.deps import CopilotDeps
 from server.routes import customers, health
+from tools.base import Systems
 
 
 def create_app(settings: Settings | None = None, systems: Systems | None = None) -> FastAPI:
@@ -24,10 +24,7 @@ def create_app(settings: Settings | None = None, systems: Systems | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        for system in (deps.systems.crm, deps.systems.billing, deps.systems.orders):
-            close = getattr(system, "aclose", None)
-            if close is not None:
-                await close()
+        await deps.systems.aclose()
 
     app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
     app.state.deps = deps

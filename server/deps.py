@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
 
-from copilot.settings import Settings
 from fastapi import Depends, Request
+
+from copilot.settings import Settings
 from tools.base import Systems
 
 

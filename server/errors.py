@@ -1,4 +1,4 @@
-"""Every error leaves as {"error": {"code", "message"}}: the project's errors mapped to HTTP once."""
+"""Errors leave as {"error": {"code", "message"}}: the project's errors mapped to HTTP once."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+
 from tools.errors import CopilotError
 
 log = logging.getLogger("copilot.server")

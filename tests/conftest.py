@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from tools.base import Systems
 from tools.demo.generate import Spec, generate
 from tools.services import RunningServices, start_services
@@ -49,5 +50,4 @@ async def systems(
 
     rest = rest_systems(services.urls, token="test-token", timeout_s=5.0)
     yield rest
-    for system in (rest.crm, rest.billing, rest.orders):
-        await system.aclose()  # type: ignore[attr-defined]
+    await rest.aclose()

@@ -16,19 +16,33 @@ def copilot(*args: str, data_dir: Path | None = None) -> subprocess.CompletedPro
         env["COPILOT_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-m", "copilot.cli", *args],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_generate_then_skip_when_unchanged(tmp_path: Path) -> None:
     out = tmp_path / "data"
-    first = copilot("data", "generate", "--customers", "300", "--as-of", "2026-11-24",
-                    "--out", str(out))  # fmt: skip
+    first = copilot(
+        "data", "generate", "--customers", "300", "--as-of", "2026-11-24", "--out", str(out)
+    )
     assert first.returncode == 0, first.stderr
     assert "300 customers" in first.stdout
     assert {p.name for p in out.iterdir()} == {"crm.db", "billing.db", "orders.db"}
-    again = copilot("data", "generate", "--customers", "300", "--as-of", "2026-11-24",
-                    "--out", str(out), "--if-stale")  # fmt: skip
+    again = copilot(
+        "data",
+        "generate",
+        "--customers",
+        "300",
+        "--as-of",
+        "2026-11-24",
+        "--out",
+        str(out),
+        "--if-stale",
+    )
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
 
@@ -58,8 +72,9 @@ def test_missing_data_names_the_fix(tmp_path: Path) -> None:
 
 
 def test_resolve_and_show(data_dir: Path) -> None:
-    matched = copilot("customers", "resolve", "--email", "Margaret.Chen@example.net",
-                      data_dir=data_dir)  # fmt: skip
+    matched = copilot(
+        "customers", "resolve", "--email", "Margaret.Chen@example.net", data_dir=data_dir
+    )
     assert matched.returncode == 0, matched.stderr
     assert "matched" in matched.stdout and "CUS-9000001" in matched.stdout
     ambiguous = copilot("customers", "resolve", "--phone", "(425) 555-0104", data_dir=data_dir)

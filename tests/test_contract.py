@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
+from tests.conftest import TODAY
 from tools.base import Systems
 from tools.demo.stories import ANNA, DANIEL, JACKET_TOTAL, MARGARET, PRIYA, TOM
 from tools.rest import rest_systems
 from tools.services import RunningServices
 from tools.sql import sql_systems
-
-from tests.conftest import TODAY
 
 pytestmark = pytest.mark.anyio
 
@@ -77,11 +77,14 @@ async def test_orders_by_number_and_by_card(systems: Systems) -> None:
     assert await systems.orders.find_order("W000000000") is None
     day = TODAY - timedelta(days=14)
     for offset in (-1, 0, 1):
-        found = await systems.orders.find_card_purchases("7319", day + timedelta(days=offset),
-                                                         JACKET_TOTAL)  # fmt: skip
+        found = await systems.orders.find_card_purchases(
+            "7319", day + timedelta(days=offset), JACKET_TOTAL
+        )
         assert [r.order_number for r in found] == ["S900000201"]
-    assert await systems.orders.find_card_purchases("7319", day + timedelta(days=2),
-                                                    JACKET_TOTAL) == []  # fmt: skip
+    assert (
+        await systems.orders.find_card_purchases("7319", day + timedelta(days=2), JACKET_TOTAL)
+        == []
+    )
     assert await systems.orders.find_card_purchases("7319", day, JACKET_TOTAL + 1) == []
     orders = await systems.orders.get_customer_orders(DANIEL)
     assert [o.order_number for o in orders.orders] == ["S900000201", "W900000202"]
@@ -99,7 +102,10 @@ async def test_both_backends_return_identical_records(
     for cid in ids:
         assert await sql.crm.get_profile(cid) == await rest.crm.get_profile(cid)
         assert await sql.crm.get_history(cid) == await rest.crm.get_history(cid)
-        assert await sql.billing.get_customer_billing(cid) == await rest.billing.get_customer_billing(cid)
-        assert await sql.orders.get_customer_orders(cid) == await rest.orders.get_customer_orders(cid)
-    for system in (rest.crm, rest.billing, rest.orders):
-        await system.aclose()  # type: ignore[attr-defined]
+        assert await sql.billing.get_customer_billing(
+            cid
+        ) == await rest.billing.get_customer_billing(cid)
+        assert await sql.orders.get_customer_orders(cid) == await rest.orders.get_customer_orders(
+            cid
+        )
+    await rest.aclose()

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from tools.demo.generate import Spec, generate, read_spec
 from tools.errors import InvalidInput
 
@@ -18,8 +19,12 @@ def digest(folder: Path) -> str:
     h = hashlib.sha256()
     for name in ("crm", "billing", "orders"):
         with sqlite3.connect(folder / f"{name}.db") as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]  # fmt: skip
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"
+                )
+            ]
             for table in tables:
                 for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
                     h.update(repr(row).encode())
@@ -46,10 +51,14 @@ def test_silos_agree_on_their_cross_references(tmp_path: Path) -> None:
     assert len(crm_ids) == 406  # 400 generated and 6 story customers
     accounts = query(tmp_path, "billing", "SELECT crm_customer_id FROM accounts")
     assert {r[0] for r in accounts} == crm_ids
-    refs = query(tmp_path, "orders", "SELECT customer_ref FROM orders WHERE customer_ref IS NOT NULL")
+    refs = query(
+        tmp_path, "orders", "SELECT customer_ref FROM orders WHERE customer_ref IS NOT NULL"
+    )
     assert {r[0] for r in refs} <= crm_ids
-    phones = {r[0] for r in query(tmp_path, "crm",
-                                   "SELECT normalized FROM contact_points WHERE kind='phone'")}  # fmt: skip
+    phones = {
+        r[0]
+        for r in query(tmp_path, "crm", "SELECT normalized FROM contact_points WHERE kind='phone'")
+    }
     first_lines = query(tmp_path, "billing", "SELECT msisdn FROM lines WHERE line_id LIKE '%0'")
     assert {r[0] for r in first_lines} <= phones
     # Card numbers are never stored whole anywhere.
@@ -60,13 +69,18 @@ def test_silos_agree_on_their_cross_references(tmp_path: Path) -> None:
 
 def test_generated_identifiers_are_unique(tmp_path: Path) -> None:
     generate(tmp_path, SPEC)
-    dupes = query(tmp_path, "crm", "SELECT normalized, COUNT(DISTINCT customer_id) n FROM "
-                  "contact_points WHERE kind != 'social' GROUP BY normalized HAVING n > 1")  # fmt: skip
+    dupes = query(
+        tmp_path,
+        "crm",
+        "SELECT normalized, COUNT(DISTINCT customer_id) n FROM "
+        "contact_points WHERE kind != 'social' GROUP BY normalized HAVING n > 1",
+    )
     assert dupes == [("+14255550104", 2)]  # only the story family phone is shared
 
 
-@pytest.mark.parametrize("spec", [Spec(0, 1, SPEC.as_of), Spec(1_000_001, 1, SPEC.as_of),
-                                  Spec(10, -1, SPEC.as_of)])  # fmt: skip
+@pytest.mark.parametrize(
+    "spec", [Spec(0, 1, SPEC.as_of), Spec(1_000_001, 1, SPEC.as_of), Spec(10, -1, SPEC.as_of)]
+)
 def test_bad_spec_leaves_existing_data_untouched(tmp_path: Path, spec: Spec) -> None:
     generate(tmp_path, SPEC)
     before = digest(tmp_path)

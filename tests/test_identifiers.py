@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import pytest
+
 from tools import identifiers as ids
 from tools.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
     "raw",
-    ["(415) 555-0101", "415.555.0101", "+1 415 555 0101", "1-415-555-0101", "4155550101",
-     " 415 555 0101 ", "+1 (415) 555-0101"],
-)  # fmt: skip
+    [
+        "(415) 555-0101",
+        "415.555.0101",
+        "+1 415 555 0101",
+        "1-415-555-0101",
+        "4155550101",
+        " 415 555 0101 ",
+        "+1 (415) 555-0101",
+    ],
+)
 def test_phone_formats_normalize_to_e164(raw: str) -> None:
     assert ids.phone(raw) == "+14155550101"
 
@@ -41,10 +49,19 @@ def test_other_identifiers_normalize() -> None:
 
 @pytest.mark.parametrize(
     ("fn", "raw"),
-    [(ids.amount, "0"), (ids.amount, "1.234"), (ids.amount, "NaN"), (ids.amount, "abc"),
-     (ids.card_last4, "12345"), (ids.customer_id, "CUS-1"), (ids.customer_id, "1 OR 1=1"),
-     (ids.person_name, "Madonna"), (ids.postal_code, "!!"), (ids.purchase_date, "2026-02-30")],
-)  # fmt: skip
+    [
+        (ids.amount, "0"),
+        (ids.amount, "1.234"),
+        (ids.amount, "NaN"),
+        (ids.amount, "abc"),
+        (ids.card_last4, "12345"),
+        (ids.customer_id, "CUS-1"),
+        (ids.customer_id, "1 OR 1=1"),
+        (ids.person_name, "Madonna"),
+        (ids.postal_code, "!!"),
+        (ids.purchase_date, "2026-02-30"),
+    ],
+)
 def test_malformed_values_name_the_field(fn: object, raw: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         fn(raw)  # type: ignore[operator]

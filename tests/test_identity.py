@@ -1,16 +1,16 @@
-"""Every story customer resolves from every identifier they have; ambiguity is never guessed away."""
+"""Every story customer resolves from each of their identifiers; ambiguity is never guessed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+
+from tests.conftest import TODAY
 from tools.base import Systems
 from tools.demo.stories import ANNA, DANIEL, JACKET_TOTAL, MARGARET, PRIYA, RICK, TOM
 from tools.errors import InvalidInput
 from tools.identity import IdentityQuery, resolve
-
-from tests.conftest import TODAY
 
 pytestmark = pytest.mark.anyio
 
@@ -28,8 +28,14 @@ MATCHES = [
     (MARGARET, {"name": "Margaret  Chen", "postal_code": "94110"}),
     (DANIEL, {"order": "#S900000201"}),
     (DANIEL, {"card_last4": "7319", "purchase_date": str(JACKET_DAY), "amount": f"{JACKET_TOTAL}"}),
-    (DANIEL, {"card_last4": "7319", "purchase_date": str(JACKET_DAY - timedelta(days=1)),
-              "amount": f"${JACKET_TOTAL}"}),
+    (
+        DANIEL,
+        {
+            "card_last4": "7319",
+            "purchase_date": str(JACKET_DAY - timedelta(days=1)),
+            "amount": f"${JACKET_TOTAL}",
+        },
+    ),
     (DANIEL, {"email": "dan.okafor@example.com"}),
     (PRIYA, {"phone": "206-555-0103"}),
     (PRIYA, {"name": "priya raman", "postal_code": "98103"}),
@@ -39,11 +45,13 @@ MATCHES = [
     (ANNA, {"phone": "(425) 555-0104", "email": "anna.becker@example.com"}),
     (RICK, {"phone": "971 555 0106"}),
     (RICK, {"account": "BA90000006", "phone": "9715550106"}),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("expected", "given"), MATCHES)
-async def test_story_customers_resolve(systems: Systems, expected: str, given: dict[str, str]) -> None:
+async def test_story_customers_resolve(
+    systems: Systems, expected: str, given: dict[str, str]
+) -> None:
     result = await resolve(systems, IdentityQuery(**given))
     assert result.status == "matched", result.message
     assert result.customer_id == expected
@@ -61,16 +69,21 @@ async def test_shared_family_phone_is_ambiguous(systems: Systems) -> None:
 
 
 async def test_identifiers_of_different_people_are_ambiguous(systems: Systems) -> None:
-    result = await resolve(systems, IdentityQuery(phone="(415) 555-0101",
-                                                  email="dan.okafor@example.com"))  # fmt: skip
+    result = await resolve(
+        systems, IdentityQuery(phone="(415) 555-0101", email="dan.okafor@example.com")
+    )
     assert result.status == "ambiguous"
     assert {c.customer_id for c in result.candidates} == {MARGARET, DANIEL}
 
 
 async def test_unknown_identifiers_are_not_found(systems: Systems) -> None:
-    for given in ({"phone": "(212) 555-0199"}, {"email": "nobody@example.com"},
-                  {"account": "BA00000001"}, {"order": "W000000001"},
-                  {"card_last4": "7319", "purchase_date": str(JACKET_DAY), "amount": "12.00"}):  # fmt: skip
+    for given in (
+        {"phone": "(212) 555-0199"},
+        {"email": "nobody@example.com"},
+        {"account": "BA00000001"},
+        {"order": "W000000001"},
+        {"card_last4": "7319", "purchase_date": str(JACKET_DAY), "amount": "12.00"},
+    ):
         result = await resolve(systems, IdentityQuery(**given))
         assert result.status == "not_found", given
         assert result.candidates == []

@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import TODAY
 from tools.base import Systems
 from tools.calls import Caller
 from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK
@@ -14,8 +16,6 @@ from tools.rest import rest_systems
 from tools.services import start_services
 from tools.sql import sql_systems
 from tools.view import customer_360
-
-from tests.conftest import TODAY
 
 pytestmark = pytest.mark.anyio
 
@@ -70,24 +70,33 @@ async def test_every_call_is_recorded_with_masked_arguments(systems: Systems) ->
     caller = Caller()
     view = await customer_360(systems, MARGARET, caller=caller, today=TODAY)
     assert {(c.system, c.operation) for c in view.tool_calls} == {
-        ("crm", "get_profile"), ("crm", "get_history"),
-        ("billing", "get_customer_billing"), ("orders", "get_customer_orders"),
-    }  # fmt: skip
+        ("crm", "get_profile"),
+        ("crm", "get_history"),
+        ("billing", "get_customer_billing"),
+        ("orders", "get_customer_orders"),
+    }
     assert all(c.outcome in ("ok", "empty") and c.latency_ms >= 0 for c in view.tool_calls)
     assert view.tool_calls == caller.calls
 
 
 async def test_a_dead_system_degrades_only_its_section(data_dir: Path) -> None:
     sql = sql_systems(data_dir)
-    dead = rest_systems({"crm": "http://127.0.0.1:9", "billing": "http://127.0.0.1:9",
-                         "orders": "http://127.0.0.1:9"}, retries=1, backoff_s=0.01)  # fmt: skip
+    dead = rest_systems(
+        {
+            "crm": "http://127.0.0.1:9",
+            "billing": "http://127.0.0.1:9",
+            "orders": "http://127.0.0.1:9",
+        },
+        retries=1,
+        backoff_s=0.01,
+    )
     mixed = Systems(crm=sql.crm, billing=sql.billing, orders=dead.orders)
     view = await customer_360(mixed, DANIEL, today=TODAY)
     assert view.profile.status == "ok" and view.billing.status == "ok"
     assert view.orders.status == "unavailable" and view.orders.data is None
     assert view.orders.error and "orders" in view.orders.error
     assert [c.outcome for c in view.tool_calls if c.system == "orders"] == ["error"]
-    await dead.orders.aclose()  # type: ignore[attr-defined]
+    await dead.aclose()
 
 
 async def test_a_slow_system_times_out_without_holding_the_view(data_dir: Path) -> None:
@@ -96,7 +105,7 @@ async def test_a_slow_system_times_out_without_holding_the_view(data_dir: Path) 
         rest = rest_systems(slow.urls, timeout_s=5.0)
         mixed = Systems(crm=sql.crm, billing=rest.billing, orders=sql.orders)
         view = await customer_360(mixed, MARGARET, caller=Caller(timeout_s=0.3), today=TODAY)
-        await rest.billing.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
     assert view.billing.status == "unavailable"
     assert view.billing.error is not None and "0.3 s" in view.billing.error
     assert view.billing.latency_ms < 1000

@@ -59,3 +59,10 @@ class Systems:
     crm: CrmSystem
     billing: BillingSystem
     orders: OrdersSystem
+
+    async def aclose(self) -> None:
+        """Release pooled connections (REST clients); SQL backends have none to release."""
+        for system in (self.crm, self.billing, self.orders):
+            close = getattr(system, "aclose", None)
+            if close is not None:
+                await close()

@@ -23,7 +23,7 @@ _EMAIL = re.compile(r"^([^@]{1})[^@]*(@.+)$")
 
 
 class ToolCall(BaseModel):
-    """Provenance of one call: which system, what was asked (PII masked), how long, what came back."""
+    """Provenance of one call: the system, the masked arguments, how long, what came of it."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -98,12 +98,17 @@ def normalize(q: IdentityQuery) -> Normalized:
             raise InvalidInput(
                 "card_last4", "a card purchase needs card_last4, purchase_date and amount together"
             )
-        card = (ids.card_last4(q.card_last4 or ""), ids.purchase_date(q.purchase_date or ""),
-                ids.amount(q.amount or ""))  # fmt: skip
+        card = (
+            ids.card_last4(q.card_last4 or ""),
+            ids.purchase_date(q.purchase_date or ""),
+            ids.amount(q.amount or ""),
+        )
     name_postal = None
     if q.name or q.postal_code:
         if not (q.name and q.postal_code):
-            raise InvalidInput("name", "a name needs a postal_code with it, and the other way round")
+            raise InvalidInput(
+                "name", "a name needs a postal_code with it, and the other way round"
+            )
         name_postal = (ids.person_name(q.name), ids.postal_code(q.postal_code))
     return Normalized(
         phone=ids.phone(q.phone) if q.phone else None,
@@ -116,8 +121,8 @@ def normalize(q: IdentityQuery) -> Normalized:
     )
 
 
-def _plan(systems: Systems, n: Normalized, call: Caller) -> list[tuple[str, Lookup]]:
-    plan: list[tuple[str, Lookup]] = []
+def _plan(systems: Systems, n: Normalized, call: Caller) -> list[Lookup]:
+    plan: list[Lookup] = []
 
     def contact(kind: Literal["phone", "email", "social"], v: str) -> Lookup:
         async def run() -> list[tuple[str, Evidence]]:
@@ -129,7 +134,7 @@ def _plan(systems: Systems, n: Normalized, call: Caller) -> list[tuple[str, Look
 
     for kind, value in (("phone", n.phone), ("email", n.email), ("social", n.social)):
         if value:
-            plan.append(("crm", contact(kind, value)))  # type: ignore[arg-type]
+            plan.append(contact(kind, value))  # type: ignore[arg-type]
     if n.account:
         account = n.account
 
@@ -139,7 +144,7 @@ def _plan(systems: Systems, n: Normalized, call: Caller) -> list[tuple[str, Look
             ev = Evidence(identifier="account", system="billing", detail=detail)
             return [] if ref is None else [(ref.customer_id, ev)]
 
-        plan.append(("billing", by_account))
+        plan.append(by_account)
     if n.order:
         order = n.order
 
@@ -148,7 +153,7 @@ def _plan(systems: Systems, n: Normalized, call: Caller) -> list[tuple[str, Look
             ev = Evidence(identifier="order", system="orders", detail=f"order {order}")
             return [] if ref is None or ref.customer_id is None else [(ref.customer_id, ev)]
 
-        plan.append(("orders", by_order))
+        plan.append(by_order)
     if n.card:
         last4, on, amount = n.card
 
@@ -168,28 +173,32 @@ def _plan(systems: Systems, n: Normalized, call: Caller) -> list[tuple[str, Look
                 if r.customer_id is not None
             ]
 
-        plan.append(("orders", by_card))
+        plan.append(by_card)
     if n.name_postal:
         name, postal = n.name_postal
 
         async def by_name() -> list[tuple[str, Evidence]]:
             refs = await call("crm", systems.crm.find_by_name_postal, name, postal)
-            ev = Evidence(identifier="name_postal", system="crm", detail=f"name and postal {postal}")
+            ev = Evidence(
+                identifier="name_postal", system="crm", detail=f"name and postal {postal}"
+            )
             return [(r.customer_id, ev) for r in refs]
 
-        plan.append(("crm", by_name))
+        plan.append(by_name)
     return plan
 
 
-async def resolve(systems: Systems, query: IdentityQuery, caller: Caller | None = None) -> Resolution:
+async def resolve(
+    systems: Systems, query: IdentityQuery, caller: Caller | None = None
+) -> Resolution:
     """Find the customer behind any mix of identifiers; ambiguous stays ambiguous."""
     call = caller or Caller()
     plan = _plan(systems, normalize(query), call)
-    results = await asyncio.gather(*(lookup() for _, lookup in plan), return_exceptions=True)
+    results = await asyncio.gather(*(lookup() for lookup in plan), return_exceptions=True)
     degraded: list[str] = []
     found: dict[str, list[Evidence]] = {}
     share: dict[Identifier, int] = {}
-    for (system, _), result in zip(plan, results, strict=True):
+    for result in results:
         if isinstance(result, SystemUnavailable):
             degraded.append(result.message)
             continue
@@ -241,8 +250,9 @@ async def _name(
                 evidence=evidence,
             )
         )
-    return sorted(out, key=lambda c: (-len({e.identifier for e in c.evidence}), -c.confidence,
-                                      c.customer_id))  # fmt: skip
+    return sorted(
+        out, key=lambda c: (-len({e.identifier for e in c.evidence}), -c.confidence, c.customer_id)
+    )
 
 
 def _decide(
@@ -257,15 +267,23 @@ def _decide(
     top_ids = {e.identifier for e in top.evidence}
     everyone = {e.identifier for c in candidates for e in c.evidence}
     if top_ids < everyone:
-        return "ambiguous", None, (
-            "the identifiers point at different customers; ask the agent to confirm who this is"
+        return (
+            "ambiguous",
+            None,
+            ("the identifiers point at different customers; ask the agent to confirm who this is"),
         )
     top_n, next_n = len(top_ids), len({e.identifier for e in candidates[1].evidence})
     if top_n > next_n:
-        return "matched", top.customer_id, (
-            f"matched {top.full_name}: the only candidate matching {top_n} identifiers"
+        return (
+            "matched",
+            top.customer_id,
+            (f"matched {top.full_name}: the only candidate matching {top_n} identifiers"),
         )
-    return "ambiguous", None, (
-        f"{len(candidates)} customers match; ask the agent to confirm who this is "
-        "with one more identifier"
+    return (
+        "ambiguous",
+        None,
+        (
+            f"{len(candidates)} customers match; ask the agent to confirm who this is "
+            "with one more identifier"
+        ),
     )

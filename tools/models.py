@@ -80,7 +80,13 @@ class Interaction(Record):
     duration_s: int
     topic: str
     outcome: Literal[
-        "resolved", "transferred", "abandoned", "escalated", "pending", "self_service_failed", "sent"
+        "resolved",
+        "transferred",
+        "abandoned",
+        "escalated",
+        "pending",
+        "self_service_failed",
+        "sent",
     ]
     agent: str | None
     notes: str

@@ -117,7 +117,9 @@ async def _section(system: str, work: Awaitable[D]) -> tuple[Section[D], D | Non
         data = await work
     except SystemUnavailable as exc:
         ms = round((time.perf_counter() - start) * 1000, 2)
-        return Section[D](system=system, status="unavailable", error=exc.message, latency_ms=ms), None
+        return Section[D](
+            system=system, status="unavailable", error=exc.message, latency_ms=ms
+        ), None
     ms = round((time.perf_counter() - start) * 1000, 2)
     return Section[D](system=system, status="ok", latency_ms=ms, data=data), data
 
@@ -138,9 +140,12 @@ async def customer_360(
     b = _section("billing", call("billing", systems.billing.get_customer_billing, customer_id))
     o = _section("orders", call("orders", systems.orders.get_customer_orders, customer_id, 20))
     if parallel:
-        (profile_s, profile), (history_s, history), (billing_s, billing), (orders_s, orders) = (
-            await asyncio.gather(p, h, b, o)
-        )
+        (
+            (profile_s, profile),
+            (history_s, history),
+            (billing_s, billing),
+            (orders_s, orders),
+        ) = await asyncio.gather(p, h, b, o)
     else:  # the baseline the benchmark compares against
         profile_s, profile = await p
         history_s, history = await h
@@ -178,8 +183,11 @@ def summarize_account(account: BillingAccount, today: date) -> AccountSummary:
     past_due = None
     if overdue:
         oldest = min(overdue, key=lambda i: i.due_date)
-        fees = sum(a.amount for a in account.adjustments if a.kind == "late_fee"
-                   and a.invoice_id in {i.invoice_id for i in overdue})  # fmt: skip
+        fees = sum(
+            a.amount
+            for a in account.adjustments
+            if a.kind == "late_fee" and a.invoice_id in {i.invoice_id for i in overdue}
+        )
         past_due = PastDue(
             invoice_id=oldest.invoice_id,
             amount=round(sum(i.amount - i.amount_paid for i in overdue), 2),
@@ -189,12 +197,19 @@ def summarize_account(account: BillingAccount, today: date) -> AccountSummary:
         )
     mandate = account.autopay
     if mandate is None:
-        autopay = AutopayState(status="none", card=None, card_expired=False,
-                               last_failure_reason=None, last_attempt_at=None)  # fmt: skip
+        autopay = AutopayState(
+            status="none",
+            card=None,
+            card_expired=False,
+            last_failure_reason=None,
+            last_attempt_at=None,
+        )
     else:
         autopay = AutopayState(
             status=mandate.status,
-            card=f"{mandate.card_brand} ending {mandate.card_last4}" if mandate.card_last4 else None,
+            card=f"{mandate.card_brand} ending {mandate.card_last4}"
+            if mandate.card_last4
+            else None,
             card_expired=_expired(mandate.card_expiry, today),
             last_failure_reason=mandate.last_failure_reason,
             last_attempt_at=mandate.last_attempt_at,
@@ -206,8 +221,16 @@ def summarize_account(account: BillingAccount, today: date) -> AccountSummary:
             allowance += sum(a.data_gb or 0.0 for a in line.addons)
         recent = [(u.month, u.data_gb) for u in line.usage[:4]]
         over = 0 if allowance is None else sum(1 for _, gb in recent if gb > allowance)
-        usage.append(LineUsage(line_id=line.line_id, msisdn=line.msisdn, plan=line.plan.name,
-                               allowance_gb=allowance, recent=recent, overage_months=over))  # fmt: skip
+        usage.append(
+            LineUsage(
+                line_id=line.line_id,
+                msisdn=line.msisdn,
+                plan=line.plan.name,
+                allowance_gb=allowance,
+                recent=recent,
+                overage_months=over,
+            )
+        )
     return AccountSummary(account=account, past_due=past_due, autopay=autopay, usage=usage)
 
 
@@ -235,7 +258,11 @@ def summarize_orders(data: CustomerOrders, today: date) -> OrdersSummary:
         for item in order.items:
             policy = policies.get(item.category)
             returned = any(r.item_id == item.item_id for r in order.returns)
-            ret = start + timedelta(days=policy.return_days) if policy and policy.return_days else None
+            ret = (
+                start + timedelta(days=policy.return_days)
+                if policy and policy.return_days
+                else None
+            )
             exch = (
                 start + timedelta(days=policy.exchange_days)
                 if policy and policy.exchange_days
@@ -251,10 +278,11 @@ def summarize_orders(data: CustomerOrders, today: date) -> OrdersSummary:
                     exchange_until=exch,
                     eligible=eligible,
                     receipt_required=policy.receipt_required if policy else True,
-                    policy="already returned" if returned else (policy.no_receipt_policy if policy
-                                                                else "no policy on file"),
+                    policy="already returned"
+                    if returned
+                    else (policy.no_receipt_policy if policy else "no policy on file"),
                 )
-            )  # fmt: skip
+            )
         purchases.append(Purchase(order=order, items=items))
     return OrdersSummary(
         open_orders=[o for o in data.orders if o.status in OPEN_ORDER],
@@ -266,17 +294,38 @@ def timeline(history: CustomerHistory | None, orders: CustomerOrders | None) -> 
     """Interactions, verifications and purchases on one clock, newest first."""
     out: list[TimelineEntry] = []
     for i in history.interactions if history else []:
-        out.append(TimelineEntry(at=i.started_at, channel=i.channel, kind="interaction",
-                                 summary=f"{i.topic}: {i.notes}", outcome=i.outcome,
-                                 source=f"crm:{i.interaction_id}"))  # fmt: skip
+        out.append(
+            TimelineEntry(
+                at=i.started_at,
+                channel=i.channel,
+                kind="interaction",
+                summary=f"{i.topic}: {i.notes}",
+                outcome=i.outcome,
+                source=f"crm:{i.interaction_id}",
+            )
+        )
     for v in history.verifications if history else []:
-        out.append(TimelineEntry(at=v.at, channel=v.channel, kind="verification",
-                                 summary=f"identity check by {v.method.replace('_', ' ')}",
-                                 outcome=v.result, source=f"crm:{v.verification_id}"))  # fmt: skip
+        out.append(
+            TimelineEntry(
+                at=v.at,
+                channel=v.channel,
+                kind="verification",
+                summary=f"identity check by {v.method.replace('_', ' ')}",
+                outcome=v.result,
+                source=f"crm:{v.verification_id}",
+            )
+        )
     for o in orders.orders if orders else []:
         what = ", ".join(i.name for i in o.items)
         where = o.store or "online shop"
-        out.append(TimelineEntry(at=o.placed_at, channel="store" if o.channel == "store" else "web",
-                                 kind="purchase", summary=f"{what} at {where}, {o.total:.2f}",
-                                 outcome=o.status, source=f"orders:{o.order_number}"))  # fmt: skip
+        out.append(
+            TimelineEntry(
+                at=o.placed_at,
+                channel="store" if o.channel == "store" else "web",
+                kind="purchase",
+                summary=f"{what} at {where}, {o.total:.2f}",
+                outcome=o.status,
+                source=f"orders:{o.order_number}",
+            )
+        )
     return sorted(out, key=lambda e: e.at, reverse=True)

@@ -8,9 +8,9 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
-from tools.errors import CopilotError
 
 from copilot.settings import Settings, load_settings
+from tools.errors import CopilotError
 
 T = TypeVar("T")
 console = Console()

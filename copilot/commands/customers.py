@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from tools import identifiers
-from tools.errors import CopilotError
-from tools.identity import IdentityQuery, Resolution, normalize, resolve
-from tools.view import Customer360, customer_360
 
 from copilot.commands.common import console, fail, run, settings
 from copilot.commands.render import render_360, render_resolution
 from copilot.systems import build_systems
+from tools import identifiers
+from tools.errors import CopilotError
+from tools.identity import IdentityQuery, Resolution, normalize, resolve
+from tools.view import Customer360, customer_360
 
 app = typer.Typer(help="Find customers across the silos and show their unified view.")
 
@@ -28,16 +28,27 @@ def resolve_cmd(
     card_last4: Annotated[str | None, typer.Option(help="with --date and --amount")] = None,
     date: Annotated[str | None, typer.Option(help="purchase date YYYY-MM-DD (+/- 1 day)")] = None,
     amount: Annotated[str | None, typer.Option(help="purchase total")] = None,
-    name: Annotated[str | None, typer.Option(help="first and last name, with --postal-code")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="first and last name, with --postal-code")
+    ] = None,
     postal_code: Opt = None,
     social: Annotated[str | None, typer.Option(help="social handle, @name")] = None,
     json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Who is this? Candidates with match evidence; ambiguous stays ambiguous."""
     try:
-        query = IdentityQuery(phone=phone, email=email, account=account, order=order,
-                              card_last4=card_last4, purchase_date=date, amount=amount, name=name,
-                              postal_code=postal_code, social=social)  # fmt: skip
+        query = IdentityQuery(
+            phone=phone,
+            email=email,
+            account=account,
+            order=order,
+            card_last4=card_last4,
+            purchase_date=date,
+            amount=amount,
+            name=name,
+            postal_code=postal_code,
+            social=social,
+        )
     except ValueError as exc:
         raise fail(str(exc)) from None
 

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from copilot.commands.common import console, fail
 from tools.demo import COMPANY
 from tools.demo.generate import MAX_CUSTOMERS, Spec, generate, read_spec
 from tools.errors import CopilotError
-
-from copilot.commands.common import console, fail
 
 app = typer.Typer(help=f"Demo data: {COMPANY}'s CRM, billing and order systems.")
 
@@ -46,8 +46,12 @@ def generate_cmd(
     if if_stale and read_spec(out) == spec:
         console.print(f"{out} already holds {customers:,} customers for {day}; nothing to do")
         return
-    columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description:>8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         tasks = {s: bar.add_task(s, total=customers) for s in ("crm", "billing", "orders")}
         report = generate(out, spec, lambda system, n: bar.advance(tasks[system], n))

@@ -19,5 +19,6 @@ def serve(
     bind_host, bind_port = host or s.host, port or s.port
     console.print(f"agent console on http://{bind_host}:{bind_port}  (health: /healthz)")
     # By import string: copilot must not import the server package that sits above it.
-    uvicorn.run("server.app:create_app", factory=True, host=bind_host, port=bind_port,
-                log_level="info")  # fmt: skip
+    uvicorn.run(
+        "server.app:create_app", factory=True, host=bind_host, port=bind_port, log_level="info"
+    )

@@ -14,9 +14,9 @@ app = typer.Typer(help="The demo CRM, billing and order systems as separate HTTP
 
 @app.command("serve")
 def serve_cmd(
-    data_dir: Annotated[Path, typer.Option(help="folder with crm.db, billing.db, orders.db")] = Path(
-        "var/data"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="folder with crm.db, billing.db, orders.db")
+    ] = Path("var/data"),
     host: str = "127.0.0.1",
     crm_port: int = 8101,
     billing_port: int = 8102,
@@ -39,7 +39,13 @@ def serve_cmd(
             raise fail(f"--{name}-port must be between 1 and 65535")
     console.print(", ".join(f"{k} on http://{host}:{v}" for k, v in ports.items()))
     try:
-        run_services(data_dir, host=host, ports=ports, latency_ms=latency_ms,
-                     error_rate=error_rate, token=token)  # fmt: skip
+        run_services(
+            data_dir,
+            host=host,
+            ports=ports,
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            token=token,
+        )
     except CopilotError as exc:
         raise fail(exc.message) from None

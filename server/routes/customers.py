@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+
+from server.deps import DepsDep
 from tools import identifiers
 from tools.identity import IdentityQuery, Resolution, resolve
 from tools.view import Customer360, customer_360
-
-from server.deps import DepsDep
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Text = Annotated[str | None, Query(max_length=254)]
@@ -30,9 +30,18 @@ async def resolve_customer(
     social: Text = None,
 ) -> Resolution:
     """Candidates with evidence for any mix of identifiers; never a silent pick."""
-    query = IdentityQuery(phone=phone, email=email, account=account, order=order,
-                          card_last4=card_last4, purchase_date=purchase_date, amount=amount,
-                          name=name, postal_code=postal_code, social=social)  # fmt: skip
+    query = IdentityQuery(
+        phone=phone,
+        email=email,
+        account=account,
+        order=order,
+        card_last4=card_last4,
+        purchase_date=purchase_date,
+        amount=amount,
+        name=name,
+        postal_code=postal_code,
+        social=social,
+    )
     return await resolve(deps.systems, query)
 
 

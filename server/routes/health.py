@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from copilot import __version__
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from copilot import __version__
 from server.deps import DepsDep
 
 router = APIRouter()

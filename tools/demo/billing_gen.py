@@ -40,10 +40,16 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
     out: Rows = {
         k: []
         for k in (
-            "accounts", "lines", "line_addons", "usage", "invoices", "payments",
-            "autopay_mandates", "adjustments",
+            "accounts",
+            "lines",
+            "line_addons",
+            "usage",
+            "invoices",
+            "payments",
+            "autopay_mandates",
+            "adjustments",
         )
-    }  # fmt: skip
+    }
     months = billing_months(as_of)
     calendar = []
     for month in months:
@@ -97,13 +103,19 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                 balance += amount + LATE_FEE
                 fee_at = datetime(due.year, due.month, due.day) + timedelta(days=1)
                 out["adjustments"].append(
-                    (f"ADJ-{num:07d}-L", acct, "late_fee", LATE_FEE, "Late payment fee", fee_at, inv)
+                    (
+                        f"ADJ-{num:07d}-L",
+                        acct,
+                        "late_fee",
+                        LATE_FEE,
+                        "Late payment fee",
+                        fee_at,
+                        inv,
+                    )
                 )
             else:
                 status, paid = "paid", amount
-            out["invoices"].append(
-                (inv, acct, month, end, issued, due, amount, paid, status)
-            )  # fmt: skip
+            out["invoices"].append((inv, acct, month, end, issued, due, amount, paid, status))
             method = "autopay_card" if autopay else ("card", "bank")[num % 2]
             if status == "paid":
                 out["payments"].append(
@@ -115,20 +127,36 @@ def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                     (f"PAY-{num:07d}-{m}", acct, inv, pay_at, amount, method, "failed", reason)
                 )
         if autopay:
-            reason = FAILURES[num % 3] if failed else None
-            exp_year = (as_of.year - 1) if reason == "card_expired" else as_of.year + 2
+            failure: str | None = FAILURES[num % 3] if failed else None
+            exp_year = (as_of.year - 1) if failure == "card_expired" else as_of.year + 2
             last_attempt = datetime(as_of.year, as_of.month, 1, 6) if failed else None
             out["autopay_mandates"].append(
-                (f"MAN-{num:07d}", acct, "card", b.card_brand[i], b.card_last4[i],
-                 f"{1 + num % 12:02d}/{exp_year % 100:02d}", "failed" if failed else "active",
-                 b.since[i], last_attempt, reason)
-            )  # fmt: skip
+                (
+                    f"MAN-{num:07d}",
+                    acct,
+                    "card",
+                    b.card_brand[i],
+                    b.card_last4[i],
+                    f"{1 + num % 12:02d}/{exp_year % 100:02d}",
+                    "failed" if failed else "active",
+                    b.since[i],
+                    last_attempt,
+                    failure,
+                )
+            )
         if rnd.random() < 0.05:
             at = datetime(as_of.year, as_of.month, 1) - timedelta(days=int(rnd.random() * 120))
             out["adjustments"].append(
-                (f"ADJ-{num:07d}-C", acct, "credit", round(5 + rnd.random() * 20, 2),
-                 "Goodwill credit for a network outage", at, None)
-            )  # fmt: skip
+                (
+                    f"ADJ-{num:07d}-C",
+                    acct,
+                    "credit",
+                    round(5 + rnd.random() * 20, 2),
+                    "Goodwill credit for a network outage",
+                    at,
+                    None,
+                )
+            )
         status = "suspended" if past_due and rnd.random() < 0.1 else "active"
         out["accounts"].append(
             (acct, customer_id(num), status, b.since[i], round(balance, 2), "USD")

@@ -38,13 +38,22 @@ LANGS = ["en", "en", "en", "en", "es", "zh", "vi"]
 def when(as_of: date, rnd: random.Random, days: int) -> datetime:
     """A time in the `days` before as_of, during opening hours."""
     day = as_of - timedelta(days=int(rnd.random() * days) + 1)
-    return datetime(day.year, day.month, day.day, 8 + int(rnd.random() * 12), int(rnd.random() * 60))
+    return datetime(
+        day.year, day.month, day.day, 8 + int(rnd.random() * 12), int(rnd.random() * 60)
+    )
 
 
 def crm_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
     out: Rows = {
         k: []
-        for k in ("customers", "contact_points", "addresses", "consents", "interactions", "verifications")
+        for k in (
+            "customers",
+            "contact_points",
+            "addresses",
+            "consents",
+            "interactions",
+            "verifications",
+        )
     }
     customers, contacts, addrs = out["customers"], out["contact_points"], out["addresses"]
     consents, events, checks = out["consents"], out["interactions"], out["verifications"]
@@ -55,9 +64,19 @@ def crm_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
         channel = CHANNELS[int(rnd.random() * 5)]
         lang = LANGS[int(rnd.random() * len(LANGS))]
         customers.append(
-            (cid, first, last, f"{first} {last}".lower(), tier, b.segment[i], b.since[i],
-             "active", lang, channel)
-        )  # fmt: skip
+            (
+                cid,
+                first,
+                last,
+                f"{first} {last}".lower(),
+                tier,
+                b.segment[i],
+                b.since[i],
+                "active",
+                lang,
+                channel,
+            )
+        )
         display, e164 = phone(num, 0)
         contacts.append((num * 8, cid, "phone", "mobile", display, e164, True, True))
         mail = f"{first}.{last}{num}@{('example.com', 'example.net', 'example.org')[num % 3]}"
@@ -84,10 +103,19 @@ def crm_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
             human = ch in ("chat", "voice", "store", "email")
             at = when(as_of, rnd, 365)
             events.append(
-                (f"INT-{num:07d}-{k}", cid, ch, "inbound", at, int(rnd.random() * 900) + 30,
-                 topic, outcome if ch != "ivr" or outcome != "resolved" else "resolved",
-                 AGENTS[int(rnd.random() * len(AGENTS))] if human else None, TOPICS[topic])
-            )  # fmt: skip
+                (
+                    f"INT-{num:07d}-{k}",
+                    cid,
+                    ch,
+                    "inbound",
+                    at,
+                    int(rnd.random() * 900) + 30,
+                    topic,
+                    outcome if ch != "ivr" or outcome != "resolved" else "resolved",
+                    AGENTS[int(rnd.random() * len(AGENTS))] if human else None,
+                    TOPICS[topic],
+                )
+            )
             if human and rnd.random() < 0.6:
                 method = METHODS[int(rnd.random() * len(METHODS))]
                 result = "passed" if rnd.random() < 0.93 else "failed"

@@ -75,9 +75,7 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: list[tuple[object, ...
     if not rows:
         return
     marks = ",".join("?" * len(table.columns))
-    temporal = [
-        i for i, col in enumerate(table.columns) if isinstance(col.type, (Date, DateTime))
-    ]
+    temporal = [i for i, col in enumerate(table.columns) if isinstance(col.type, (Date, DateTime))]
     if temporal:
         fixed = []
         for row in rows:
@@ -184,7 +182,9 @@ def _run_workers(spec: Spec, scratch: Path, progress: Progress | None) -> dict[s
             if dead and updates.empty():
                 for proc in procs.values():
                     proc.kill()
-                raise RuntimeError(f"generating {', '.join(dead)} failed; see the log above")
+                raise RuntimeError(
+                    f"generating {', '.join(dead)} failed; see the log above"
+                ) from None
             continue
         if n < 0:
             rows[system] = -n - 1
@@ -206,9 +206,13 @@ def read_spec(out_dir: Path) -> Spec | None:
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
                 meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             specs.add(
-                (int(meta["customers"]), int(meta["seed"]), date.fromisoformat(meta["as_of"]),
-                 meta["schema_version"])
-            )  # fmt: skip
+                (
+                    int(meta["customers"]),
+                    int(meta["seed"]),
+                    date.fromisoformat(meta["as_of"]),
+                    meta["schema_version"],
+                )
+            )
         except (sqlite3.Error, KeyError, ValueError):
             return None
     if len(specs) != 1:

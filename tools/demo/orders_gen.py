@@ -38,29 +38,52 @@ def orders_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                 brand, last4 = "Visa", f"{int(rnd.random() * 10_000):04d}"
                 last4 = "1000" if last4 in RESERVED_LAST4 else last4
             total = order_total([p[3] for p in picks])
+            ref: str | None = cid
+            store: str | None = None
             if online:
                 status = "placed" if age < 1 else "shipped" if age < 4 else "delivered"
-                ref, store, receipt = cid, None, True
+                receipt = True
             else:
                 status, store = "completed", STORES[int(rnd.random() * len(STORES))][0]
                 ref, receipt = (cid if rnd.random() < 0.85 else None), rnd.random() < 0.9
             out["orders"].append(
-                (number, "online" if online else "store", ref, store, placed, placed.date(),
-                 status, total, brand, last4, receipt)
-            )  # fmt: skip
+                (
+                    number,
+                    "online" if online else "store",
+                    ref,
+                    store,
+                    placed,
+                    placed.date(),
+                    status,
+                    total,
+                    brand,
+                    last4,
+                    receipt,
+                )
+            )
             for j, (sku, name, category, price) in enumerate(picks):
                 item_id = seq * 4 + j
                 out["order_items"].append((item_id, number, sku, name, category, 1, price))
                 window = POLICY_DAYS.get(category, 0)
-                if status in ("delivered", "completed") and age < window + 5 and rnd.random() < 0.05:
+                if (
+                    status in ("delivered", "completed")
+                    and age < window + 5
+                    and rnd.random() < 0.05
+                ):
                     requested = placed + timedelta(days=min(age, 3))
                     refunded = rnd.random() < 0.6
                     out["returns"].append(
-                        (f"RET-{item_id}", number, item_id, "return",
-                         "refunded" if refunded else "requested", requested,
-                         REASONS[int(rnd.random() * len(REASONS))],
-                         round(price * (1 + TAX), 2) if refunded else 0.0)
-                    )  # fmt: skip
+                        (
+                            f"RET-{item_id}",
+                            number,
+                            item_id,
+                            "return",
+                            "refunded" if refunded else "requested",
+                            requested,
+                            REASONS[int(rnd.random() * len(REASONS))],
+                            round(price * (1 + TAX), 2) if refunded else 0.0,
+                        )
+                    )
             if online:
                 shipped = placed + timedelta(hours=20) if status != "placed" else None
                 delivered = placed + timedelta(days=3) if status == "delivered" else None
@@ -68,7 +91,15 @@ def orders_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                     status, "delivered"
                 )
                 out["shipments"].append(
-                    (f"SHP-{seq:09d}", number, CARRIERS[seq % 3], f"1Z{seq:012d}", ship_status,
-                     shipped, delivered, (placed + timedelta(days=3)).date())
-                )  # fmt: skip
+                    (
+                        f"SHP-{seq:09d}",
+                        number,
+                        CARRIERS[seq % 3],
+                        f"1Z{seq:012d}",
+                        ship_status,
+                        shipped,
+                        delivered,
+                        (placed + timedelta(days=3)).date(),
+                    )
+                )
     return out

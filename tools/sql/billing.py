@@ -114,9 +114,9 @@ class SqlBilling:
         return BillingAccount(
             account_number=str(number),
             customer_id=str(account["crm_customer_id"]),
-            status=account["status"],  # type: ignore[arg-type]
-            opened_at=account["opened_at"],  # type: ignore[arg-type]
-            balance=account["balance"],  # type: ignore[arg-type]
+            status=account["status"],
+            opened_at=account["opened_at"],
+            balance=account["balance"],
             currency=str(account["currency"]),
             lines=[
                 Line(
@@ -129,6 +129,8 @@ class SqlBilling:
             ],
             invoices=[Invoice(**without(r._asdict(), *drop)) for r in invoices],
             payments=[Payment(**without(r._asdict(), *drop)) for r in payments],
-            autopay=None if mandate is None else AutopayMandate(**without(mandate._asdict(), *drop)),
+            autopay=None
+            if mandate is None
+            else AutopayMandate(**without(mandate._asdict(), *drop)),
             adjustments=[Adjustment(**without(r._asdict(), *drop)) for r in adjustments],
         )

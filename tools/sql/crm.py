@@ -6,8 +6,6 @@ import asyncio
 
 from sqlalchemy import Engine, select
 
-from tools.sql.engine import without
-
 from tools import schema as s
 from tools.models import (
     Address,
@@ -20,6 +18,7 @@ from tools.models import (
     Interaction,
     Verification,
 )
+from tools.sql.engine import without
 
 
 class SqlCrm:
@@ -93,11 +92,10 @@ class SqlCrm:
         data.pop("full_name_key")
         return CustomerProfile(
             **data,
-            contacts=[
-                ContactPoint(**without(c._asdict(), "id", "customer_id")) for c in contacts
-            ],
+            contacts=[ContactPoint(**without(c._asdict(), "id", "customer_id")) for c in contacts],
             addresses=[
-                Address(**without(a._asdict(), "id", "customer_id", "postal_key")) for a in addresses
+                Address(**without(a._asdict(), "id", "customer_id", "postal_key"))
+                for a in addresses
             ],
             consents=[Consent(**without(c._asdict(), "id", "customer_id")) for c in consents],
         )
@@ -120,4 +118,3 @@ class SqlCrm:
             interactions=[Interaction(**without(e._asdict(), "customer_id")) for e in events],
             verifications=[Verification(**without(v._asdict(), "customer_id")) for v in checks],
         )
-

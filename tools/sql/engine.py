@@ -1,4 +1,4 @@
-"""Engines for the SQL backends: SQLite files by default, any SQLAlchemy URL (PostgreSQL) by choice."""
+"""Engines for the SQL backends: SQLite files by default, any SQLAlchemy URL (PostgreSQL)."""
 
 from __future__ import annotations
 

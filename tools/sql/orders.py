@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 
@@ -22,12 +23,12 @@ from tools.sql.engine import without
 
 _REF_COLUMNS = (
     s.orders.c.order_number,
-    s.orders.c.customer_ref,
+    s.orders.c.customer_ref.label("customer_id"),
     s.orders.c.placed_at,
     s.orders.c.total,
     s.orders.c.card_last4,
     s.orders.c.channel,
-    s.stores.c.name,
+    s.stores.c.name.label("store"),
 )
 
 
@@ -61,26 +62,13 @@ class SqlOrders:
         return await asyncio.to_thread(self._customer_orders, customer_id, limit)
 
     @staticmethod
-    def _ref_query() -> Select[tuple[object, ...]]:
-        return select(*_REF_COLUMNS).outerjoin(
-            s.stores, s.stores.c.store_id == s.orders.c.store_id
-        )
+    def _ref_query() -> Select[Any]:
+        return select(*_REF_COLUMNS).outerjoin(s.stores, s.stores.c.store_id == s.orders.c.store_id)
 
-    def _refs(self, query: Select[tuple[object, ...]]) -> list[OrderRef]:
+    def _refs(self, query: Select[Any]) -> list[OrderRef]:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            OrderRef(
-                order_number=r[0],
-                customer_id=r[1],
-                placed_at=r[2],
-                total=r[3],
-                card_last4=r[4],
-                channel=r[5],
-                store=r[6],
-            )
-            for r in rows
-        ]
+        return [OrderRef(**r._asdict()) for r in rows]
 
     def _customer_orders(self, customer_id: str, limit: int) -> CustomerOrders:
         with self.engine.connect() as conn:
