@@ -6,7 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.responses import JSONResponse
 
+from tests.conftest import TODAY
 from tools.base import Systems
-from tools.demo.generate import Spec, generate
 from tools.demo.stories import ANNA, DANIEL, JACKET_TOTAL, MARGARET, PRIYA, TOM
 from tools.errors import ConfigurationError, InvalidInput, SystemUnavailable
 from tools.models import ContactKind
@@ -24,27 +24,9 @@ from tools.rest.client import BreakerState
 from tools.services import RunningServices, start_apps, start_services
 from tools.sql import sql_systems
 
-AS_OF = date(2026, 11, 24)
-TOKEN = "rest-test-token"
+AS_OF = TODAY
+TOKEN = "test-token"
 COUNT = TypeAdapter(dict[str, int])
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def story_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("rest-data")
-    generate(out, Spec(customers=2000, seed=42, as_of=AS_OF))
-    return out
-
-
-@pytest.fixture(scope="module")
-def services(story_dir: Path) -> Iterator[RunningServices]:
-    with start_services(story_dir, token=TOKEN) as running:
-        yield running
 
 
 def state_of(breaker: CircuitBreaker) -> BreakerState:
@@ -236,8 +218,8 @@ async def rest(services: RunningServices) -> AsyncIterator[Systems]:
 
 
 @pytest.mark.anyio
-async def test_rest_backend_answers_exactly_as_sql(story_dir: Path, rest: Systems) -> None:
-    sql = sql_systems(story_dir)
+async def test_rest_backend_answers_exactly_as_sql(data_dir: Path, rest: Systems) -> None:
+    sql = sql_systems(data_dir)
     for cid in (MARGARET, DANIEL, PRIYA, TOM, "CUS-0000001", "CUS-0001500", "CUS-0999999"):
         assert await rest.crm.get_profile(cid) == await sql.crm.get_profile(cid)
         assert await rest.crm.get_history(cid, 7) == await sql.crm.get_history(cid, 7)
@@ -306,8 +288,8 @@ def test_a_client_built_outside_a_loop_works_in_each_new_loop(services: RunningS
 
 
 @pytest.mark.anyio
-async def test_retries_ride_out_a_flaky_service(story_dir: Path) -> None:
-    with start_services(story_dir, error_rate=0.3) as flaky_services:
+async def test_retries_ride_out_a_flaky_service(data_dir: Path) -> None:
+    with start_services(data_dir, error_rate=0.3) as flaky_services:
         systems = rest_systems(flaky_services.urls, retries=6, backoff_s=0.001)
         for cid in (MARGARET, DANIEL, PRIYA, TOM, ANNA) * 4:
             assert await systems.crm.get_profile(cid) is not None

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from tools.demo.generate import Spec, generate
+from tests.conftest import TODAY
 from tools.demo.stories import ANNA, DANIEL, JACKET_TOTAL, MARGARET, TOM
 from tools.services import (
     DEFAULT_PORTS,
@@ -28,28 +28,15 @@ from tools.services import (
 from tools.sql import SqlCrm, sql_systems
 from tools.sql.engine import make_engine, sqlite_url
 
-AS_OF = date(2026, 11, 24)
-TOKEN = "svc-test-token"
+AS_OF = TODAY
+TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JACKET_DAY = AS_OF - timedelta(days=14)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
-def story_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("services-data")
-    generate(out, Spec(customers=2000, seed=42, as_of=AS_OF))
-    return out
-
-
-@pytest.fixture(scope="module")
-def running(story_dir: Path) -> Iterator[RunningServices]:
-    with start_services(story_dir, token=TOKEN) as services:
-        yield services
+def running(services: RunningServices) -> RunningServices:
+    return services
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +74,9 @@ def test_health_is_open_and_everything_else_needs_the_token(running: RunningServ
 
 @pytest.mark.anyio
 async def test_story_customers_match_the_sql_backend(
-    story_dir: Path, http: dict[str, httpx.Client]
+    data_dir: Path, http: dict[str, httpx.Client]
 ) -> None:
-    sql = sql_systems(story_dir)
+    sql = sql_systems(data_dir)
     crm, billing, orders = http["crm"], http["billing"], http["orders"]
     for cid in (MARGARET, DANIEL, TOM, ANNA, "CUS-0000001", "CUS-0001999"):
         profile = await sql.crm.get_profile(cid)
@@ -198,8 +185,8 @@ def test_an_unexpected_failure_is_a_generic_500(tmp_path: Path) -> None:
     }
 
 
-def test_injected_latency_delays_every_request(story_dir: Path) -> None:
-    with start_services(story_dir, latency_ms=150) as slow:
+def test_injected_latency_delays_every_request(data_dir: Path) -> None:
+    with start_services(data_dir, latency_ms=150) as slow:
         for name, path in (
             ("crm", f"/v1/customers/{MARGARET}"),
             ("billing", "/v1/accounts/BA90000001"),
@@ -211,8 +198,8 @@ def test_injected_latency_delays_every_request(story_dir: Path) -> None:
             assert time.perf_counter() - started >= 0.15
 
 
-def test_error_rate_one_answers_503_and_health_stays_up(story_dir: Path) -> None:
-    with start_services(story_dir, error_rate=1.0) as failing:
+def test_error_rate_one_answers_503_and_health_stays_up(data_dir: Path) -> None:
+    with start_services(data_dir, error_rate=1.0) as failing:
         for url in failing.urls.values():
             response = httpx.get(f"{url}/v1/customers/{MARGARET}/orders")
             assert response.status_code == 503
@@ -220,8 +207,8 @@ def test_error_rate_one_answers_503_and_health_stays_up(story_dir: Path) -> None
             assert httpx.get(f"{url}/healthz").status_code == 200
 
 
-def test_injected_errors_are_reproducible_from_the_seed(story_dir: Path) -> None:
-    crm = sql_systems(story_dir).crm
+def test_injected_errors_are_reproducible_from_the_seed(data_dir: Path) -> None:
+    crm = sql_systems(data_dir).crm
 
     def statuses(seed: int) -> list[int]:
         app = create_system_app("crm", crm, error_rate=0.5, seed=seed)
@@ -233,8 +220,8 @@ def test_injected_errors_are_reproducible_from_the_seed(story_dir: Path) -> None
     assert set(first) == {200, 503}
 
 
-def test_settings_out_of_range_are_refused(story_dir: Path) -> None:
-    crm = sql_systems(story_dir).crm
+def test_settings_out_of_range_are_refused(data_dir: Path) -> None:
+    crm = sql_systems(data_dir).crm
     with pytest.raises(ValueError, match="error_rate"):
         create_system_app("crm", crm, error_rate=1.5)
     with pytest.raises(ValueError, match="latency_ms"):
@@ -248,14 +235,14 @@ def _free_port() -> int:
         return port
 
 
-def test_run_services_serves_all_three_until_interrupted(story_dir: Path) -> None:
+def test_run_services_serves_all_three_until_interrupted(data_dir: Path) -> None:
     assert dict(DEFAULT_PORTS) == {"crm": 8101, "billing": 8102, "orders": 8103}
     ports = {name: _free_port() for name in ("crm", "billing", "orders")}
     code = (
         "import sys; from pathlib import Path; from tools.services import run_services; "
         f"run_services(Path(sys.argv[1]), ports={ports!r})"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(story_dir)])
+    proc = subprocess.Popen([sys.executable, "-c", code, str(data_dir)])
     try:
         deadline = time.monotonic() + 20
         for name, port in ports.items():

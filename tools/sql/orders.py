@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, func, select
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, Select, Table, func, select
 
 from tools import schema as s
 from tools.models import (
@@ -21,6 +22,7 @@ from tools.models import (
 )
 from tools.sql.engine import without
 
+M = TypeVar("M", bound=BaseModel)
 _REF_COLUMNS = (
     s.orders.c.order_number,
     s.orders.c.customer_ref.label("customer_id"),
@@ -80,27 +82,9 @@ class SqlOrders:
                 .limit(limit)
             ).all()
             numbers = [r.order_number for r in rows]
-            items: dict[str, list[OrderItem]] = defaultdict(list)
-            for r in conn.execute(
-                select(s.order_items)
-                .where(s.order_items.c.order_number.in_(numbers))
-                .order_by(s.order_items.c.item_id)
-            ):
-                items[r.order_number].append(OrderItem(**without(r._asdict(), "order_number")))
-            ships: dict[str, list[Shipment]] = defaultdict(list)
-            for r in conn.execute(
-                select(s.shipments)
-                .where(s.shipments.c.order_number.in_(numbers))
-                .order_by(s.shipments.c.shipment_id)
-            ):
-                ships[r.order_number].append(Shipment(**without(r._asdict(), "order_number")))
-            rets: dict[str, list[ReturnRecord]] = defaultdict(list)
-            for r in conn.execute(
-                select(s.returns)
-                .where(s.returns.c.order_number.in_(numbers))
-                .order_by(s.returns.c.return_id)
-            ):
-                rets[r.order_number].append(ReturnRecord(**without(r._asdict(), "order_number")))
+            items = _by_order(conn, s.order_items, numbers, OrderItem)
+            ships = _by_order(conn, s.shipments, numbers, Shipment)
+            rets = _by_order(conn, s.returns, numbers, ReturnRecord)
             policies = [
                 ReturnPolicy(**r._asdict())
                 for r in conn.execute(
@@ -126,3 +110,14 @@ class SqlOrders:
             for r in rows
         ]
         return CustomerOrders(orders=orders, policies=policies)
+
+
+def _by_order(
+    conn: Connection, table: Table, numbers: list[str], model: type[M]
+) -> dict[str, list[M]]:
+    """Child rows of the given orders, grouped by order and in key order."""
+    out: dict[str, list[M]] = defaultdict(list)
+    query = select(table).where(table.c.order_number.in_(numbers)).order_by(*table.primary_key)
+    for r in conn.execute(query):
+        out[r.order_number].append(model(**without(r._asdict(), "order_number")))
+    return out
