@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests import postgres as postgres_cluster
 from tools.base import Systems
 from tools.demo.generate import Spec, generate
 from tools.services import RunningServices, start_services
 from tools.sql import sql_systems
+from tools.sql.copy import copy_system
+from tools.sql.engine import make_engine, sqlite_url
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 TEST_CUSTOMERS = 2000
@@ -38,13 +41,35 @@ def services(data_dir: Path) -> Iterator[RunningServices]:
         yield running
 
 
-@pytest.fixture(params=["sql", "rest"])
+@pytest.fixture(scope="session")
+def postgres(data_dir: Path) -> Iterator[dict[str, str]]:
+    """The demo data copied into a real PostgreSQL cluster on loopback, one database per silo."""
+    if postgres_cluster.pg_bin() is None:
+        pytest.skip("PostgreSQL server not installed here (apt-get install postgresql)")
+    with postgres_cluster.cluster(["crm", "billing", "orders"]) as urls:
+        for system, url in urls.items():
+            source, target = make_engine(sqlite_url(data_dir, system)), make_engine(url)
+            copy_system(source, target, system)
+            source.dispose()
+            target.dispose()
+        yield urls
+
+
+@pytest.fixture(params=["sql", "postgres", "rest"])
 async def systems(
     request: pytest.FixtureRequest, data_dir: Path, services: RunningServices
 ) -> AsyncIterator[Systems]:
-    """The same three systems over each backend: the contract suite runs against both."""
+    """The same three systems over each backend: the contract suite runs against all of them."""
     if request.param == "sql":
         yield sql_systems(data_dir)
+        return
+    if request.param == "postgres":
+        urls = request.getfixturevalue("postgres")
+        pg = sql_systems(
+            crm_url=urls["crm"], billing_url=urls["billing"], orders_url=urls["orders"]
+        )
+        yield pg
+        await pg.aclose()
         return
     from tools.rest import rest_systems
 

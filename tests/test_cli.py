@@ -87,3 +87,21 @@ def test_resolve_and_show(data_dir: Path) -> None:
     assert '"receipt_issued": false' in as_json.stdout
     unknown = copilot("customers", "show", "CUS-0999999", data_dir=data_dir)
     assert unknown.returncode == 2 and "no customer" in unknown.stderr
+
+
+def test_load_into_postgres_and_reject_a_bad_url(data_dir: Path, postgres: dict[str, str]) -> None:
+    urls = [f"--{system}-url={url}" for system, url in postgres.items()]
+    loaded = copilot("data", "load", *urls, "--data", str(data_dir))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "crm:" in loaded.stdout and "rows" in loaded.stdout
+    bad = copilot(
+        "data",
+        "load",
+        "--crm-url=nonsense://x",
+        "--billing-url=x",
+        "--orders-url=x",
+        "--data",
+        str(data_dir),
+    )
+    assert bad.returncode == 2 and "could not load crm" in bad.stderr
+    assert "Traceback" not in bad.stderr

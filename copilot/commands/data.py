@@ -60,3 +60,36 @@ def generate_cmd(
         f"{COMPANY}: {customers:,} customers, {rows:,} rows in {report.seconds:.1f} s "
         f"({customers / report.seconds:,.0f} customers/s) -> {out}"
     )
+
+
+@app.command("load")
+def load_cmd(
+    crm_url: Annotated[str, typer.Option(help="SQLAlchemy URL, e.g. postgresql+psycopg://...")],
+    billing_url: Annotated[str, typer.Option(help="SQLAlchemy URL of the billing database")],
+    orders_url: Annotated[str, typer.Option(help="SQLAlchemy URL of the orders database")],
+    data: Annotated[Path, typer.Option(help="folder of the generated SQLite files")] = Path(
+        "var/data"
+    ),
+) -> None:
+    """Copy the generated demo data into other databases (PostgreSQL), one transaction each."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tools.sql.copy import copy_system
+    from tools.sql.engine import make_engine, sqlite_url
+
+    urls = {"crm": crm_url, "billing": billing_url, "orders": orders_url}
+    try:
+        for system, url in urls.items():
+            source = make_engine(sqlite_url(data, system))
+            target = make_engine(url, must_exist=False)
+            with console.status(f"copying {system}"):
+                rows = copy_system(source, target, system)
+            source.dispose()
+            target.dispose()
+            console.print(f"{system}: {rows:,} rows -> {target.url.render_as_string()}")
+    except CopilotError as exc:
+        raise fail(exc.message) from None
+    except (SQLAlchemyError, ImportError) as exc:
+        raise fail(
+            f"could not load {system}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None

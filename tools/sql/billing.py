@@ -32,6 +32,10 @@ class SqlBilling:
         self.engine = engine
         self._plans: dict[str, Plan] | None = None
 
+    async def aclose(self) -> None:
+        """Close pooled database connections."""
+        self.engine.dispose()
+
     async def find_account(self, account_number: str) -> AccountRef | None:
         return await asyncio.to_thread(self._find_account, account_number)
 

@@ -27,6 +27,10 @@ class SqlCrm:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    async def aclose(self) -> None:
+        """Close pooled database connections."""
+        self.engine.dispose()
+
     async def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return await asyncio.to_thread(self._profile, customer_id)
 

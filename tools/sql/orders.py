@@ -40,6 +40,10 @@ class SqlOrders:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    async def aclose(self) -> None:
+        """Close pooled database connections."""
+        self.engine.dispose()
+
     async def find_order(self, order_number: str) -> OrderRef | None:
         refs = await asyncio.to_thread(
             self._refs, self._ref_query().where(s.orders.c.order_number == order_number)

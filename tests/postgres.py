@@ -1,0 +1,66 @@
+"""A throw-away PostgreSQL cluster on loopback for the contract suite, where one is installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def pg_bin() -> Path | None:
+    """The newest installed PostgreSQL server's bin folder, or None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root; hand them to the postgres user when we are root.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _run(binaries: Path, tool: str, *args: str, check: bool = True) -> None:
+    subprocess.run(
+        _as_postgres([str(binaries / tool), *args]), check=check, capture_output=True, timeout=60
+    )
+
+
+@contextmanager
+def cluster(databases: list[str]) -> Iterator[dict[str, str]]:
+    """Start a fresh cluster with the given databases; yields SQLAlchemy URLs; removes it after."""
+    binaries = pg_bin()
+    if binaries is None:
+        raise FileNotFoundError("no PostgreSQL server installed (initdb not found)")
+    root = Path(tempfile.mkdtemp(prefix="copilot-pg-"))
+    data = root / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(data, "postgres")
+    port = str(_free_port())
+    _run(binaries, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    options = f"-p {port} -k {data} -h 127.0.0.1"
+    _run(binaries, "pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"), "-o", options, "start")
+    try:
+        for name in databases:
+            _run(binaries, "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", name)
+        yield {name: f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}" for name in databases}
+    finally:
+        _run(binaries, "pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
+        shutil.rmtree(root, ignore_errors=True)
