@@ -71,13 +71,14 @@ def orders_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
                     and rnd.random() < 0.05
                 ):
                     requested = placed + timedelta(days=min(age, 3))
-                    refunded = rnd.random() < 0.6
+                    exchange = rnd.random() < 0.3
+                    refunded = not exchange and rnd.random() < 0.6
                     out["returns"].append(
                         (
                             f"RET-{item_id}",
                             number,
                             item_id,
-                            "return",
+                            "exchange" if exchange else "return",
                             "refunded" if refunded else "requested",
                             requested,
                             REASONS[int(rnd.random() * len(REASONS))],
