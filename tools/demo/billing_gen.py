@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 import random
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from tools.demo.catalogue import ADDON_CODES, PLAN_CODES, PLAN_DATA, PLAN_FEE, PLAN_WEIGHTS
-from tools.demo.population import Base, account_number, customer_id, phone
-
-Rows = dict[str, list[tuple[object, ...]]]
+from tools.demo.population import Base, Rows, account_number, customer_id, phone
 
 MONTHS = 6
 OVERAGE_PER_GB = 10.0
@@ -37,19 +36,7 @@ def invoice_amount(fees: float, overage_gb: float) -> float:
 
 
 def billing_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
-    out: Rows = {
-        k: []
-        for k in (
-            "accounts",
-            "lines",
-            "line_addons",
-            "usage",
-            "invoices",
-            "payments",
-            "autopay_mandates",
-            "adjustments",
-        )
-    }
+    out: Rows = defaultdict(list)
     months = billing_months(as_of)
     calendar = []
     for month in months:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from tools.demo.catalogue import CITIES, STREET_KINDS, STREETS
-from tools.demo.population import Base, customer_id, phone
-
-Rows = dict[str, list[tuple[object, ...]]]
+from tools.demo.population import Base, Rows, customer_id, phone
 
 TIERS = ["standard", "silver", "gold", "platinum"]
 CHANNELS = ["ivr", "chatbot", "chat", "voice", "email", "sms", "whatsapp", "store"]
@@ -44,17 +43,7 @@ def when(as_of: date, rnd: random.Random, days: int) -> datetime:
 
 
 def crm_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
-    out: Rows = {
-        k: []
-        for k in (
-            "customers",
-            "contact_points",
-            "addresses",
-            "consents",
-            "interactions",
-            "verifications",
-        )
-    }
+    out: Rows = defaultdict(list)
     customers, contacts, addrs = out["customers"], out["contact_points"], out["addresses"]
     consents, events, checks = out["consents"], out["interactions"], out["verifications"]
     for i, num in enumerate(b.numbers):

@@ -23,14 +23,13 @@ from tools.demo.billing_gen import billing_rows
 from tools.demo.catalogue import PLANS, PRODUCTS, RETURN_POLICIES, STORES
 from tools.demo.crm_gen import crm_rows
 from tools.demo.orders_gen import orders_rows
-from tools.demo.population import CHUNK, Base, base, chunk_rng, chunks
+from tools.demo.population import CHUNK, Base, Rows, base, chunk_rng, chunks
 from tools.demo.stories import story_rows
 from tools.errors import InvalidInput
 from tools.schema import METADATA, SCHEMA_VERSION
 from tools.sql.engine import SYSTEM_NAMES
 
 MAX_CUSTOMERS = 1_000_000
-Rows = dict[str, list[tuple[object, ...]]]
 RowBuilder = Callable[[Base, date, random.Random], Rows]
 BUILDERS: dict[str, tuple[int, RowBuilder]] = {
     "crm": (1, crm_rows),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from tools.demo.catalogue import PRODUCTS, SKU_WEIGHTS, STORES
-from tools.demo.population import RESERVED_LAST4, Base, customer_id
-
-Rows = dict[str, list[tuple[object, ...]]]
+from tools.demo.population import RESERVED_LAST4, Base, Rows, customer_id
 
 TAX = 0.085
 CARRIERS = ["UPS", "FedEx", "USPS"]
@@ -21,7 +20,7 @@ def order_total(prices: list[float]) -> float:
 
 
 def orders_rows(b: Base, as_of: date, rnd: random.Random) -> Rows:
-    out: Rows = {k: [] for k in ("orders", "order_items", "shipments", "returns")}
+    out: Rows = defaultdict(list)
     as_of_dt = datetime(as_of.year, as_of.month, as_of.day, 9)
     for i, num in enumerate(b.numbers):
         cid = customer_id(num)

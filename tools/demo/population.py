@@ -14,6 +14,7 @@ import numpy as np
 from tools.demo.catalogue import CITIES, FIRST_NAMES, LAST_NAMES
 
 CHUNK = 20_000
+Rows = dict[str, list[tuple[object, ...]]]
 # Story customers own these; generated data never uses them, so stories never become ambiguous.
 RESERVED_LAST4 = {"7319", "4417", "0612", "8830", "5521", "2284"}
 _PHONE_AREAS = [

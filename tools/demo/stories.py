@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from tools.demo.billing_gen import LATE_FEE, billing_months, invoice_amount
 from tools.demo.orders_gen import order_total
-
-Rows = dict[str, list[tuple[object, ...]]]
+from tools.demo.population import Rows
 
 MARGARET, DANIEL, PRIYA, TOM, ANNA, RICK = (f"CUS-900000{i}" for i in range(1, 7))
 FAMILY_PHONE = "(425) 555-0104"
@@ -142,29 +142,7 @@ def _check(
 
 def story_rows(as_of: date) -> dict[str, Rows]:
     """Rows per system and table for the story customers."""
-    out: dict[str, Rows] = {"crm": {}, "billing": {}, "orders": {}}
-    for system, tables in {
-        "crm": (
-            "customers",
-            "contact_points",
-            "addresses",
-            "consents",
-            "interactions",
-            "verifications",
-        ),
-        "billing": (
-            "accounts",
-            "lines",
-            "line_addons",
-            "usage",
-            "invoices",
-            "payments",
-            "autopay_mandates",
-            "adjustments",
-        ),
-        "orders": ("orders", "order_items", "shipments", "returns"),
-    }.items():
-        out[system] = {t: [] for t in tables}
+    out: dict[str, Rows] = {system: defaultdict(list) for system in ("crm", "billing", "orders")}
     today = as_of
 
     # (a) Ten years on autopay; the autopay card expired, the bill went past due, and her data
