@@ -1,0 +1,1 @@
+"""The knowledge base: ingestion, Chroma storage, hybrid retrieval with citations."""
