@@ -32,6 +32,7 @@ lock:
 
 data: install
 	$(BIN)/copilot data generate --out $(DATA_DIR) --if-stale
+	$(BIN)/copilot kb ingest tools/kb/articles/brightwave
 
 demo: data
 	COPILOT_DATA_DIR=$(DATA_DIR) $(BIN)/copilot serve --host 127.0.0.1 --port $(COPILOT_PORT)

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     orders_api_url: str | None = None
     systems_token: SecretStr | None = Field(None, description="bearer token for the REST systems")
     tool_timeout_s: float = Field(2.0, gt=0, le=60)
+    kb_dir: Path = Field(Path("var/kb"), description="folder of the embedded Chroma database")
+    chroma_url: str | None = Field(None, description="a `chroma run` server instead of kb_dir")
+    kb_name: str = Field("brightwave", pattern=r"^[a-z0-9_-]{1,40}$")
+    embedding_model: Path | None = Field(None, description="sentence-transformers model folder")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

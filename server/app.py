@@ -12,14 +12,19 @@ from copilot.settings import Settings, load_settings
 from copilot.systems import build_systems
 from server import errors
 from server.deps import CopilotDeps
-from server.routes import customers, health
+from server.routes import customers, health, kb
 from tools.base import Systems
+from tools.kb.retriever import Retriever
 
 
-def create_app(settings: Settings | None = None, systems: Systems | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings or systems."""
+def create_app(
+    settings: Settings | None = None,
+    systems: Systems | None = None,
+    retriever: Retriever | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own settings, systems or retriever."""
     s = settings or load_settings()
-    deps = CopilotDeps(settings=s, systems=systems or build_systems(s))
+    deps = CopilotDeps(settings=s, systems=systems or build_systems(s), _retriever=retriever)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,4 +36,5 @@ def create_app(settings: Settings | None = None, systems: Systems | None = None)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)
+    app.include_router(kb.router)
     return app

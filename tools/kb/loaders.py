@@ -113,7 +113,7 @@ def _front_matter(text: str) -> tuple[dict[str, object], str]:
 
 def _markdown(body: str) -> list[Section]:
     sections: list[Section] = []
-    path: list[str] = []
+    stack: list[tuple[int, str]] = []
     lines: list[str] = []
     fenced = False
     for line in body.splitlines():
@@ -121,14 +121,24 @@ def _markdown(body: str) -> list[Section]:
             fenced = not fenced
         match = None if fenced else _HEADING.match(line)
         if match:
-            sections.append(Section(path=tuple(path), text="\n".join(lines).strip()))
-            level = len(match.group(1))
-            path = [*path[: level - 1], match.group(2).strip()]
+            sections.append(Section(path=_path(stack), text="\n".join(lines).strip()))
+            _push(stack, len(match.group(1)), match.group(2).strip())
             lines = []
         else:
             lines.append(line)
-    sections.append(Section(path=tuple(path), text="\n".join(lines).strip()))
+    sections.append(Section(path=_path(stack), text="\n".join(lines).strip()))
     return sections
+
+
+def _push(stack: list[tuple[int, str]], level: int, heading: str) -> None:
+    """A heading closes every open heading at its level or deeper, then opens itself."""
+    while stack and stack[-1][0] >= level:
+        stack.pop()
+    stack.append((level, heading))
+
+
+def _path(stack: list[tuple[int, str]]) -> tuple[str, ...]:
+    return tuple(text for _, text in stack)
 
 
 def _plain(text: str) -> list[Section]:
@@ -145,7 +155,7 @@ class _HtmlText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.sections: list[Section] = []
-        self.path: list[str] = []
+        self.stack: list[tuple[int, str]] = []
         self.parts: list[str] = []
         self.heading: int | None = None
         self.heading_text: list[str] = []
@@ -176,7 +186,7 @@ class _HtmlText(HTMLParser):
             self.in_title = False
         elif self.heading is not None and tag == f"h{self.heading}":
             text = " ".join("".join(self.heading_text).split())
-            self.path = [*self.path[: self.heading - 1], text]
+            _push(self.stack, self.heading, text)
             self.heading = None
 
     def handle_data(self, data: str) -> None:
@@ -192,7 +202,7 @@ class _HtmlText(HTMLParser):
     def _flush(self) -> None:
         text = re.sub(r"[ \t]+", " ", "".join(self.parts))
         text = re.sub(r"\n\s*\n+", "\n\n", text).strip()
-        self.sections.append(Section(path=tuple(self.path), text=text))
+        self.sections.append(Section(path=_path(self.stack), text=text))
         self.parts = []
 
 
