@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evals.bench import foundation
+from evals.bench import foundation, knowledge
 from evals.bench.foundation import Figure
 
 console = Console()
@@ -70,6 +70,35 @@ def generate_cmd(
     with console.status(f"generating {baseline:,} then {customers:,} customers"):
         figures = foundation.bench_generate(customers, baseline)
     show("demo data generation", figures)
+
+
+@bench_app.command("kb")
+def kb_cmd(
+    datasets: Annotated[
+        Path, typer.Option(help="folder holding dstc11_track5_val and dstc9_track1_kb")
+    ] = knowledge.DATASETS,
+    chroma_url: Annotated[
+        str | None, typer.Option(help="a `chroma run` server instead of embedded")
+    ] = None,
+) -> None:
+    """Knowledge selection on DSTC11 val (FAQ turns): recall@1/5 and MRR@5 per retriever."""
+    from rich.progress import Progress
+
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("embedding", total=None)
+            result = knowledge.run(
+                datasets,
+                chroma_url,
+                lambda _, done, total: bar.update(task, completed=done, total=total),
+            )
+    except knowledge.DatasetMissing as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
+    show(
+        f"DSTC11 track 5 val: {result['instances']} FAQ turns over {result['chunks']:,} chunks",
+        knowledge.figures(result),
+    )
 
 
 @bench_app.command("all")

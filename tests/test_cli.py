@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 
 
-def copilot(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+def copilot(
+    *args: str, data_dir: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "COLUMNS": "200", **(env or {})}
     if data_dir is not None:
-        env["COPILOT_DATA_DIR"] = str(data_dir)
+        full["COPILOT_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-m", "copilot.cli", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=full,
         timeout=120,
         check=False,
     )

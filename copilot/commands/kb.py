@@ -135,3 +135,20 @@ def stats_cmd() -> None:
     console.print("chunks by product: " + ", ".join(f"{p} {n}" for p, n in products.most_common()))
     if store.orphans():
         console.print(f"[yellow]{len(store.orphans())} orphan collections from interrupted ingests")
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    cases: Annotated[Path | None, typer.Option(help="YAML of {q, article} dev cases")] = None,
+    floor: Annotated[float, typer.Option(min=0.05, max=0.95, help="answer at or above")] = 0.6,
+    write: Annotated[bool, typer.Option(help="save to tools/kb/calibration.json")] = False,
+) -> None:
+    """Fit the confidence model on the live KB and a dev set of questions (never on test data)."""
+    from tools.kb.calibrate import CASES_FILE, fit, load_cases, save
+
+    retriever = build_retriever(settings())
+    calibration, report = fit(retriever, load_cases(cases or CASES_FILE), floor)
+    console.print_json(report.model_dump_json())
+    if write:
+        save(calibration)
+        console.print("saved tools/kb/calibration.json")

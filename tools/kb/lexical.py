@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import bm25s
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 from bm25s.tokenization import Tokenizer
 
 
@@ -38,9 +40,18 @@ class LexicalIndex:
             if s > 0
         ]
 
-    def terms(self, text: str) -> set[str]:
-        """The content words of text as this index sees them (stop words dropped, stemmed)."""
-        words = self.tokenizer.tokenize(
-            [text], update_vocab=False, return_as="string", show_progress=False
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STOP = frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> set[str]:
+    """Content words: lower-case, stop words dropped, a plural 's' folded into its singular."""
+    out = set()
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP or len(word) < 2:
+            continue
+        out.add(
+            word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
         )
-        return {w for w in words[0] if w}
+    return out

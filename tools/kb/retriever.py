@@ -14,7 +14,7 @@ from typing import Any, Literal
 from tools.errors import InvalidInput
 from tools.kb.chunking import sentences
 from tools.kb.embeddings import Embedder
-from tools.kb.lexical import LexicalIndex
+from tools.kb.lexical import LexicalIndex, terms
 from tools.kb.models import Citation, Filters, Hit, SearchResult
 from tools.kb.query import MAX_QUERY_CHARS, ConversationQuery, build_query
 from tools.kb.store import KnowledgeStore, pages
@@ -197,19 +197,10 @@ class Retriever:
                 started,
             )
         self._fill_similarity(collection, ranked, qvec or self.embedder.embed([text])[0])
-        terms = lexical.terms(text)
-        hits = [self._hit(c, terms) for c in ranked]
+        query_terms = terms(text)
+        hits = [self._hit(c, query_terms) for c in ranked]
         top = ranked[0]
-        agree = float(
-            bool(
-                top.dense_rank
-                and top.dense_rank <= 3
-                and top.lexical_rank
-                and top.lexical_rank <= 3
-            )
-        )
-        coverage = _coverage(terms, lexical.terms(str(top.meta.get("text", ""))))
-        confidence = self.calibration.probability(top.similarity or 0.0, agree, coverage)
+        confidence = self.calibration.probability(*features(text, hits[0]))
         if confidence < floor:
             reason = (
                 f"best match '{top.meta.get('title')}' has confidence {confidence:.2f}, "
@@ -235,7 +226,7 @@ class Retriever:
                 else 0.0
             )
 
-    def _hit(self, c: _Candidate, terms: set[str]) -> Hit:
+    def _hit(self, c: _Candidate, query_terms: set[str]) -> Hit:
         meta = c.meta
         return Hit(
             chunk_id=c.id,
@@ -249,20 +240,9 @@ class Retriever:
                 title=str(meta.get("title", "")),
                 section=str(meta.get("section", "")),
                 url=str(meta.get("url", "")),
-                snippet=self.snippet(str(meta.get("text", "")), terms),
+                snippet=snippet(str(meta.get("text", "")), query_terms),
             ),
         )
-
-    def snippet(self, text: str, terms: set[str], limit: int = 320) -> str:
-        """The one or two sentences sharing most words with the query, in their original order."""
-        parts = sentences(text)
-        if not parts:
-            return ""
-        index = self._lexical[1] if self._lexical else LexicalIndex([], [], [])
-        scored = [(len(terms & index.terms(s)), i) for i, s in enumerate(parts)]
-        best = sorted((i for score, i in sorted(scored, reverse=True)[:2] if score > 0))
-        chosen = " ".join(parts[i] for i in best) if best else parts[0]
-        return chosen if len(chosen) <= limit else chosen[: limit - 1].rsplit(" ", 1)[0] + "…"
 
     def _result(
         self,
@@ -288,5 +268,22 @@ class Retriever:
         )
 
 
-def _coverage(query_terms: set[str], passage_terms: set[str]) -> float:
-    return len(query_terms & passage_terms) / len(query_terms) if query_terms else 0.0
+def features(query: str, hit: Hit) -> tuple[float, float, float]:
+    """(cosine similarity, both retrievers rank it top 3, share of query words in the passage)."""
+    agree = float(
+        bool(hit.dense_rank and hit.dense_rank <= 3 and hit.lexical_rank and hit.lexical_rank <= 3)
+    )
+    wanted = terms(query)
+    coverage = len(wanted & terms(hit.text)) / len(wanted) if wanted else 0.0
+    return hit.similarity, agree, coverage
+
+
+def snippet(text: str, query_terms: set[str], limit: int = 320) -> str:
+    """The one or two sentences sharing most words with the query, in their original order."""
+    parts = sentences(text)
+    if not parts:
+        return ""
+    scored = [(len(query_terms & terms(s)), i) for i, s in enumerate(parts)]
+    best = sorted(i for score, i in sorted(scored, reverse=True)[:2] if score > 0)
+    chosen = " ".join(parts[i] for i in best) if best else parts[0]
+    return chosen if len(chosen) <= limit else chosen[: limit - 1].rsplit(" ", 1)[0] + "…"
