@@ -103,7 +103,8 @@ def kb_cmd(
 
 @bench_app.command("all")
 def all_cmd() -> None:
-    """Every foundation benchmark at its default size."""
+    """Every benchmark at its default size."""
     view_cmd()
     resolve_cmd()
     generate_cmd()
+    kb_cmd()
