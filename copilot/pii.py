@@ -1,0 +1,132 @@
+"""PII redaction: runs on every utterance before it is logged, stored or sent to any model."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Kind = Literal["card", "national_id", "bank_account", "secret", "email", "phone"]
+
+_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+_SSN = re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)")
+_SSN_CONTEXT = re.compile(
+    r"(?i)\b(?:ssn|social security(?: number)?|national id(?: number)?|tax id)\b[^0-9]{0,20}"
+    r"(\d{3}[ -]?\d{2}[ -]?\d{4})(?!\d)"
+)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+_BANK_CONTEXT = re.compile(
+    r"(?i)\b(?:bank account|checking account|savings account|routing(?: number)?|"
+    r"account no\.?|acct)\b[^0-9]{0,25}(\d[\d -]{6,20}\d)"
+)
+_SECRET = re.compile(
+    r"(?i)\b(?:password|passcode|pass code|pin(?: code| number)?|security code|cvv|cvc)"
+    r"(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s|\s+should be)\s*[\"']?([^\s\"',.;!?]{3,64})"
+)
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
+_PHONE = re.compile(r"(?<![\w])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w])")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    start: int
+    end: int
+    masked: str
+    last4: str | None = None
+
+
+class Redaction(BaseModel):
+    text: str
+    findings: list[Finding]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.findings)
+
+
+class RedactionPolicy(BaseModel):
+    """Cards, national ids, bank accounts and secrets are always masked; contacts by policy."""
+
+    mask_emails: bool = False
+    mask_phones: bool = False
+
+
+def _spans(text: str, policy: RedactionPolicy) -> list[Finding]:
+    found: list[Finding] = []
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            found.append(
+                Finding(
+                    kind="card",
+                    start=m.start(),
+                    end=m.end(),
+                    masked=f"[card ending {digits[-4:]}]",
+                    last4=digits[-4:],
+                )
+            )
+    for m in _SSN.finditer(text):
+        found.append(
+            Finding(kind="national_id", start=m.start(), end=m.end(), masked="[national id]")
+        )
+    for m in _SSN_CONTEXT.finditer(text):
+        found.append(
+            Finding(kind="national_id", start=m.start(1), end=m.end(1), masked="[national id]")
+        )
+    for m in _IBAN.finditer(text):
+        found.append(
+            Finding(kind="bank_account", start=m.start(), end=m.end(), masked="[bank account]")
+        )
+    for m in _BANK_CONTEXT.finditer(text):
+        found.append(
+            Finding(kind="bank_account", start=m.start(1), end=m.end(1), masked="[bank account]")
+        )
+    for m in _SECRET.finditer(text):
+        found.append(Finding(kind="secret", start=m.start(1), end=m.end(1), masked="[secret]"))
+    if policy.mask_emails:
+        for m in _EMAIL.finditer(text):
+            found.append(Finding(kind="email", start=m.start(), end=m.end(), masked="[email]"))
+    if policy.mask_phones:
+        for m in _PHONE.finditer(text):
+            last4 = re.sub(r"\D", "", m.group())[-4:]
+            found.append(
+                Finding(
+                    kind="phone",
+                    start=m.start(),
+                    end=m.end(),
+                    masked=f"[phone ending {last4}]",
+                    last4=last4,
+                )
+            )
+    return found
+
+
+def redact(text: str, policy: RedactionPolicy | None = None) -> Redaction:
+    """Mask every finding; overlapping findings keep the earliest, longest one."""
+    found = sorted(_spans(text, policy or RedactionPolicy()), key=lambda f: (f.start, -f.end))
+    kept: list[Finding] = []
+    for finding in found:
+        if kept and finding.start < kept[-1].end:
+            continue
+        kept.append(finding)
+    out = []
+    cursor = 0
+    for finding in kept:
+        out.append(text[cursor : finding.start])
+        out.append(finding.masked)
+        cursor = finding.end
+    out.append(text[cursor:])
+    return Redaction(text="".join(out), findings=kept)

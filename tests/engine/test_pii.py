@@ -1,0 +1,63 @@
+"""PII redaction on realistic customer messages, including what must stay readable."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.pii import RedactionPolicy, luhn_ok, redact
+
+MASKED = [
+    ("my card is 4111 1111 1111 1111 exp 09/27", "[card ending 1111]", "4111"),
+    ("card number 5500-0000-0000-0004 please", "[card ending 0004]", "5500"),
+    ("use 378282246310005 instead", "[card ending 0005]", "378282"),
+    ("my social is 123-45-6789", "[national id]", "123-45-6789"),
+    ("SSN: 123 45 6789", "[national id]", "45 6789"),
+    ("my checking account number is 000123456789", "[bank account]", "000123456789"),
+    ("routing 021000021 and acct 987654321012", "[bank account]", "987654321012"),
+    ("IBAN DE89 3704 0044 0532 0130 00", "[bank account]", "3704 0044"),
+    ("my password is Hunter2!x", "[secret]", "Hunter2"),
+    ("the PIN is 4821", "[secret]", "4821"),
+    ("pin: 9034 and my passcode=abc123", "[secret]", "9034"),
+]
+
+
+@pytest.mark.parametrize(("text", "mask", "gone"), MASKED)
+def test_sensitive_values_are_masked(text: str, mask: str, gone: str) -> None:
+    result = redact(text)
+    assert mask in result.text
+    assert gone not in result.text
+    assert result.changed
+
+
+KEPT = [
+    "my order S900000201 was 97.64 on Nov 10",
+    "account BA9000 0001 has a balance of $118.08",
+    "I paid $1,250.00 last month and 45.00 the month before",
+    "the card ending in 7319 was charged",
+    "order W123456789 shipped, tracking 1Z000000000202",
+    "call me at (415) 555-0101 or margaret.chen@example.net",
+    "I was born in 1985 and moved here in 2019",
+    "a 4111 1111 1111 1112 fails the Luhn check",
+]
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_identifiers_and_amounts_stay_readable(text: str) -> None:
+    assert redact(text).text == text
+
+
+def test_contact_details_masked_when_policy_says() -> None:
+    policy = RedactionPolicy(mask_emails=True, mask_phones=True)
+    result = redact("call me at (415) 555-0101 or margaret.chen@example.net", policy)
+    assert result.text == "call me at [phone ending 0101] or [email]"
+    assert {f.kind for f in result.findings} == {"phone", "email"}
+
+
+def test_card_last_four_survives_for_identity() -> None:
+    result = redact("it was my visa 4111111111111111")
+    [finding] = result.findings
+    assert finding.kind == "card" and finding.last4 == "1111"
+
+
+def test_luhn() -> None:
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
