@@ -1,0 +1,138 @@
+"""The session log: ordered, idempotent, persisted to SQLite so a restart loses nothing.
+
+Only redacted text is ever written here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from copilot.events import Event
+
+metadata = MetaData()
+events_table = Table(
+    "events",
+    metadata,
+    Column("session_id", String(128), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("arrival", Integer, nullable=False),
+    Column("seq", Integer),
+    Column("ts", DateTime, nullable=False, doc="UTC"),
+    Column("type", String(16), nullable=False),
+    Column("speaker", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("received_at", DateTime, nullable=False, doc="UTC"),
+    PrimaryKeyConstraint("session_id", "event_id"),
+)
+
+
+class Appended(BaseModel):
+    """What storing an event did: nothing (duplicate), or where it landed."""
+
+    duplicate: bool
+    conflict: bool = False
+    late: bool = False
+    arrival: int
+
+
+def ordered(events: list[tuple[Event, int]]) -> list[Event]:
+    """By sender sequence when every event has one, else by timestamp; arrival breaks ties."""
+    if events and all(e.seq is not None for e, _ in events):
+        return [e for e, _ in sorted(events, key=lambda p: (p[0].seq, p[1]))]
+    return [e for e, _ in sorted(events, key=lambda p: (p[0].ts, p[0].seq or 0, p[1]))]
+
+
+class SessionStore:
+    """Append-only event log per session in SQLite (or any SQLAlchemy URL)."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url)
+        metadata.create_all(self.engine)
+        self._lock = threading.Lock()
+
+    def append(self, event: Event) -> Appended:
+        """Store an already-redacted event; the same event_id again changes nothing."""
+        with self._lock, self.engine.begin() as conn:
+            key = (events_table.c.session_id == event.session_id) & (
+                events_table.c.event_id == event.event_id
+            )
+            existing = conn.execute(
+                select(events_table.c.arrival, events_table.c.text, events_table.c.data).where(key)
+            ).first()
+            if existing is not None:
+                same = existing.text == event.text and json.loads(existing.data) == event.data
+                return Appended(duplicate=True, conflict=not same, arrival=existing.arrival)
+            arrival = (
+                conn.execute(
+                    select(func.max(events_table.c.arrival)).where(
+                        events_table.c.session_id == event.session_id
+                    )
+                ).scalar()
+                or 0
+            ) + 1
+            try:
+                conn.execute(
+                    events_table.insert().values(
+                        session_id=event.session_id,
+                        event_id=event.event_id,
+                        arrival=arrival,
+                        seq=event.seq,
+                        ts=event.ts.replace(tzinfo=None),
+                        type=event.type,
+                        speaker=event.speaker,
+                        channel=event.channel,
+                        text=event.text,
+                        data=json.dumps(event.data),
+                        received_at=datetime.now(UTC).replace(tzinfo=None),
+                    )
+                )
+            except IntegrityError:
+                return Appended(duplicate=True, arrival=arrival)
+        history = self.events(event.session_id)
+        return Appended(
+            duplicate=False, late=history[-1].event_id != event.event_id, arrival=arrival
+        )
+
+    def events(self, session_id: str) -> list[Event]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events_table).where(events_table.c.session_id == session_id)
+            ).all()
+        return ordered([(_event(r._asdict()), r.arrival) for r in rows])
+
+    def sessions(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(events_table.c.session_id).distinct())]
+
+
+def _event(row: dict[str, object]) -> Event:
+    # Naive UTC in the database; the Event validator gives it its zone back.
+    fields = {
+        k: row[k]
+        for k in ("event_id", "session_id", "type", "speaker", "channel", "text", "ts", "seq")
+    }
+    return Event.model_validate({**fields, "data": json.loads(str(row["data"]))})
