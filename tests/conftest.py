@@ -12,6 +12,8 @@ import pytest
 from tests import postgres as postgres_cluster
 from tools.base import Systems
 from tools.demo.generate import Spec, generate
+from tools.kb.embeddings import Embedder
+from tools.kb.store import KnowledgeStore, connect
 from tools.services import RunningServices, start_services
 from tools.sql import sql_systems
 from tools.sql.copy import copy_system
@@ -76,3 +78,22 @@ async def systems(
     rest = rest_systems(services.urls, token="test-token", timeout_s=5.0)
     yield rest
     await rest.aclose()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+DEMO_ARTICLES = Path(__file__).resolve().parents[1] / "tools" / "kb" / "articles" / "brightwave"
+
+
+@pytest.fixture(scope="session")
+def demo_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """The shipped Brightwave articles, ingested once into an embedded Chroma folder."""
+    from tools.kb.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("demo-kb")
+    report = ingest(KnowledgeStore(connect(folder)), embedder, DEMO_ARTICLES)
+    assert report.problems == [] and report.articles >= 40
+    return folder

@@ -14,15 +14,9 @@ import httpx
 import pytest
 from chromadb.api import ClientAPI
 
-from tools.kb.embeddings import Embedder
 from tools.kb.store import KnowledgeStore, connect
 
 CHROMA = Path(sys.executable).with_name("chroma")
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder()
 
 
 @pytest.fixture(scope="session")
@@ -68,17 +62,3 @@ def store(request: pytest.FixtureRequest, embedded_client: ClientAPI) -> Knowled
         else connect(url=request.getfixturevalue("chroma_url"))
     )
     return KnowledgeStore(client, f"t{uuid.uuid4().hex[:10]}")
-
-
-DEMO_ARTICLES = Path(__file__).resolve().parents[2] / "tools" / "kb" / "articles" / "brightwave"
-
-
-@pytest.fixture(scope="session")
-def demo_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """The shipped Brightwave articles, ingested once into an embedded Chroma folder."""
-    from tools.kb.ingest import ingest
-
-    folder = tmp_path_factory.mktemp("demo-kb")
-    report = ingest(KnowledgeStore(connect(folder)), embedder, DEMO_ARTICLES)
-    assert report.problems == [] and report.articles >= 40
-    return folder

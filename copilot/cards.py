@@ -1,0 +1,196 @@
+"""Turn a session's state into panel cards, each citing what it rests on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copilot.panel import Card, Provenance
+from copilot.state import SessionState
+from tools.view import Customer360
+
+
+def _calls(view: Customer360 | None) -> list[str]:
+    return [c.id for c in view.tool_calls] if view else []
+
+
+def customer_card(state: SessionState) -> Card:
+    identity = state.identity
+    prov = Provenance(
+        events=state.identity_events,
+        tool_calls=[c.id for c in identity.tool_calls] if identity else [],
+    )
+    if identity is None:
+        return Card(
+            type="customer",
+            id="customer",
+            status="empty",
+            provenance=prov,
+            data={"message": "no identifier yet: ask for a phone, email or account"},
+        )
+    if identity.status != "matched" or state.view is None:
+        return Card(
+            type="customer",
+            id="customer",
+            status="pending",
+            provenance=prov,
+            data={
+                "resolution": identity.status,
+                "message": identity.message,
+                "candidates": [c.model_dump() for c in identity.candidates],
+            },
+        )
+    view = state.view
+    prov.tool_calls += _calls(view)
+    profile = view.profile.data
+    accounts = view.billing.data or []
+    degraded = [
+        f"{name}: {s.error}"
+        for name, s in (
+            ("profile", view.profile),
+            ("billing", view.billing),
+            ("orders", view.orders),
+            ("history", view.interactions),
+        )
+        if s.status != "ok"
+    ]
+    data: dict[str, Any] = {
+        "customer_id": view.customer_id,
+        "name": profile.full_name if profile else None,
+        "tier": profile.tier if profile else None,
+        "customer_since": str(profile.customer_since) if profile else None,
+        "matched_by": [e.identifier for e in identity.candidates[0].evidence],
+        "accounts": [
+            {
+                "account_number": a.account.account_number,
+                "balance": a.account.balance,
+                "past_due": a.past_due.model_dump(mode="json") if a.past_due else None,
+                "autopay": a.autopay.model_dump(mode="json"),
+                "usage": [u.model_dump(mode="json") for u in a.usage],
+            }
+            for a in accounts
+        ],
+        "open_orders": [
+            o.order_number for o in (view.orders.data.open_orders if view.orders.data else [])
+        ],
+        "recent_purchases": [
+            {
+                "order": p.order.order_number,
+                "date": p.order.placed_at.date().isoformat(),
+                "total": p.order.total,
+                "items": [i.model_dump(mode="json") for i in p.items],
+            }
+            for p in (view.orders.data.recent_purchases if view.orders.data else [])
+        ],
+        "degraded": degraded,
+    }
+    return Card(
+        type="customer",
+        id="customer",
+        status="degraded" if degraded else "ok",
+        data=data,
+        provenance=prov,
+    )
+
+
+def journey_card(state: SessionState) -> Card:
+    """This conversation's channels and the customer's history on one timeline."""
+    view = state.view
+    history = [e.model_dump(mode="json") for e in (view.timeline[:10] if view else [])]
+    return Card(
+        type="journey",
+        id="journey",
+        data={
+            "this_conversation": [{"channel": c, "from_event": e} for c, e in state.channels],
+            "history": history,
+        },
+        provenance=Provenance(events=[e for _, e in state.channels], tool_calls=_calls(view)),
+    )
+
+
+def intent_card(state: SessionState) -> Card:
+    if state.intent is None:
+        return Card(type="intent", id="intent", status="empty", data={"intent": None})
+    guess = state.intent
+    data = {"intent": guess.intent, "confidence": round(float(guess.confidence), 3)}
+    alternatives = getattr(guess, "alternatives", None)
+    if alternatives:
+        data["alternatives"] = [list(a) for a in alternatives]
+    return Card(
+        type="intent",
+        id="intent",
+        data=data,
+        provenance=Provenance(events=[state.intent_event or ""]),
+    )
+
+
+def mood_card(state: SessionState) -> Card:
+    if state.mood is None:
+        return Card(type="mood", id="mood", status="empty", data={"label": None})
+    mood = state.mood
+    data = mood.model_dump(mode="json") if hasattr(mood, "model_dump") else dict(mood)
+    return Card(
+        type="mood",
+        id="mood",
+        data=data,
+        provenance=Provenance(events=[t.event_id for t in state.customer_turns()[-3:]]),
+    )
+
+
+def knowledge_card(state: SessionState) -> Card:
+    result = state.knowledge
+    if result is None:
+        return Card(
+            type="knowledge",
+            id="knowledge",
+            status="empty",
+            data={"reason": "no customer question yet"},
+        )
+    hits = [{"citation": h.citation.model_dump(), "chunk_id": h.chunk_id} for h in result.hits]
+    return Card(
+        type="knowledge",
+        id="knowledge",
+        status="ok" if hits else "empty",
+        data={
+            "status": result.status,
+            "confidence": result.confidence,
+            "reason": result.reason,
+            "hits": hits,
+            "query": result.query,
+        },
+        provenance=Provenance(
+            events=[state.knowledge_event or ""], passages=[h.chunk_id for h in result.hits]
+        ),
+    )
+
+
+def alert_cards(state: SessionState) -> list[Card]:
+    out = []
+    identity = state.identity
+    if identity is not None and identity.status == "ambiguous":
+        out.append(
+            Card(
+                type="alert",
+                id="alert:identity",
+                data={
+                    "severity": "warning",
+                    "message": "Several customers match: confirm "
+                    "who this is before sharing account details.",
+                    "candidates": [c.customer_id for c in identity.candidates],
+                },
+                provenance=Provenance(events=state.identity_events),
+            )
+        )
+    mood = state.mood
+    if mood is not None and getattr(mood, "alert", False):
+        out.append(
+            Card(
+                type="alert",
+                id="alert:escalation",
+                data={
+                    "severity": "high",
+                    "message": getattr(mood, "alert_reason", None) or "escalation risk",
+                },
+                provenance=Provenance(events=[t.event_id for t in state.customer_turns()[-3:]]),
+            )
+        )
+    return out

@@ -1,0 +1,228 @@
+"""The fast path: events in, panel updates out, with no LLM.
+
+redact -> store -> entities -> identity -> intent -> mood -> customer view -> knowledge -> cards
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from copilot import cards, summary
+from copilot.entities import extract
+from copilot.events import Event
+from copilot.panel import Card, Panel, PanelUpdate
+from copilot.pii import RedactionPolicy, redact
+from copilot.sessions import SessionStore
+from copilot.state import IntentPredictor, MoodFollower, SessionState
+from tools.base import Systems
+from tools.calls import Caller
+from tools.errors import CopilotError, NotFound
+from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve
+from tools.kb.query import ConversationQuery
+from tools.kb.query import Turn as KbTurn
+from tools.kb.retriever import Retriever
+from tools.view import customer_360
+
+IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
+
+
+@dataclass
+class EngineDeps:
+    """Everything the engine uses, passed in: tests and the server build their own."""
+
+    systems: Systems
+    store: SessionStore
+    retriever: Retriever | None = None
+    intent: IntentPredictor | None = None
+    mood: Callable[[], MoodFollower] | None = None
+    policy: RedactionPolicy = field(default_factory=RedactionPolicy)
+    today: Callable[[], date] = date.today
+    tool_timeout_s: float = 2.0
+
+
+@dataclass
+class _Live:
+    state: SessionState
+    panel: Panel = field(default_factory=Panel)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Engine:
+    """One engine per process; sessions live in memory and are rebuilt from the log on demand."""
+
+    def __init__(self, deps: EngineDeps) -> None:
+        self.deps = deps
+        self._live: dict[str, _Live] = {}
+
+    async def handle(self, event: Event) -> PanelUpdate | None:
+        """Apply one event; None when it was a duplicate and changed nothing."""
+        started = time.perf_counter()
+        raw_text = event.text
+        clean = event.model_copy(update={"text": redact(raw_text, self.deps.policy).text})
+        live = self._live.get(event.session_id) or await self._restore(event.session_id)
+        async with live.lock:
+            appended = self.deps.store.append(clean)
+            if appended.duplicate:
+                return None
+            if appended.late:
+                # An event that belongs earlier: fold the whole log again in order.
+                live.state = SessionState(session_id=event.session_id)
+                for past in self.deps.store.events(event.session_id):
+                    await self._fold(live.state, past, past.text)
+            else:
+                await self._fold(live.state, clean, raw_text)
+            changed = live.panel.diff(self._cards(live.state))
+            live.panel.version += 1
+            return PanelUpdate(
+                session_id=event.session_id,
+                version=live.panel.version,
+                event_id=event.event_id,
+                cards=changed,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+    def panel(self, session_id: str) -> list[Card]:
+        live = self._live.get(session_id)
+        return list(live.panel.cards.values()) if live else []
+
+    async def _restore(self, session_id: str) -> _Live:
+        live = _Live(SessionState(session_id=session_id))
+        history = self.deps.store.events(session_id)
+        for past in history:
+            await self._fold(live.state, past, past.text)
+        if history:  # a restored session's cards are already on the agent's screen
+            live.panel.diff(self._cards(live.state))
+            live.panel.version = len(history)
+        self._live[session_id] = live
+        return live
+
+    async def _fold(self, state: SessionState, event: Event, raw_text: str) -> None:
+        """Update state with one event. raw_text never leaves this call."""
+        state.record(event)
+        today = self.deps.today()
+        if event.type == "utterance" and raw_text:
+            found = extract(raw_text, today)
+            if not found.is_empty():
+                state.entities = state.entities.merge(found)
+        await self._identify(state, event)
+        if event.type == "action_result" and state.view is not None:
+            await self._load_view(state, state.view.customer_id)
+        if event.type == "utterance" and event.speaker == "customer" and event.text.strip():
+            if self.deps.intent is not None:
+                texts = [t.text for t in state.customer_turns()[-2:]]
+                state.intent = self.deps.intent.predict([" ".join(texts)])[0]
+                state.intent_event = event.event_id
+            if self.deps.mood is not None:
+                if state.mood_follower is None:
+                    state.mood_follower = self.deps.mood()
+                state.mood = state.mood_follower.update(event.event_id, event.text)
+            await self._search(state, event)
+
+    async def _identify(self, state: SessionState, event: Event) -> None:
+        given = self._identity_query(state)
+        key = json.dumps(given, sort_keys=True)
+        if not given or key == state.identity_key:
+            return
+        if state.identity is not None and state.identity.status == "matched":
+            return
+        state.identity_key = key
+        state.identity_events.append(event.event_id)
+        direct = given.pop("customer_id", None)
+        if direct:
+            await self._load_view(state, str(direct), direct=True)
+            return
+        caller = Caller(timeout_s=self.deps.tool_timeout_s)
+        try:
+            state.identity = await resolve(self.deps.systems, IdentityQuery(**given), caller)
+        except CopilotError:
+            return  # a malformed identifier in free text is not an error for the agent
+        if state.identity.status == "matched" and state.identity.customer_id:
+            await self._load_view(state, state.identity.customer_id)
+
+    def _identity_query(self, state: SessionState) -> dict[str, str]:
+        e = state.entities
+        given: dict[str, str] = {}
+        meta = state.metadata
+        for key in IDENTITY_KEYS:
+            if meta.get(key):
+                given[key] = str(meta[key])
+        if e.phones and "phone" not in given:
+            given["phone"] = e.phones[0]
+        if e.emails and "email" not in given:
+            given["email"] = e.emails[0]
+        if e.accounts and "account" not in given:
+            given["account"] = e.accounts[0]
+        if e.orders and "order" not in given:
+            given["order"] = e.orders[0]
+        if e.card_last4 and e.amounts and e.dates:
+            given.update(
+                card_last4=e.card_last4[-1],
+                amount=str(e.amounts[-1]),
+                purchase_date=e.dates[-1].isoformat(),
+            )
+        return given
+
+    async def _load_view(self, state: SessionState, customer_id: str, direct: bool = False) -> None:
+        caller = Caller(timeout_s=self.deps.tool_timeout_s)
+        try:
+            state.view = await customer_360(
+                self.deps.systems, customer_id, caller=caller, today=self.deps.today()
+            )
+        except NotFound:
+            state.view = None
+            return
+        if direct:
+            profile = state.view.profile.data
+            state.identity = Resolution(
+                status="matched",
+                customer_id=customer_id,
+                message="identified by the channel",
+                candidates=[
+                    Candidate(
+                        customer_id=customer_id,
+                        full_name=profile.full_name if profile else customer_id,
+                        confidence=1.0,
+                        evidence=[
+                            Evidence(
+                                identifier="account",
+                                system="channel",
+                                detail="authenticated channel",
+                            )
+                        ],
+                    )
+                ],
+                degraded=[],
+                tool_calls=[],
+            )
+
+    async def _search(self, state: SessionState, event: Event) -> None:
+        if self.deps.retriever is None:
+            return
+        intent = getattr(state.intent, "intent", None)
+        names = state.entities.plans + state.entities.products
+        query = ConversationQuery(
+            turns=[KbTurn(speaker=t.speaker, text=t.text) for t in state.turns[-8:]],
+            intent=intent,
+            entities=names,
+        )
+        try:
+            state.knowledge = await asyncio.to_thread(self.deps.retriever.search, query, 3)
+            state.knowledge_event = event.event_id
+        except CopilotError:
+            state.knowledge = None
+
+    def _cards(self, state: SessionState) -> list[Card]:
+        return [
+            cards.customer_card(state),
+            cards.journey_card(state),
+            cards.intent_card(state),
+            cards.mood_card(state),
+            cards.knowledge_card(state),
+            summary.summary_card(state),
+            *cards.alert_cards(state),
+        ]

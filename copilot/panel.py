@@ -1,0 +1,76 @@
+"""What the side panel receives: versioned cards, each with the provenance it rests on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+CardType = Literal[
+    "customer",
+    "journey",
+    "summary",
+    "mood",
+    "intent",
+    "next_best_action",
+    "offer",
+    "knowledge",
+    "reply_draft",
+    "alert",
+    "action",
+]
+SCHEMA_VERSION = "1"
+
+
+class Provenance(BaseModel):
+    events: list[str] = Field(default_factory=list, description="transcript event ids")
+    tool_calls: list[str] = Field(default_factory=list, description="ToolCall ids")
+    passages: list[str] = Field(default_factory=list, description="knowledge chunk ids")
+
+
+class Card(BaseModel):
+    type: CardType
+    id: str
+    version: int = 1
+    status: Literal["ok", "empty", "degraded", "pending"] = "ok"
+    data: dict[str, Any]
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    def fingerprint(self) -> str:
+        body = json.dumps([self.status, self.data], sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+class PanelUpdate(BaseModel):
+    """Sent after every event that changed something: only the cards that changed."""
+
+    schema_version: str = SCHEMA_VERSION
+    session_id: str
+    version: int = Field(description="increases by one with every update of this session")
+    event_id: str = Field(description="the event that caused this update")
+    cards: list[Card]
+    latency_ms: float
+
+
+class Panel:
+    """The current cards of one session; `diff` bumps versions of changed cards only."""
+
+    def __init__(self) -> None:
+        self.cards: dict[str, Card] = {}
+        self._prints: dict[str, str] = {}
+        self.version = 0
+
+    def diff(self, cards: list[Card]) -> list[Card]:
+        changed = []
+        for fresh in cards:
+            mark = fresh.fingerprint()
+            if self._prints.get(fresh.id) == mark:
+                continue
+            previous = self.cards.get(fresh.id)
+            card = fresh.model_copy(update={"version": previous.version + 1 if previous else 1})
+            self.cards[card.id] = card
+            self._prints[card.id] = mark
+            changed.append(card)
+        return changed

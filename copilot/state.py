@@ -1,0 +1,83 @@
+"""What the engine knows about one conversation, folded from its events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from copilot.entities import Entities
+from copilot.events import Event
+from tools.identity import Resolution
+from tools.kb.models import SearchResult
+from tools.view import Customer360
+
+
+class IntentGuess(Protocol):
+    intent: str
+    confidence: float
+
+
+class IntentPredictor(Protocol):
+    """Anything that labels utterances with intents (copilot.intent.IntentModel)."""
+
+    def predict(self, texts: list[str]) -> list[Any]: ...
+
+
+class MoodFollower(Protocol):
+    """Follows one conversation's mood (copilot.mood.MoodTracker)."""
+
+    def update(self, event_id: str, text: str) -> Any: ...
+
+
+@dataclass
+class Turn:
+    event_id: str
+    speaker: str
+    channel: str
+    text: str
+
+
+@dataclass
+class SessionState:
+    session_id: str
+    turns: list[Turn] = field(default_factory=list)
+    channels: list[tuple[str, str]] = field(default_factory=list)  # (channel, first event id)
+    entities: Entities = field(default_factory=Entities)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    identity: Resolution | None = None
+    identity_key: str = ""
+    identity_events: list[str] = field(default_factory=list)
+    view: Customer360 | None = None
+    intent: Any = None
+    intent_event: str | None = None
+    mood: Any = None
+    mood_follower: MoodFollower | None = None
+    knowledge: SearchResult | None = None
+    knowledge_event: str | None = None
+    actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    verifications: list[dict[str, Any]] = field(default_factory=list)
+    events_seen: int = 0
+
+    def customer_turns(self) -> list[Turn]:
+        return [t for t in self.turns if t.speaker == "customer"]
+
+    def record(self, event: Event) -> None:
+        """The bookkeeping every event gets, whatever the engine does with it after."""
+        self.events_seen += 1
+        if not self.channels or self.channels[-1][0] != event.channel:
+            self.channels.append((event.channel, event.event_id))
+        if event.type == "utterance" and event.text.strip():
+            self.turns.append(Turn(event.event_id, event.speaker, event.channel, event.text))
+        elif event.type == "metadata":
+            self.metadata.update(event.data)
+            if "verified_by" in event.data:
+                self.verifications.append(
+                    {
+                        "method": event.data["verified_by"],
+                        "channel": event.channel,
+                        "at": event.ts.isoformat(),
+                        "event": event.event_id,
+                    }
+                )
+        elif event.type == "action_result":
+            self.actions.append((event.event_id, dict(event.data)))

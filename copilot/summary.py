@@ -1,0 +1,79 @@
+"""The rolling summary without an LLM: structured fields plus an extractive prose line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copilot.panel import Card, Provenance
+from copilot.state import SessionState
+
+MAX_QUOTES = 3
+
+
+def structured(state: SessionState) -> dict[str, Any]:
+    """Built from state the engine keeps anyway, so each event costs only its own update."""
+    customer = state.customer_turns()
+    view = state.view
+    profile = view.profile.data if view else None
+    context: list[str] = []
+    if profile:
+        context.append(
+            f"{profile.full_name}, {profile.tier} customer since {profile.customer_since.year}"
+        )
+    for acct in (view.billing.data or []) if view else []:
+        if acct.past_due:
+            context.append(f"past due {acct.past_due.amount:.2f} since {acct.past_due.due_date}")
+        if acct.autopay.status == "failed":
+            context.append(f"autopay failed ({acct.autopay.last_failure_reason})")
+        for usage in acct.usage:
+            if usage.overage_months:
+                context.append(f"data over plan in {usage.overage_months} of the last 4 months")
+    verified = [f"{v['method']} on {v['channel']}" for v in state.verifications]
+    identity = state.identity
+    if identity and identity.status == "matched":
+        verified.append(
+            "identified by "
+            + ", ".join(sorted({e.identifier for e in identity.candidates[0].evidence}))
+        )
+    actions = [f"{d.get('action', 'action')}: {d.get('status', 'done')}" for _, d in state.actions]
+    resolved = any(d.get("resolves") or d.get("status") == "resolved" for _, d in state.actions)
+    open_items = []
+    if identity is None or identity.status != "matched":
+        open_items.append("identity not confirmed")
+    if state.knowledge is not None and not state.knowledge.hits:
+        open_items.append("no knowledge article found for the question")
+    quotes = sorted(customer, key=lambda t: -len(t.text))[:MAX_QUOTES]
+    return {
+        "reason_for_contact": (state.intent.intent if state.intent is not None else None),
+        "customer_context": context,
+        "verified": verified,
+        "actions_taken": actions,
+        "resolution_state": "resolved" if resolved else "open",
+        "open_items": open_items,
+        "customer_words": [t.text for t in sorted(quotes, key=customer.index)],
+        "channels": [c for c, _ in state.channels],
+    }
+
+
+def prose(summary: dict[str, Any], state: SessionState) -> str:
+    first = state.customer_turns()[0].text if state.customer_turns() else ""
+    parts = []
+    if first:
+        parts.append(f'Customer said: "{first}"')
+    if summary["customer_context"]:
+        parts.append("Context: " + "; ".join(summary["customer_context"]) + ".")
+    if summary["actions_taken"]:
+        parts.append("Done: " + "; ".join(summary["actions_taken"]) + ".")
+    parts.append(f"Status: {summary['resolution_state']}.")
+    return " ".join(parts)
+
+
+def summary_card(state: SessionState) -> Card:
+    data = structured(state)
+    data["prose"] = prose(data, state)
+    return Card(
+        type="summary",
+        id="summary",
+        data=data,
+        provenance=Provenance(events=[t.event_id for t in state.turns][-20:]),
+    )
