@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
 from copilot.state import SessionState
 
@@ -71,6 +72,7 @@ def prose(summary: dict[str, Any], state: SessionState) -> str:
 def summary_card(state: SessionState) -> Card:
     data = structured(state)
     data["prose"] = prose(data, state)
+    data["extract"] = summarize([(t.speaker, t.text) for t in state.turns])
     return Card(
         type="summary",
         id="summary",

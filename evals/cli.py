@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evals.bench import foundation, knowledge
+from evals.bench import foundation, knowledge, summary
 from evals.bench.foundation import Figure
 
 console = Console()
@@ -101,6 +101,23 @@ def kb_cmd(
     )
 
 
+@bench_app.command("summary")
+def summary_cmd(
+    datasets: Annotated[Path, typer.Option(help="folder holding tweetsumm")] = knowledge.DATASETS,
+    retune: Annotated[bool, typer.Option(help="re-choose the weights on the dev split")] = False,
+) -> None:
+    """Extractive summary on the tweetsumm test split: ROUGE-1/2/L beside Lead-2."""
+    try:
+        result = summary.run(datasets, retune)
+    except FileNotFoundError as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
+    show(
+        f"tweetsumm test: {result['dialogs']} dialogs, weights {result['weights']}",
+        summary.figures(result),
+    )
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""
@@ -108,3 +125,4 @@ def all_cmd() -> None:
     resolve_cmd()
     generate_cmd()
     kb_cmd()
+    summary_cmd()
