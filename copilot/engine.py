@@ -109,7 +109,6 @@ class Engine:
             found = extract(raw_text, today)
             if not found.is_empty():
                 state.entities = state.entities.merge(found)
-        await self._identify(state, event)
         if event.type == "action_result" and state.view is not None:
             await self._load_view(state, state.view.customer_id)
         if event.type == "utterance" and event.speaker == "customer" and event.text.strip():
@@ -121,7 +120,10 @@ class Engine:
                 if state.mood_follower is None:
                     state.mood_follower = self.deps.mood()
                 state.mood = state.mood_follower.update(event.event_id, event.text)
-            await self._search(state, event)
+            # The systems wait on I/O while retrieval works the CPU: run them side by side.
+            await asyncio.gather(self._identify(state, event), self._search(state, event))
+        else:
+            await self._identify(state, event)
 
     async def _identify(self, state: SessionState, event: Event) -> None:
         given = self._identity_query(state)

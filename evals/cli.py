@@ -118,6 +118,18 @@ def summary_cmd(
     )
 
 
+@bench_app.command("engine")
+def engine_cmd(sessions: Annotated[int, typer.Option(min=1, max=1000)] = 40) -> None:
+    """The fast path per event over the embedded systems and the demo KB, warm."""
+    from evals.bench import engine
+
+    result = engine.run(sessions)
+    show(
+        f"engine: {result['events']} events in {sessions} sessions, models {result['models']}",
+        engine.figures(result),
+    )
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""
@@ -126,3 +138,4 @@ def all_cmd() -> None:
     generate_cmd()
     kb_cmd()
     summary_cmd()
+    engine_cmd()

@@ -1,0 +1,127 @@
+"""The whole fast path per event, warm: latency, events per second, memory per live session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import importlib
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from copilot.engine import Engine, EngineDeps
+from copilot.events import Event
+from copilot.sessions import SessionStore
+from copilot.state import IntentPredictor, MoodFollower
+from evals.bench.foundation import Figure, ensure_data, percentile
+from tools.kb.embeddings import Embedder
+from tools.kb.ingest import ingest
+from tools.kb.retriever import Retriever
+from tools.kb.store import KnowledgeStore, connect
+from tools.sql import sql_systems
+
+ARTICLES = Path(__file__).resolve().parents[2] / "tools" / "kb" / "articles" / "brightwave"
+SCRIPT = [
+    ("customer", "Hi, my number is (415) 555-0101. I got a past due email but I'm on autopay!"),
+    ("agent", "I'm sorry about that. Let me pull up your account."),
+    ("customer", "I've been with you ten years and never missed a payment."),
+    ("agent", "I see the card on file for autopay expired in September."),
+    ("customer", "Oh. Can you take my new card and remove that late fee?"),
+    ("agent", "Of course. What is the new card?"),
+    ("customer", "It's a Visa ending in 2231. Also my data keeps running out every month."),
+    ("customer", "Thanks, that's great, you've been really helpful"),
+]
+
+
+def optional_models() -> tuple[IntentPredictor | None, Callable[[], MoodFollower] | None]:
+    """The intent and mood models, where they are installed (they are optional to the engine)."""
+    intent: IntentPredictor | None = None
+    mood: Callable[[], MoodFollower] | None = None
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        intent = importlib.import_module("copilot.intent").load_default()
+    try:
+        mood_module = importlib.import_module("copilot.mood")
+        model = mood_module.load_default()
+        mood = lambda: mood_module.MoodTracker(model)  # noqa: E731
+    except (ImportError, AttributeError, OSError):
+        pass
+    return intent, mood
+
+
+def run(sessions: int = 40) -> dict[str, float | int | list[str]]:
+    data = ensure_data(Path("var/bench/c5000"), 5000)
+    scratch = Path(tempfile.mkdtemp(prefix="engine-bench-"))
+    embedder = Embedder()
+    kb = KnowledgeStore(connect(scratch / "kb"))
+    ingest(kb, embedder, ARTICLES)
+    intent, mood = optional_models()
+    engine = Engine(
+        EngineDeps(
+            systems=sql_systems(data),
+            retriever=Retriever(kb, embedder),
+            store=SessionStore(f"sqlite:///{scratch / 'sessions.db'}"),
+            intent=intent,
+            mood=mood,
+        )
+    )
+    t0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+    def events(session: str) -> list[Event]:
+        return [
+            Event(
+                event_id=f"{session}-{i}",
+                session_id=session,
+                type="utterance",
+                speaker=speaker,
+                text=text,
+                ts=t0 + timedelta(seconds=i),
+            )
+            for i, (speaker, text) in enumerate(SCRIPT)
+        ]
+
+    async def play() -> tuple[list[float], float, float]:
+        for event in events("warm"):
+            await engine.handle(event)
+        latencies = []
+        started = time.perf_counter()
+        for n in range(sessions):
+            for event in events(f"s{n}"):
+                t = time.perf_counter()
+                await engine.handle(event)
+                latencies.append((time.perf_counter() - t) * 1000)
+        elapsed = time.perf_counter() - started
+        # Memory is measured in a separate pass: tracing allocations slows every event down.
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(10):
+            for event in events(f"m{n}"):
+                await engine.handle(event)
+        gc.collect()
+        per_session = (tracemalloc.get_traced_memory()[0] - before) / 10
+        tracemalloc.stop()
+        return latencies, elapsed, per_session
+
+    latencies, elapsed, per_session = asyncio.run(play())
+    return {
+        "events": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 95),
+        "events_per_s": len(latencies) / elapsed,
+        "kb_per_session": per_session / 1024,
+        "models": [name for name, m in (("intent", intent), ("mood", mood)) if m is not None],
+    }
+
+
+def figures(result: dict[str, float | int | list[str]]) -> list[Figure]:
+    p50, p95 = float(result["p50_ms"]), float(result["p95_ms"])  # type: ignore[arg-type]
+    return [
+        Figure("fast path per event p95", p95, "ms", "p50", p50, "<= 50 ms warm"),
+        Figure("events/s, one process", float(result["events_per_s"]), "/s", "", 0.0, ""),  # type: ignore[arg-type]
+        Figure("memory per live session", float(result["kb_per_session"]), "KiB", "", 0.0, ""),  # type: ignore[arg-type]
+    ]
