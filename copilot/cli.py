@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from copilot.commands import customers, data, kb, serve, systems
+from copilot.commands import customers, data, kb, replay, serve, systems
 from copilot.commands.common import err_console
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(systems.app, name="systems")
 app.add_typer(kb.app, name="kb")
 app.command("serve")(serve.serve)
+app.command("replay")(replay.replay)
 
 # evals/ may use copilot but copilot must not import evals: it registers its commands itself.
 for plugin in entry_points(group="copilot.commands"):

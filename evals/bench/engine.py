@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import importlib
 import statistics
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from copilot.engine import Engine, EngineDeps
 from copilot.events import Event
+from copilot.runtime import optional_models
 from copilot.sessions import SessionStore
-from copilot.state import IntentPredictor, MoodFollower
 from evals.bench.foundation import Figure, ensure_data, percentile
 from tools.kb.embeddings import Embedder
 from tools.kb.ingest import ingest
@@ -36,21 +33,6 @@ SCRIPT = [
     ("customer", "It's a Visa ending in 2231. Also my data keeps running out every month."),
     ("customer", "Thanks, that's great, you've been really helpful"),
 ]
-
-
-def optional_models() -> tuple[IntentPredictor | None, Callable[[], MoodFollower] | None]:
-    """The intent and mood models, where they are installed (they are optional to the engine)."""
-    intent: IntentPredictor | None = None
-    mood: Callable[[], MoodFollower] | None = None
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        intent = importlib.import_module("copilot.intent").load_default()
-    try:
-        mood_module = importlib.import_module("copilot.mood")
-        model = mood_module.load_default()
-        mood = lambda: mood_module.MoodTracker(model)  # noqa: E731
-    except (ImportError, AttributeError, OSError):
-        pass
-    return intent, mood
 
 
 def run(sessions: int = 40) -> dict[str, float | int | list[str]]:

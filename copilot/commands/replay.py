@@ -1,0 +1,82 @@
+"""`copilot replay`: play a scenario through the engine and watch the panel fill."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from copilot import scenario as scenarios
+from copilot.commands.common import console, fail, settings
+from copilot.panel import Card, PanelUpdate
+from tools.errors import CopilotError
+
+
+def _line(card: Card) -> str:
+    d = card.data
+    if card.type == "customer":
+        return str(d.get("name") or d.get("message") or d.get("resolution"))
+    if card.type == "intent":
+        return f"{d.get('intent')} ({d.get('confidence')})"
+    if card.type == "mood":
+        current = d.get("current") or {}
+        return f"{current.get('label')} {d.get('direction', '')} {d.get('reason', '')}"[:120]
+    if card.type == "knowledge":
+        hits = d.get("hits") or []
+        return hits[0]["citation"]["title"] if hits else str(d.get("reason"))[:120]
+    if card.type == "summary":
+        return str(d.get("prose"))[:160]
+    return str(d.get("message") or d)[:120]
+
+
+def _table(cards: dict[str, Card], caption: str) -> Table:
+    table = Table("card", "v", "status", "what it says", caption=caption, expand=True)
+    for card in cards.values():
+        table.add_row(card.id, str(card.version), card.status, _line(card))
+    return table
+
+
+def replay(
+    path: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    json: Annotated[bool, typer.Option("--json", help="print each PanelUpdate as JSON")] = False,
+) -> None:
+    """Play a scenario through the fast path; exits 1 when an expectation is not met."""
+    try:
+        scenario = scenarios.load(path)
+        from copilot.runtime import build_engine
+
+        scratch = Path(tempfile.mkdtemp(prefix="replay-"))
+        engine = build_engine(settings(), f"sqlite:///{scratch / 'sessions.db'}")
+    except CopilotError as exc:
+        raise fail(exc.message) from None
+    cards: dict[str, Card] = {}
+    updates: list[PanelUpdate] = []
+
+    async def play(live: Live | None) -> None:
+        for event in scenarios.events(scenario, f"replay-{scenario.name}"):
+            update = await engine.handle(event)
+            if update is None:
+                continue
+            updates.append(update)
+            cards.update({c.id: c for c in update.cards})
+            if json:
+                console.print_json(update.model_dump_json())
+            elif live is not None:
+                live.update(_table(cards, f"{event.speaker}: {event.text[:80]}"))
+
+    if json:
+        asyncio.run(play(None))
+    else:
+        with Live(_table(cards, scenario.name), console=console, refresh_per_second=8) as live:
+            asyncio.run(play(live))
+    failures = scenarios.check(scenario, cards, "\n".join(u.model_dump_json() for u in updates))
+    if failures:
+        for line in failures:
+            console.print(f"[red]FAIL[/] {line}")
+        raise typer.Exit(1)
+    console.print(f"[green]PASS[/] {scenario.name}: {len(updates)} updates")

@@ -1,0 +1,47 @@
+"""Build a ready engine from settings: systems, knowledge base, models, session log."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from copilot.engine import Engine, EngineDeps
+from copilot.knowledge import build_retriever
+from copilot.sessions import SessionStore
+from copilot.settings import Settings
+from copilot.state import IntentPredictor, MoodFollower
+from copilot.systems import build_systems
+from tools.kb.embeddings import Embedder
+
+
+def optional_models(
+    embedder: Embedder | None = None,
+) -> tuple[IntentPredictor | None, Callable[[], MoodFollower] | None]:
+    """The shipped intent and mood models, where present; the engine runs without them."""
+    intent: IntentPredictor | None = None
+    mood: Callable[[], MoodFollower] | None = None
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        intent = importlib.import_module("copilot.intent").load_default()
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        mood_module = importlib.import_module("copilot.mood")
+        model = mood_module.load_default()
+        mood = lambda: mood_module.MoodTracker(model)  # noqa: E731
+    return intent, mood
+
+
+def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
+    embedder = Embedder(settings.embedding_model)
+    intent, mood = optional_models(embedder)
+    url = sessions_url or f"sqlite:///{Path(settings.data_dir).parent / 'sessions.db'}"
+    return Engine(
+        EngineDeps(
+            systems=build_systems(settings),
+            retriever=build_retriever(settings, embedder),
+            store=SessionStore(url),
+            intent=intent,
+            mood=mood,
+            tool_timeout_s=settings.tool_timeout_s,
+        )
+    )

@@ -1,0 +1,150 @@
+"""Scenario files: a conversation and what a QA team expects the panel to show along the way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from copilot.events import Channel, Event, EventType, Speaker
+from copilot.panel import Card
+from tools.errors import InvalidInput
+
+MAX_FILE_BYTES = 512 * 1024
+
+
+class ScenarioTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: Speaker = "customer"
+    text: str = Field("", max_length=10_000)
+    channel: Channel | None = Field(None, description="defaults to the scenario's channel")
+    type: EventType = "utterance"
+    delay_s: float = Field(5.0, ge=0, le=86_400, description="seconds after the previous turn")
+    data: dict[str, Any] = Field(default_factory=dict)
+    expect_next_action: str | None = Field(None, description="next-best-action after this turn")
+
+
+class Expectations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(None, description="who the panel must identify")
+    identity: Literal["matched", "ambiguous", "not_found"] | None = None
+    intent: str | None = None
+    mood: Literal["negative", "neutral", "positive"] | None = None
+    escalation_alert: bool | None = None
+    knowledge_article: str | None = Field(None, description="article id the knowledge card cites")
+    offer: str | None = Field(None, description="offer id, or 'none' when no offer may appear")
+    summary_must_carry: list[str] = Field(default_factory=list)
+    never: list[str] = Field(default_factory=list, description="strings no update may contain")
+
+
+class Scenario(BaseModel):
+    """One conversation with its expectations; see evals/scenarios/schema.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    description: str = ""
+    tenant: str = "brightwave"
+    channel: Channel = "chat"
+    metadata: dict[str, Any] = Field(default_factory=dict, description="channel metadata")
+    turns: list[ScenarioTurn] = Field(min_length=1, max_length=500)
+    expect: Expectations = Field(default_factory=Expectations)
+
+
+def load(path: Path) -> Scenario:
+    """Read and validate a scenario file; every problem names the file and the field."""
+    if not path.is_file():
+        raise InvalidInput("scenario", f"{path} does not exist")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InvalidInput("scenario", f"{path} is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "scenario", f"{path}: not valid YAML ({str(exc).splitlines()[0]})"
+        ) from None
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput("scenario", f"{path}: {where}") from None
+
+
+def events(scenario: Scenario, session_id: str, start: datetime | None = None) -> list[Event]:
+    """The scenario as the events a channel would send, metadata first."""
+    ts = start or datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    out = []
+    if scenario.metadata:
+        out.append(
+            Event(
+                event_id=f"{session_id}-meta",
+                session_id=session_id,
+                type="metadata",
+                speaker="system",
+                channel=scenario.channel,
+                ts=ts,
+                data=scenario.metadata,
+            )
+        )
+    for i, turn in enumerate(scenario.turns):
+        ts = ts + timedelta(seconds=turn.delay_s)
+        out.append(
+            Event(
+                event_id=f"{session_id}-{i}",
+                session_id=session_id,
+                type=turn.type,
+                speaker=turn.speaker,
+                channel=turn.channel or scenario.channel,
+                text=turn.text,
+                ts=ts,
+                data=turn.data,
+            )
+        )
+    return out
+
+
+def check(scenario: Scenario, cards: dict[str, Card], transcript: str) -> list[str]:
+    """The expectations the final panel does not meet, each as one readable line."""
+    e = scenario.expect
+    failures: list[str] = []
+    customer = cards.get("customer")
+    data = customer.data if customer else {}
+    if e.customer_id and data.get("customer_id") != e.customer_id:
+        failures.append(
+            f"customer: expected {e.customer_id}, panel shows {data.get('customer_id')}"
+        )
+    if e.identity:
+        shown = "matched" if data.get("customer_id") else data.get("resolution")
+        if shown != e.identity:
+            failures.append(f"identity: expected {e.identity}, panel shows {shown}")
+    intent = cards.get("intent")
+    if e.intent and (intent is None or intent.data.get("intent") != e.intent):
+        failures.append(
+            f"intent: expected {e.intent}, got {intent.data.get('intent') if intent else None}"
+        )
+    mood = cards.get("mood")
+    label = (mood.data.get("current") or {}).get("label") if mood else None
+    if e.mood and label != e.mood:
+        failures.append(f"mood: expected {e.mood}, got {label}")
+    if e.escalation_alert is not None and ("alert:escalation" in cards) != e.escalation_alert:
+        failures.append(f"escalation alert: expected {e.escalation_alert}")
+    knowledge = cards.get("knowledge")
+    cited = (
+        [h["citation"]["article_id"] for h in knowledge.data.get("hits", [])] if knowledge else []
+    )
+    if e.knowledge_article and e.knowledge_article not in cited[:3]:
+        failures.append(f"knowledge: expected {e.knowledge_article} in the top 3, got {cited[:3]}")
+    summary = cards.get("summary")
+    text = str(summary.data).lower() if summary else ""
+    for fact in e.summary_must_carry:
+        if fact.lower() not in text:
+            failures.append(f"summary: missing {fact!r}")
+    for forbidden in e.never:
+        if forbidden in transcript:
+            failures.append(f"never: {forbidden!r} appeared in an update")
+    return failures

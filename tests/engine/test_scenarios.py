@@ -1,0 +1,74 @@
+"""Every shipped scenario is valid, matches the published schema, and meets its expectations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from copilot import scenario as scenarios
+from copilot.engine import Engine, EngineDeps
+from copilot.panel import Card
+from copilot.sessions import SessionStore
+from tests.conftest import TODAY
+from tools.errors import InvalidInput
+from tools.kb.embeddings import Embedder
+from tools.kb.retriever import Retriever
+from tools.kb.store import KnowledgeStore, connect
+from tools.sql import sql_systems
+
+FOLDER = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
+FILES = sorted(FOLDER.glob("*.yaml"))
+
+
+def test_schema_file_is_current() -> None:
+    published = json.loads((FOLDER / "schema.json").read_text())
+    assert published == scenarios.Scenario.model_json_schema()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_scenario_replays_with_expectations_met(
+    path: Path, data_dir: Path, demo_kb: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    scenario = scenarios.load(path)
+    engine = Engine(
+        EngineDeps(
+            systems=sql_systems(data_dir),
+            retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
+            store=SessionStore(f"sqlite:///{tmp_path / 's.db'}"),
+            today=lambda: TODAY,
+        )
+    )
+    cards: dict[str, Card] = {}
+    transcript = []
+    for event in scenarios.events(scenario, scenario.name):
+        update = await engine.handle(event)
+        if update is not None:
+            cards.update({c.id: c for c in update.cards})
+            transcript.append(update.model_dump_json())
+    # Intent and mood expectations need the shipped models; this engine runs without them.
+    scenario.expect.intent = None
+    scenario.expect.mood = None
+    scenario.expect.escalation_alert = None
+    assert scenarios.check(scenario, cards, "\n".join(transcript)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("name: Bad Name\nturns: [{text: hi}]", "name"),
+        ("name: x\nturns: []", "turns"),
+        ("name: x\nturns: [{speaker: robot, text: hi}]", "speaker"),
+        ("name: x\nturns: [{text: hi}]\nexpect: {mood: furious}", "mood"),
+        ("name: x\nturns: [{text: hi}]\nsurprise: 1", "surprise"),
+        ("name: [unclosed", "YAML"),
+    ],
+)
+def test_bad_scenario_files_name_the_problem(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidInput) as caught:
+        scenarios.load(path)
+    assert needle in caught.value.message and str(path) in caught.value.message
