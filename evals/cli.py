@@ -130,6 +130,23 @@ def engine_cmd(sessions: Annotated[int, typer.Option(min=1, max=1000)] = 40) -> 
     )
 
 
+@bench_app.command("mood")
+def mood_cmd(
+    datasets: Annotated[Path, typer.Option(help="folder holding the airline and uss data")] = (
+        knowledge.DATASETS
+    ),
+) -> None:
+    """Mood on twitter_airline_sentiment test and USS MultiWOZ, beside VADER (takes minutes)."""
+    from evals.bench import mood
+
+    try:
+        result = mood.run(datasets)
+    except FileNotFoundError as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
+    show("customer mood", mood.figures(result))
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""

@@ -1,0 +1,292 @@
+"""Customer mood: cues with evidence, polarity, the conversation trend, alert and model files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from copilot.mood import (
+    DATA_PATH,
+    MODEL_DIR,
+    MoodHead,
+    MoodModel,
+    MoodModelError,
+    MoodTracker,
+    load_default,
+    train,
+)
+from copilot.mood_cues import detect_cues
+from evals.bench import mood as bench
+from tools.kb.embeddings import Embedder
+
+
+@pytest.fixture(scope="module")
+def model(embedder: Embedder) -> MoodModel:
+    return load_default(embedder)
+
+
+def kinds(text: str) -> dict[str, str]:
+    return {c.kind: c.evidence for c in detect_cues(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "evidence"),
+    [
+        ("I HAVE TO REPEAT MYSELF AGAIN", "all_caps", "I HAVE TO REPEAT MYSELF AGAIN"),
+        ("why is my bill SO HIGH this month", "all_caps", "SO HIGH"),
+        ("Honestly, I have to repeat myself every time I call", "repeat_myself", "have to repeat"),
+        ("This is the third time I'm asking about the refund", "repeat_myself", "third time"),
+        ("My data stopped working again.", "repeat_myself", "again"),
+        ("Let me speak to your supervisor.", "supervisor", "supervisor"),
+        ("Can I talk to a manager please", "supervisor", "manager"),
+        ("I'm cancelling my account today.", "cancel", "cancelling my account"),
+        ("Fine, I'm going to cancel.", "cancel", "going to cancel"),
+        ("I'm switching to Zephyr Mobile next week.", "competitor", "Zephyr Mobile"),
+        ("Might just move to another carrier.", "competitor", "to another"),
+        ("I want to file a complaint about the agent.", "complaint", "file a complaint"),
+        ("That late fee is unacceptable.", "complaint", "unacceptable"),
+        ("I'm absolutely furious about this", "anger", "furious"),
+        ("This is so frustrating, nothing works", "frustration", "frustrating"),
+        ("I've been on hold for an hour", "frustration", "on hold"),
+        ("I don't understand this bill at all", "confusion", "I don't understand"),
+        ("I'm confused by the new plan", "confusion", "confused"),
+        ("What does this charge mean?", "confusion", "What does this charge mean"),
+        ("I need it working right now", "urgency", "right now"),
+        ("It's urgent, my mum relies on that line", "urgency", "urgent"),
+        ("please fix it asap", "urgency", "asap"),
+        ("I need a technician immediately", "urgency", "immediately"),
+    ],
+)
+def test_cue_detected_with_evidence(text: str, kind: str, evidence: str) -> None:
+    found = kinds(text)
+    assert kind in found, found
+    assert evidence.lower() in found[kind].lower()
+    assert found[kind].lower() in text.lower()  # evidence is a quote, not a paraphrase
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My SIM and PIN don't work with the ID check",
+        "Can I get the PUK for my IMEI? ETA on the new SIM?",
+        "It's the iPhone 15, not the SE",
+    ],
+)
+def test_acronyms_are_not_shouting(text: str) -> None:
+    assert "all_caps" not in kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_kind"),
+    [
+        ("Can you say that again?", "repeat_myself"),
+        ("Thanks again, have a lovely day!", "repeat_myself"),
+        ("My account manager told me to call you", "supervisor"),
+        ("I'd like to cancel my order, I bought it elsewhere", "cancel"),
+        ("I'm out of data for the month", "cancel"),
+        ("Glad I switched to Brightwave", "competitor"),
+        ("Your team handled my complaint really well", "complaint"),
+        ("Thanks, have a great day", "anger"),
+    ],
+)
+def test_ordinary_requests_raise_no_cue(text: str, not_kind: str) -> None:
+    assert not_kind not in kinds(text)
+
+
+def test_polarity_sign_on_clear_messages(model: MoodModel) -> None:
+    negative = [
+        "My broadband has been dead for five days and every agent promises a fix that never comes.",
+        "You billed me for a phone I sent back a month ago. Sort it out.",
+        "Dreadful coverage, the call cut out three times during my meeting.",
+    ]
+    positive = [
+        "Brilliant, the engineer sorted it in ten minutes. Thank you!",
+        "Really happy with the new plan, thanks for suggesting it.",
+    ]
+    neutral = ["What time does the store on Elm Road open on Saturday?"]
+    for text in negative:
+        reading = model.read(text)
+        assert reading.polarity < -0.3 and reading.label == "negative", (text, reading)
+    for text in positive:
+        reading = model.read(text)
+        assert reading.polarity > 0.3 and reading.label == "positive", (text, reading)
+    for text in neutral:
+        assert model.read(text).label == "neutral"
+    empty = model.read("@BrightwaveMobile https://example.com/x")
+    assert (empty.polarity, empty.label, empty.cues) == (0.0, "neutral", [])
+
+
+def test_risk_grows_with_cues(model: MoodModel) -> None:
+    calm = model.read("Hi, I have a question about my bill.")
+    hot = model.read("This is ridiculous, get me a supervisor or I'm switching to Zephyr Mobile.")
+    assert calm.escalation_risk < 0.2
+    assert hot.escalation_risk > 0.7
+    assert {"supervisor", "competitor", "complaint"} <= {c.kind for c in hot.cues}
+
+
+ESCALATING = [
+    "Hi, I have a question about my bill.",
+    "It says I was charged twice for October.",
+    "I HAVE TO REPEAT MYSELF AGAIN, I already told the last agent all of this",
+    "This is unacceptable. I want a supervisor right now or I'm switching to Zephyr Mobile.",
+    "Still waiting. Nobody has fixed anything.",
+    "Okay, if the refund is on its way that's fine.",
+    "Thank you so much, I really appreciate you sorting this out.",
+    "Thanks again, have a lovely day!",
+]
+
+
+def test_trend_worsens_then_recovers_with_one_alert(model: MoodModel) -> None:
+    tracker = MoodTracker(model)
+    assert tracker.state is None
+    states = [tracker.update(f"evt-{i}", text) for i, text in enumerate(ESCALATING)]
+    trend = states[-1].trend
+    assert len(trend) == len(ESCALATING)
+    assert all(-1.0 <= v <= 1.0 for v in trend)
+    assert trend[3] < trend[1] < trend[0]  # worse and worse up to the supervisor demand
+
+    shouted = states[2]
+    assert shouted.direction == "worsening"
+    assert shouted.reason.startswith("dropped after:")
+    assert '"I HAVE TO REPEAT MYSELF AGAIN' in shouted.reason
+    assert shouted.moved_by == "evt-2"
+
+    assert not any(s.alert for s in states[:2])
+    raised = [i for i, s in enumerate(states) if s.alert_raised]
+    assert len(raised) == 1 and raised[0] in (2, 3), [(s.risk, s.alert) for s in states]
+    assert states[3].alert and states[3].alert_reason is not None
+    assert "supervisor" in states[3].alert_reason and "competitor" in states[3].alert_reason
+    assert states[4].alert  # hysteresis: a still-angry follow-up keeps it on, no second raise
+
+    thanks = states[6]
+    assert thanks.direction == "improving"
+    assert "rose after:" in thanks.reason and "Thank you so much" in thanks.reason
+    assert not states[-1].alert and states[-1].alert_reason is None
+    assert tracker.state == states[-1]
+
+
+def test_alert_does_not_flap(model: MoodModel) -> None:
+    tracker = MoodTracker(model)
+    lines = [
+        "I want to speak to a supervisor, this is ridiculous.",
+        "Okay.",
+        "I'm cancelling my account if this isn't fixed.",
+        "Fine, go on.",
+        "Still nothing? Unacceptable.",
+    ]
+    states = [tracker.update(str(i), text) for i, text in enumerate(lines)]
+    assert sum(s.alert_raised for s in states) == 1
+    assert all(s.alert for s in states)
+
+
+def test_tracker_rejects_bad_thresholds(model: MoodModel) -> None:
+    with pytest.raises(ValueError, match="alert_off"):
+        MoodTracker(model, alert_on=0.3, alert_off=0.5)
+
+
+def test_save_load_round_trip(model: MoodModel, tmp_path: Path) -> None:
+    model.head.save(tmp_path)
+    again = MoodHead.load(tmp_path)
+    features = np.random.default_rng(0).normal(size=(4, model.head.coef.shape[1]))
+    assert np.allclose(model.head.probabilities(features), again.probabilities(features))
+    assert again.manifest["training_data"] == model.head.manifest["training_data"]
+    text = "You charged me twice and nobody will fix it."
+    assert MoodModel(again, model.embedder).read(text) == model.read(text)
+
+
+def test_shipped_model_records_its_training_data() -> None:
+    manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
+    data = manifest["training_data"]
+    assert "written for this project" in data["source"]
+    assert data["licence"].startswith("Apache-2.0")
+    # The shipped weights were trained on exactly the CSV in the repository.
+    assert data["sha256"] == hashlib.sha256(DATA_PATH.read_bytes()).hexdigest()
+
+
+def test_train_records_source_and_licence(embedder: Embedder, tmp_path: Path) -> None:
+    data = tmp_path / "tiny.csv"
+    rows = ["text,label"]
+    for i in range(6):
+        rows += [
+            f"my internet has been down for {i + 2} days and nobody helps,negative",
+            f"what time does store number {i} open,neutral",
+            f"thank you so much for the help number {i},positive",
+        ]
+    data.write_text("\n".join(rows) + "\n")
+    head = train(data, embedder, source="unit test rows", licence="CC0")
+    assert head.manifest["training_data"]["source"] == "unit test rows"
+    assert head.manifest["training_data"]["licence"] == "CC0"
+    assert head.manifest["training_data"]["rows"] == 18
+    assert MoodModel(head, embedder).read("thank you so much for the help").label == "positive"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nhello,angry\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:2"):
+        train(bad, embedder)
+
+
+def _copy_model(tmp_path: Path) -> Path:
+    folder = tmp_path / "mood"
+    shutil.copytree(MODEL_DIR, folder)
+    return folder
+
+
+def test_corrupt_weights_give_a_clear_error(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path)
+    (folder / "head.npz").write_bytes(b"not a zip file at all")
+    with pytest.raises(MoodModelError, match="does not match the hash"):
+        MoodHead.load(folder)
+    # Even with a matching hash, unreadable weights are named as such.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["weights"]["sha256"] = hashlib.sha256(b"not a zip file at all").hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(MoodModelError, match="cannot read mood model weights"):
+        MoodHead.load(folder)
+
+
+def test_bad_or_missing_manifest_gives_a_clear_error(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path)
+    (folder / "manifest.json").write_text("{ truncated")
+    with pytest.raises(MoodModelError, match="not valid JSON"):
+        MoodHead.load(folder)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(MoodModelError, match="missing"):
+        load_default(folder=folder)
+
+
+def test_uss_parser_and_labels(tmp_path: Path) -> None:
+    path = tmp_path / "uss.txt"
+    path.write_text(
+        "USER\tI need a taxi.\tInform\t3,3,2\n"
+        "SYSTEM\tWhere to?\tRequest\t\n"
+        "USER\tNo, I said the station!\t\t2,2,3,3\n"
+        "USER\tOVERALL\t\t2,3,3\n"
+        "\n"
+        "USER\tThanks, perfect.\tthank\t4,5,4\n"
+        "USER\tOVERALL\t\t4,4,4\n"
+    )
+    turns = bench.uss_user_turns(path)
+    assert [t.text for t in turns][1:] == ["No, I said the station!", "Thanks, perfect."]
+    assert [t.dialog for t in turns] == [0, 0, 1]
+    assert [t.majority for t in turns] == [3, 2, 4]  # a 2-2 tie goes to the lower level
+    assert turns[1].mean == 2.5
+
+
+def test_level_fit_is_monotone_and_beats_constant() -> None:
+    rng = np.random.default_rng(1)
+    gold = list(rng.choice([1, 2, 3, 4, 5], size=400, p=[0.05, 0.15, 0.6, 0.15, 0.05]))
+    scores = [g * 0.5 + rng.normal() * 0.5 for g in gold]
+    cuts = bench.fit_levels(scores, gold)
+    assert cuts == sorted(cuts) and len(cuts) == 4
+    assert bench.uar(gold, bench.to_levels(scores, cuts)) > 0.4
+    assert bench.uar(gold, [3] * len(gold)) == pytest.approx(0.2)
+    assert bench.spearman([1, 2, 3, 4], [10, 20, 30, 35]) == pytest.approx(1.0)
+
+
+def test_bench_without_datasets_says_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="twitter_airline_sentiment"):
+        bench.run(tmp_path)
