@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from copilot.commands import customers, data, kb, replay, serve, systems
+from copilot.commands import customers, data, intents, kb, replay, serve, systems
 from copilot.commands.common import err_console
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(customers.app, name="customers")
 app.add_typer(systems.app, name="systems")
 app.add_typer(kb.app, name="kb")
+app.add_typer(intents.app, name="intents")
 app.command("serve")(serve.serve)
 app.command("replay")(replay.replay)
 

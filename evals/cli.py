@@ -147,6 +147,21 @@ def mood_cmd(
     show("customer mood", mood.figures(result))
 
 
+@bench_app.command("intent")
+def intent_cmd(
+    datasets: Annotated[Path, typer.Option(help="folder holding banking77")] = knowledge.DATASETS,
+) -> None:
+    """Intent on banking77: train on train.csv, test accuracy beside the plain baseline."""
+    from evals.bench import intent
+
+    try:
+        result = intent.run(datasets)
+    except FileNotFoundError as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
+    show("intent on banking77 test", intent.figures(result))
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""
@@ -156,3 +171,5 @@ def all_cmd() -> None:
     kb_cmd()
     summary_cmd()
     engine_cmd()
+    intent_cmd()
+    mood_cmd()
