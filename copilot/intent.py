@@ -114,12 +114,29 @@ def _embed(embedder: Embedder, texts: list[str]) -> Array:
     return np.asarray(embedder.embed(texts), dtype=np.float64)
 
 
-def _vectorizer(params: dict[str, Any], vocabulary: Sequence[str], idf: Array) -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+class _Tfidf:
+    """TfidfVectorizer.transform for one text, times a head's weights, without its overhead.
 
-    vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)}, **params)
-    vec.idf_ = idf
-    return vec
+    sklearn's transform costs about 0.7 ms per call for one short text; this costs a tenth of
+    that. It uses sklearn's own analyzer, so the n-grams are the ones the head was trained on.
+    """
+
+    def __init__(self, params: dict[str, Any], vocabulary: Sequence[str], idf: Array) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.analyze = TfidfVectorizer(**params).build_analyzer()
+        self.index = {term: i for i, term in enumerate(vocabulary)}
+        self.idf = idf
+
+    def logits(self, text: str, coef: Array) -> Array:
+        """coef (classes, vocabulary) times the L2-normalised sublinear TF-IDF of text."""
+        counts = Counter(i for g in self.analyze(text) if (i := self.index.get(g)) is not None)
+        if not counts:
+            return np.zeros(coef.shape[0])
+        cols = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        values *= self.idf[cols]
+        return coef[:, cols] @ (values / np.linalg.norm(values))
 
 
 class IntentModel:
@@ -134,8 +151,8 @@ class IntentModel:
         self.mix = float(manifest["mix"])
         self.threshold = float(manifest["threshold"])
         self.embedder = embedder or Embedder()
-        self._word = _vectorizer(WORD, weights["word_vocab"].tolist(), weights["word_idf"])
-        self._char = _vectorizer(CHAR, weights["char_vocab"].tolist(), weights["char_idf"])
+        self._word = _Tfidf(WORD, weights["word_vocab"].tolist(), weights["word_idf"])
+        self._char = _Tfidf(CHAR, weights["char_vocab"].tolist(), weights["char_idf"])
         self._checked = False
 
     def _check_embedder(self, dim: int) -> None:
@@ -161,8 +178,12 @@ class IntentModel:
         dense = _softmax(vectors @ w["embed_coef"].T + w["embed_intercept"])
         if self.mix == 0.0:
             return dense
-        lexical = (self._word.transform(cleaned), self._char.transform(cleaned))
-        logits = lexical[0] @ w["word_coef"].T + lexical[1] @ w["char_coef"].T
+        logits = np.asarray(
+            [
+                self._word.logits(t, w["word_coef"]) + self._char.logits(t, w["char_coef"])
+                for t in cleaned
+            ]
+        )
         return (1 - self.mix) * dense + self.mix * _softmax(logits + w["lexical_intercept"])
 
     def predict(self, texts: list[str], threshold: float | None = None) -> list[Prediction]:

@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 
 from copilot.commands.intents import app
 from copilot.intent import (
+    CHAR,
     DATA_PATH,
     MODEL_DIR,
     UNKNOWN,
+    WORD,
     IntentModel,
     load_default,
     read_training_csv,
@@ -111,6 +113,22 @@ def test_save_load_round_trip(small: IntentModel, embedder: Embedder, tmp_path: 
     assert manifest["trained"] and manifest["cross_validation"]["accuracy"] > 0
     with np.load(tmp_path / "weights.npz", allow_pickle=False) as data:
         assert "embed_coef" in data.files
+
+
+def test_lexical_head_matches_sklearn(small: IntentModel) -> None:
+    """The one-text TF-IDF shortcut gives what TfidfVectorizer.transform gives."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["Where's my ORDER??", "caf\u00e9 bye-bye", "", "zzzz", "my autopay   failed twice"]
+    w = small.weights
+    for name, params in (("word", WORD), ("char", CHAR)):
+        vocab = {t: i for i, t in enumerate(w[f"{name}_vocab"].tolist())}
+        reference = TfidfVectorizer(vocabulary=vocab, **params)
+        reference.idf_ = w[f"{name}_idf"]
+        expected = reference.transform(texts) @ w[f"{name}_coef"].T
+        head = small._word if name == "word" else small._char
+        got = np.asarray([head.logits(t, w[f"{name}_coef"]) for t in texts])
+        assert np.allclose(expected, got, atol=1e-9)
 
 
 def _rehash(folder: Path) -> None:
