@@ -17,12 +17,10 @@ import importlib
 import io
 import json
 import re
-import threading
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -90,27 +88,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-_THREADS = threading.Lock()
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """One torch thread for a single short utterance: on 2 busy cores it is the faster choice."""
-    import torch
-
-    with _THREADS:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-
 def _embed(embedder: Embedder, texts: list[str]) -> Array:
-    if len(texts) <= 4:
-        with one_thread():
-            return np.asarray(embedder.embed(texts), dtype=np.float64)
     return np.asarray(embedder.embed(texts), dtype=np.float64)
 
 

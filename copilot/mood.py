@@ -12,10 +12,8 @@ import csv
 import hashlib
 import importlib
 import json
-import threading
 import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -185,26 +183,6 @@ def turn_mood(reading: MoodReading) -> float:
     return reading.polarity - (1.0 + reading.polarity) * CUE_PULL * cue_risk(reading.cues)
 
 
-# Single utterances embed faster on one intra-op thread: on a busy 2-core host, torch's default
-# of one thread per core makes each short forward pass wait on a descheduled peer (measured
-# here: ~480 ms instead of ~13 ms). Batches keep the process's setting.
-SMALL_BATCH = 4
-_THREADS_LOCK = threading.Lock()
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    import torch
-
-    with _THREADS_LOCK:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-
 class MoodModel:
     """Reads the mood of customer utterances: one embedding, VADER, a linear head and cues."""
 
@@ -214,12 +192,7 @@ class MoodModel:
         self.vader = _Vader()
 
     def _embed(self, texts: list[str]) -> Any:
-        if len(texts) <= SMALL_BATCH:
-            with _one_thread():
-                vectors = self.embedder.embed(texts)
-        else:
-            vectors = self.embedder.embed(texts)
-        return np.asarray(vectors, dtype=np.float64)
+        return np.asarray(self.embedder.embed(texts), dtype=np.float64)
 
     def _features(self, texts: list[str], vectors: Any) -> Any:
         if vectors.shape[1] != self.head.embedding_dim:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from copilot.intent import one_thread, read_training_csv, train
+from copilot.intent import read_training_csv, train
 from evals.bench.foundation import Figure, percentile
 from tools.kb.embeddings import Embedder
 
@@ -86,8 +86,7 @@ def run(
     timed = texts[:TIMED]
 
     def base_one(text: str) -> object:
-        with one_thread():  # the same embedding path as ours, so only the heads differ
-            vector = _embed(embedder, [text])
+        vector = _embed(embedder, [text])  # the same embedding path as ours: only heads differ
         return baseline.predict_proba(vector)
 
     ours_ms, base_ms = _timings(lambda t: model.predict([t]), base_one, timed)
