@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+import numpy as np
 
 from copilot import cards, summary
 from copilot.entities import extract
@@ -23,12 +26,19 @@ from tools.base import Systems
 from tools.calls import Caller
 from tools.errors import CopilotError, NotFound
 from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve
+from tools.kb.embeddings import Embedder
 from tools.kb.query import ConversationQuery
 from tools.kb.query import Turn as KbTurn
 from tools.kb.retriever import Retriever
 from tools.view import customer_360
 
 IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
+# Vectors of the latest customer turns, newest first, stand in for embedding the joined text:
+# one forward pass per utterance instead of three (intent, mood and the knowledge query).
+# Tuned on DSTC11 val (`copilot bench kb`): the blend ranks as well as embedding the joined query.
+INTENT_WEIGHTS = (1.0, 1.0)
+QUERY_WEIGHTS = (1.0, 0.3)  # newest customer turn first
+REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
 
 
 @dataclass
@@ -40,6 +50,7 @@ class EngineDeps:
     retriever: Retriever | None = None
     intent: IntentPredictor | None = None
     mood: Callable[[], MoodFollower] | None = None
+    embedder: Embedder | None = None
     policy: RedactionPolicy = field(default_factory=RedactionPolicy)
     today: Callable[[], date] = date.today
     tool_timeout_s: float = 2.0
@@ -112,18 +123,33 @@ class Engine:
         if event.type == "action_result" and state.view is not None:
             await self._load_view(state, state.view.customer_id)
         if event.type == "utterance" and event.speaker == "customer" and event.text.strip():
+            vector = await self._embed(state, event)
             if self.deps.intent is not None:
-                texts = [t.text for t in state.customer_turns()[-2:]]
-                state.intent = self.deps.intent.predict([" ".join(texts)])[0]
+                recent = state.customer_turns()[-2:]
+                blend = state.blend([t.event_id for t in recent], INTENT_WEIGHTS)
+                state.intent = self.deps.intent.predict(
+                    [" ".join(t.text for t in recent)],
+                    vectors=None if blend is None else [blend],
+                )[0]
                 state.intent_event = event.event_id
             if self.deps.mood is not None:
                 if state.mood_follower is None:
                     state.mood_follower = self.deps.mood()
-                state.mood = state.mood_follower.update(event.event_id, event.text)
+                state.mood = state.mood_follower.update(event.event_id, event.text, vector=vector)
             # The systems wait on I/O while retrieval works the CPU: run them side by side.
             await asyncio.gather(self._identify(state, event), self._search(state, event))
         else:
+            if event.type == "utterance" and event.text.strip() and self.deps.retriever:
+                await self._embed(state, event)  # the next knowledge query blends it in
             await self._identify(state, event)
+
+    async def _embed(self, state: SessionState, event: Event) -> Any:
+        """Embed an utterance once; intent, mood and retrieval all reuse the vector."""
+        if self.deps.embedder is None:
+            return None
+        vector = np.asarray(self.deps.embedder.embed([" ".join(event.text.split())])[0])
+        state.remember_vector(event.event_id, vector)
+        return vector
 
     async def _identify(self, state: SessionState, event: Event) -> None:
         given = self._identity_query(state)
@@ -212,8 +238,17 @@ class Engine:
             intent=intent,
             entities=names,
         )
+        said = [t.event_id for t in reversed(state.customer_turns()[-len(QUERY_WEIGHTS) :])]
+        weights = QUERY_WEIGHTS[: len(said)]
+        replies = [t for t in state.turns if t.speaker in ("agent", "bot")]
+        if replies:
+            said.append(replies[-1].event_id)
+            weights += (REPLY_WEIGHT,)
+        blend = state.blend(said, weights)
         try:
-            state.knowledge = await asyncio.to_thread(self.deps.retriever.search, query, 3)
+            state.knowledge = await asyncio.to_thread(
+                self.deps.retriever.search, query, 3, query_vector=blend
+            )
             state.knowledge_event = event.event_id
         except CopilotError:
             state.knowledge = None

@@ -164,14 +164,23 @@ class IntentModel:
         )
         return (1 - self.mix) * dense + self.mix * _softmax(logits + w["lexical_intercept"])
 
-    def predict(self, texts: list[str], threshold: float | None = None) -> list[Prediction]:
-        """Best intent per text with its top-3; "unknown" when confidence < threshold."""
+    def predict(
+        self, texts: list[str], threshold: float | None = None, vectors: Array | None = None
+    ) -> list[Prediction]:
+        """Best intent per text with its top-3; "unknown" when confidence < threshold.
+
+        vectors, when given, are the texts' embeddings (one row per text), so a caller that has
+        already embedded them does not pay for the model twice.
+        """
         floor = self.threshold if threshold is None else threshold
         todo = [i for i, t in enumerate(texts) if _clean(t)]
         out = [Prediction(intent=UNKNOWN, confidence=0.0) for _ in texts]
         if not todo:
             return out
-        probs = self.probabilities([texts[i] for i in todo])
+        if vectors is not None and len(vectors) != len(texts):
+            raise ValueError("need one vector per text")
+        rows = None if vectors is None else np.asarray([vectors[i] for i in todo])
+        probs = self.probabilities([texts[i] for i in todo], rows)
         for i, p in zip(todo, probs, strict=True):
             top = [(self.labels[k], round(float(p[k]), 4)) for k in np.argsort(-p)[:3]]
             best, conf = top[0]

@@ -383,9 +383,18 @@ class MoodTracker:
         """The latest state, or None before the first customer utterance."""
         return self._state
 
-    def update(self, event_id: str, text: str, reading: MoodReading | None = None) -> MoodState:
-        """Add one customer utterance (read now unless a reading is given) and return the state."""
-        reading = reading or self.model.read(text)
+    def update(
+        self,
+        event_id: str,
+        text: str,
+        reading: MoodReading | None = None,
+        vector: Sequence[float] | None = None,
+    ) -> MoodState:
+        """Add one customer utterance (read now unless a reading is given) and return the state.
+
+        vector, when given, is the utterance's embedding, so it is not embedded a second time.
+        """
+        reading = reading or self.model.read(text, vector)
         mood = turn_mood(reading)
         prev = self.turns[-1].smoothed if self.turns else None
         smoothed = mood if prev is None else self.alpha * mood + (1.0 - self.alpha) * prev

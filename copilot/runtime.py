@@ -23,10 +23,10 @@ def optional_models(
     intent: IntentPredictor | None = None
     mood: Callable[[], MoodFollower] | None = None
     with contextlib.suppress(ImportError, AttributeError, OSError):
-        intent = importlib.import_module("copilot.intent").load_default()
+        intent = importlib.import_module("copilot.intent").load_default(embedder)
     with contextlib.suppress(ImportError, AttributeError, OSError):
         mood_module = importlib.import_module("copilot.mood")
-        model = mood_module.load_default()
+        model = mood_module.load_default(embedder)
         mood = lambda: mood_module.MoodTracker(model)  # noqa: E731
     return intent, mood
 
@@ -42,6 +42,7 @@ def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
             store=SessionStore(url),
             intent=intent,
             mood=mood,
+            embedder=embedder,
             tool_timeout_s=settings.tool_timeout_s,
         )
     )

@@ -6,14 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.events import Channel, Event, EventType, Speaker
 from copilot.panel import Card
+from copilot.yamlfile import read_yaml
 from tools.errors import InvalidInput
-
-MAX_FILE_BYTES = 512 * 1024
 
 
 class ScenarioTurn(BaseModel):
@@ -58,16 +56,7 @@ class Scenario(BaseModel):
 
 def load(path: Path) -> Scenario:
     """Read and validate a scenario file; every problem names the file and the field."""
-    if not path.is_file():
-        raise InvalidInput("scenario", f"{path} does not exist")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InvalidInput("scenario", f"{path} is larger than {MAX_FILE_BYTES:,} bytes")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "scenario", f"{path}: not valid YAML ({str(exc).splitlines()[0]})"
-        ) from None
+    raw = read_yaml(path, "scenario")
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -22,16 +20,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     func,
     select,
-)
-from sqlalchemy import (
-    event as sa_event,
 )
 from sqlalchemy.exc import IntegrityError
 
 from copilot.events import Event
+from copilot.storage import open_database
 
 metadata = MetaData()
 events_table = Table(
@@ -72,12 +67,7 @@ class SessionStore:
     """Append-only event log per session in SQLite (or any SQLAlchemy URL)."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url)
-        if url.startswith("sqlite"):
-            sa_event.listen(self.engine, "connect", _wal)
-        metadata.create_all(self.engine)
+        self.engine: Engine = open_database(url, metadata)
         self._lock = threading.Lock()
 
     def append(self, event: Event) -> Appended:
@@ -140,14 +130,6 @@ class SessionStore:
     def sessions(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(events_table.c.session_id).distinct())]
-
-
-def _wal(dbapi_connection: Any, _record: Any) -> None:
-    # WAL with NORMAL sync: a commit survives a process restart without an fsync per event.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def _event(row: dict[str, object]) -> Event:

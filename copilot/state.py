@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from copilot.entities import Entities
 from copilot.events import Event
 from tools.identity import Resolution
@@ -20,13 +22,22 @@ class IntentGuess(Protocol):
 class IntentPredictor(Protocol):
     """Anything that labels utterances with intents (copilot.intent.IntentModel)."""
 
-    def predict(self, texts: list[str]) -> list[Any]: ...
+    def predict(
+        self, texts: list[str], threshold: float | None = None, vectors: Any = None
+    ) -> list[Any]: ...
 
 
 class MoodFollower(Protocol):
     """Follows one conversation's mood (copilot.mood.MoodTracker)."""
 
-    def update(self, event_id: str, text: str) -> Any: ...
+    def update(self, event_id: str, text: str, reading: Any = None, vector: Any = None) -> Any: ...
+
+
+def blend(vectors: list[Any], weights: tuple[float, ...]) -> Any:
+    """Weighted mean of unit vectors, normalized again: a stand-in for embedding joined text."""
+    total = sum(w * np.asarray(v) for v, w in zip(vectors, weights, strict=False))
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm else None
 
 
 @dataclass
@@ -57,6 +68,18 @@ class SessionState:
     actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     verifications: list[dict[str, Any]] = field(default_factory=list)
     events_seen: int = 0
+    vectors: dict[str, Any] = field(default_factory=dict)  # recent customer turns' embeddings
+
+    def remember_vector(self, event_id: str, vector: Any, keep: int = 6) -> None:
+        self.vectors[event_id] = vector
+        while len(self.vectors) > keep:  # older turns no longer feed any query
+            del self.vectors[next(iter(self.vectors))]
+
+    def blend(self, event_ids: list[str], weights: tuple[float, ...]) -> Any:
+        """Weighted, re-normalized mean of the given turns' vectors; None if any is missing."""
+        if not event_ids or any(e not in self.vectors for e in event_ids):
+            return None
+        return blend([self.vectors[e] for e in event_ids], weights)
 
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.speaker == "customer"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from copilot.runtime import optional_models
+from copilot.state import IntentPredictor, MoodFollower
 from tests import postgres as postgres_cluster
 from tools.base import Systems
 from tools.demo.generate import Spec, generate
@@ -83,6 +85,16 @@ async def systems(
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def models(
+    embedder: Embedder,
+) -> tuple[IntentPredictor | None, Callable[[], MoodFollower] | None]:
+    """The shipped intent and mood models on the session's embedder."""
+    intent, mood = optional_models(embedder)
+    assert intent is not None and mood is not None, "the shipped models failed to load"
+    return intent, mood
 
 
 DEMO_ARTICLES = Path(__file__).resolve().parents[1] / "tools" / "kb" / "articles" / "brightwave"

@@ -86,9 +86,22 @@ class Purchase(BaseModel):
     items: list[ItemEligibility]
 
 
+class DeviceHolding(BaseModel):
+    """The newest phone the customer bought and kept, among the orders the view fetched."""
+
+    sku: str
+    name: str
+    order_number: str
+    purchased: date
+    months_owned: int = Field(description="full months from purchase to the view's day")
+
+
 class OrdersSummary(BaseModel):
     open_orders: list[Order]
     recent_purchases: list[Purchase] = Field(description=f"last {RECENT_DAYS} days, newest first")
+    last_device: DeviceHolding | None = Field(
+        None, description="newest phone bought and not returned; None when no phone was bought"
+    )
 
 
 class TimelineEntry(BaseModel):
@@ -287,7 +300,38 @@ def summarize_orders(data: CustomerOrders, today: date) -> OrdersSummary:
     return OrdersSummary(
         open_orders=[o for o in data.orders if o.status in OPEN_ORDER],
         recent_purchases=purchases,
+        last_device=last_device(data.orders, today),
     )
+
+
+def last_device(orders: list[Order], today: date) -> DeviceHolding | None:
+    """The newest phone among the orders, skipping cancelled orders and returned phones."""
+    for order in sorted(orders, key=lambda o: o.placed_at, reverse=True):
+        if order.status in {"cancelled", "returned"}:
+            continue
+        returned = returned_items(order)
+        for item in order.items:
+            if item.category == "phone" and item.item_id not in returned:
+                bought = order.placed_at.date()
+                return DeviceHolding(
+                    sku=item.sku,
+                    name=item.name,
+                    order_number=order.order_number,
+                    purchased=bought,
+                    months_owned=full_months(bought, today),
+                )
+    return None
+
+
+def returned_items(order: Order) -> set[int]:
+    """Ids of the order's items sent back for a refund (exchanges keep the item)."""
+    return {r.item_id for r in order.returns if r.kind == "return" and r.status != "rejected"}
+
+
+def full_months(start: date, end: date) -> int:
+    """Whole calendar months from start to end (0 when end is before start)."""
+    months = (end.year - start.year) * 12 + end.month - start.month - int(end.day < start.day)
+    return max(0, months)
 
 
 def timeline(history: CustomerHistory | None, orders: CustomerOrders | None) -> list[TimelineEntry]:

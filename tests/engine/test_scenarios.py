@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from copilot import scenario as scenarios
 from copilot.engine import Engine, EngineDeps
 from copilot.panel import Card
 from copilot.sessions import SessionStore
+from copilot.state import IntentPredictor, MoodFollower
 from tests.conftest import TODAY
 from tools.errors import InvalidInput
 from tools.kb.embeddings import Embedder
@@ -30,14 +32,23 @@ def test_schema_file_is_current() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_scenario_replays_with_expectations_met(
-    path: Path, data_dir: Path, demo_kb: Path, embedder: Embedder, tmp_path: Path
+    path: Path,
+    data_dir: Path,
+    demo_kb: Path,
+    embedder: Embedder,
+    models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
+    tmp_path: Path,
 ) -> None:
     scenario = scenarios.load(path)
+    intent, mood = models
     engine = Engine(
         EngineDeps(
             systems=sql_systems(data_dir),
             retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
             store=SessionStore(f"sqlite:///{tmp_path / 's.db'}"),
+            intent=intent,
+            mood=mood,
+            embedder=embedder,
             today=lambda: TODAY,
         )
     )
@@ -48,10 +59,6 @@ async def test_scenario_replays_with_expectations_met(
         if update is not None:
             cards.update({c.id: c for c in update.cards})
             transcript.append(update.model_dump_json())
-    # Intent and mood expectations need the shipped models; this engine runs without them.
-    scenario.expect.intent = None
-    scenario.expect.mood = None
-    scenario.expect.escalation_alert = None
     assert scenarios.check(scenario, cards, "\n".join(transcript)) == []
 
 

@@ -7,6 +7,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -135,8 +136,14 @@ class Retriever:
         k: int = 5,
         filters: Filters | None = None,
         mode: Mode = "hybrid",
+        query_vector: Sequence[float] | None = None,
     ) -> SearchResult:
-        """Top passages with citations; empty with a reason when confidence is below the floor."""
+        """Top passages with citations; empty with a reason when confidence is below the floor.
+
+        query_vector, when given, stands for the query's embedding: a caller that already holds
+        vectors of the conversation's turns passes their blend instead of paying for another
+        forward pass over the whole query text.
+        """
         started = time.perf_counter()
         text = clean_query(query)
         if not 1 <= k <= MAX_K:
@@ -158,7 +165,11 @@ class Retriever:
         found: dict[str, _Candidate] = {}
         qvec: list[float] = []
         if mode in ("hybrid", "dense"):
-            qvec = self.embedder.embed([text])[0]
+            qvec = (
+                self.embedder.embed([text])[0]
+                if query_vector is None
+                else [float(x) for x in query_vector]
+            )
             got = collection.query(
                 query_embeddings=[qvec],  # type: ignore[arg-type]
                 n_results=min(DEPTH, collection.count()),
