@@ -82,6 +82,10 @@ def customer_card(state: SessionState) -> Card:
             for p in (view.orders.data.recent_purchases if view.orders.data else [])
         ],
         "degraded": degraded,
+        "sources": [
+            f"{c.system}.{c.operation}:{c.outcome}"
+            for c in [*identity.tool_calls, *view.tool_calls]
+        ],
     }
     return Card(
         type="customer",

@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from copilot import cards, summary
+from copilot import cards, nba, summary
 from copilot.entities import extract
 from copilot.events import Event
+from copilot.offers import Catalogue, OfferLedger, choose, eligible
 from copilot.panel import Card, Panel, PanelUpdate
 from copilot.pii import RedactionPolicy, redact
+from copilot.playbooks import PlaybookSet, track
 from copilot.sessions import SessionStore
 from copilot.state import IntentPredictor, MoodFollower, SessionState
 from tools.base import Systems
@@ -39,6 +41,9 @@ IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
 INTENT_WEIGHTS = (1.0, 1.0)
 QUERY_WEIGHTS = (1.0, 0.3)  # newest customer turn first
 REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
+# A confident new intent with a playbook takes over from the current one; a hesitant one does not.
+SWITCH_CONFIDENCE = 0.6
+OFFER_RESPONSES = ("accepted", "dismissed")
 
 
 @dataclass
@@ -51,6 +56,9 @@ class EngineDeps:
     intent: IntentPredictor | None = None
     mood: Callable[[], MoodFollower] | None = None
     embedder: Embedder | None = None
+    playbooks: PlaybookSet | None = None
+    offers: Catalogue | None = None
+    ledger: OfferLedger | None = None
     policy: RedactionPolicy = field(default_factory=RedactionPolicy)
     today: Callable[[], date] = date.today
     tool_timeout_s: float = 2.0
@@ -142,6 +150,66 @@ class Engine:
             if event.type == "utterance" and event.text.strip() and self.deps.retriever:
                 await self._embed(state, event)  # the next knowledge query blends it in
             await self._identify(state, event)
+        self._advance(state, event)
+
+    def _advance(self, state: SessionState, event: Event) -> None:
+        """Playbook progress, then the offer gate: both read what the event just changed."""
+        playbooks = self.deps.playbooks
+        if playbooks is not None:
+            guess = state.intent
+            name = getattr(guess, "intent", None)
+            if (
+                name != state.playbook_intent
+                and playbooks.for_intent(name) is not None
+                and (state.playbook_intent is None or guess.confidence >= SWITCH_CONFIDENCE)
+            ):
+                state.playbook_intent = name
+            playbook = playbooks.for_intent(state.playbook_intent)
+            state.progress = track(playbook, nba.facts(state)) if playbook else None
+        history = state.offer_history
+        history.session_id = event.session_id
+        data = event.data
+        if event.type == "action_result" and data.get("action") == "offer_response":
+            offer_id, answer = str(data.get("offer_id")), data.get("response")
+            # Only an answer to the offer on screen counts; anything else is ignored, not stored.
+            known = offer_id in {e.offer_id for e in history.events}
+            if (
+                answer in OFFER_RESPONSES
+                and known
+                and history.record(offer_id, answer, event.event_id, event.ts)
+            ):
+                self._ledger(state, offer_id, answer, event)
+        if self.deps.offers is None or state.view is None:
+            state.offer = None
+            return
+        mood = state.mood
+        label = getattr(getattr(mood, "current", None), "label", None)
+        if getattr(mood, "alert", False):
+            label = "negative"
+        resolved = (state.progress is not None and state.progress.resolved) or any(
+            d.get("resolves") for _, d in state.actions
+        )
+        state.offer = choose(
+            eligible(self.deps.offers, state.view, self.deps.today()),
+            mood_label=label,
+            issue_resolved=resolved,
+            history=history,
+        )
+        shown = state.offer.offer
+        if shown is not None and not state.offer.already_shown:
+            history.record(shown.offer_id, "shown", event.event_id, event.ts)
+            self._ledger(state, shown.offer_id, "shown", event)
+
+    def _ledger(self, state: SessionState, offer_id: str, status: str, event: Event) -> None:
+        if self.deps.ledger is not None and state.view is not None:
+            self.deps.ledger.record(
+                event.session_id,
+                state.view.customer_id,
+                offer_id,
+                status,  # type: ignore[arg-type]
+                event.event_id,
+                event.ts,
+            )
 
     async def _embed(self, state: SessionState, event: Event) -> Any:
         """Embed an utterance once; intent, mood and retrieval all reuse the vector."""
@@ -260,6 +328,10 @@ class Engine:
             cards.intent_card(state),
             cards.mood_card(state),
             cards.knowledge_card(state),
+            nba.nba_card(
+                state, state.progress, self.deps.playbooks.name if self.deps.playbooks else ""
+            ),
+            nba.offer_card(state, state.offer),
             summary.summary_card(state),
             *cards.alert_cards(state),
         ]

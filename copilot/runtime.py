@@ -9,6 +9,10 @@ from pathlib import Path
 
 from copilot.engine import Engine, EngineDeps
 from copilot.knowledge import build_retriever
+from copilot.offers import Catalogue, OfferLedger
+from copilot.offers import load_default as load_offers
+from copilot.playbooks import PlaybookSet
+from copilot.playbooks import load_default as load_playbooks
 from copilot.sessions import SessionStore
 from copilot.settings import Settings
 from copilot.state import IntentPredictor, MoodFollower
@@ -17,13 +21,20 @@ from tools.kb.embeddings import Embedder
 
 
 def optional_models(
-    embedder: Embedder | None = None,
+    embedder: Embedder | None = None, intent_model: Path | None = None
 ) -> tuple[IntentPredictor | None, Callable[[], MoodFollower] | None]:
-    """The shipped intent and mood models, where present; the engine runs without them."""
+    """The intent and mood models, where present; the engine runs without them.
+
+    intent_model names a tenant's own model folder: unlike the shipped one, it must load.
+    """
     intent: IntentPredictor | None = None
     mood: Callable[[], MoodFollower] | None = None
+    if intent_model is not None:
+        from copilot.intent import IntentModel
+
+        intent = IntentModel.load(intent_model, embedder)
     with contextlib.suppress(ImportError, AttributeError, OSError):
-        intent = importlib.import_module("copilot.intent").load_default(embedder)
+        intent = intent or importlib.import_module("copilot.intent").load_default(embedder)
     with contextlib.suppress(ImportError, AttributeError, OSError):
         mood_module = importlib.import_module("copilot.mood")
         model = mood_module.load_default(embedder)
@@ -33,8 +44,9 @@ def optional_models(
 
 def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
     embedder = Embedder(settings.embedding_model)
-    intent, mood = optional_models(embedder)
+    intent, mood = optional_models(embedder, settings.intent_model)
     url = sessions_url or f"sqlite:///{Path(settings.data_dir).parent / 'sessions.db'}"
+    playbooks = PlaybookSet.load(settings.playbooks) if settings.playbooks else load_playbooks()
     return Engine(
         EngineDeps(
             systems=build_systems(settings),
@@ -43,6 +55,9 @@ def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
             intent=intent,
             mood=mood,
             embedder=embedder,
+            playbooks=playbooks,
+            offers=Catalogue.load(settings.offers) if settings.offers else load_offers(),
+            ledger=OfferLedger(url),
             tool_timeout_s=settings.tool_timeout_s,
         )
     )

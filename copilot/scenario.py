@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.events import Channel, Event, EventType, Speaker
-from copilot.panel import Card
+from copilot.panel import Card, PanelUpdate
 from copilot.yamlfile import read_yaml
 from tools.errors import InvalidInput
 
@@ -23,7 +25,9 @@ class ScenarioTurn(BaseModel):
     type: EventType = "utterance"
     delay_s: float = Field(5.0, ge=0, le=86_400, description="seconds after the previous turn")
     data: dict[str, Any] = Field(default_factory=dict)
-    expect_next_action: str | None = Field(None, description="next-best-action after this turn")
+    expect_next_action: str | None = Field(
+        None, description="playbook step id suggested after this turn, or 'none'"
+    )
 
 
 class Expectations(BaseModel):
@@ -36,6 +40,9 @@ class Expectations(BaseModel):
     escalation_alert: bool | None = None
     knowledge_article: str | None = Field(None, description="article id the knowledge card cites")
     offer: str | None = Field(None, description="offer id, or 'none' when no offer may appear")
+    tool_calls: list[str] = Field(
+        default_factory=list, description="system.operation calls the panel must rest on"
+    )
     summary_must_carry: list[str] = Field(default_factory=list)
     never: list[str] = Field(default_factory=list, description="strings no update may contain")
 
@@ -97,10 +104,76 @@ def events(scenario: Scenario, session_id: str, start: datetime | None = None) -
     return out
 
 
-def check(scenario: Scenario, cards: dict[str, Card], transcript: str) -> list[str]:
-    """The expectations the final panel does not meet, each as one readable line."""
+@dataclass
+class Replay:
+    """What the agent saw: every update, the final panel and the panel after each turn."""
+
+    updates: list[PanelUpdate] = field(default_factory=list)
+    cards: dict[str, Card] = field(default_factory=dict)
+    after_turn: dict[int, dict[str, Card]] = field(default_factory=dict)
+
+    @property
+    def transcript(self) -> str:
+        return "\n".join(u.model_dump_json() for u in self.updates)
+
+
+class Handler(Protocol):
+    async def handle(self, event: Event) -> PanelUpdate | None: ...
+
+
+async def play(
+    engine: Handler,
+    scenario: Scenario,
+    session_id: str,
+    on_update: Callable[[Event, PanelUpdate], None] | None = None,
+) -> Replay:
+    """Send the scenario's events through the engine, keeping the panel after each turn."""
+    replay = Replay()
+    for event in events(scenario, session_id):
+        update = await engine.handle(event)
+        if update is not None:
+            replay.updates.append(update)
+            replay.cards.update({c.id: c for c in update.cards})
+            if on_update is not None:
+                on_update(event, update)
+        turn = event.event_id.removeprefix(f"{session_id}-")
+        if turn.isdigit():
+            replay.after_turn[int(turn)] = dict(replay.cards)
+    return replay
+
+
+def _next_step(cards: dict[str, Card]) -> str:
+    card = cards.get("next_best_action")
+    step = (card.data.get("next") or {}).get("step") if card else None
+    return str(step) if step else "none"
+
+
+def check(scenario: Scenario, replay: Replay) -> list[str]:
+    """The expectations the replay does not meet, each as one readable line."""
     e = scenario.expect
+    cards, transcript = replay.cards, replay.transcript
     failures: list[str] = []
+    for i, turn in enumerate(scenario.turns):
+        if turn.expect_next_action is not None:
+            got = _next_step(replay.after_turn.get(i, {}))
+            if got != turn.expect_next_action:
+                failures.append(
+                    f"turn {i + 1}: next action expected {turn.expect_next_action}, got {got}"
+                )
+    offered = [
+        c.data["offer"]["offer_id"]
+        for u in replay.updates
+        for c in u.cards
+        if c.type == "offer" and c.data.get("offer")
+    ]
+    if e.offer == "none" and offered:
+        failures.append(f"offer: expected none, {offered[0]} was shown")
+    elif e.offer not in (None, "none") and e.offer not in offered:
+        failures.append(f"offer: expected {e.offer}, shown {offered or 'nothing'}")
+    sources = {s for c in cards.values() for s in c.data.get("sources", [])}
+    for call in e.tool_calls:
+        if not any(s.startswith(call) for s in sources):
+            failures.append(f"tool calls: expected {call}, panel rests on {sorted(sources)}")
     customer = cards.get("customer")
     data = customer.data if customer else {}
     if e.customer_id and data.get("customer_id") != e.customer_id:

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="a `chroma run` server instead of kb_dir")
     kb_name: str = Field("brightwave", pattern=r"^[a-z0-9_-]{1,40}$")
     embedding_model: Path | None = Field(None, description="sentence-transformers model folder")
+    intent_model: Path | None = Field(
+        None, description="folder from `copilot intents train`; the shipped model by default"
+    )
+    playbooks: Path | None = Field(None, description="playbook YAML; Brightwave's by default")
+    offers: Path | None = Field(None, description="offer catalogue YAML; Brightwave's by default")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

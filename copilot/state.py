@@ -9,6 +9,8 @@ import numpy as np
 
 from copilot.entities import Entities
 from copilot.events import Event
+from copilot.offers import OfferDecision, OfferHistory
+from copilot.playbooks import Progress
 from tools.identity import Resolution
 from tools.kb.models import SearchResult
 from tools.view import Customer360
@@ -68,6 +70,10 @@ class SessionState:
     actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     verifications: list[dict[str, Any]] = field(default_factory=list)
     events_seen: int = 0
+    playbook_intent: str | None = None
+    progress: Progress | None = None
+    offer: OfferDecision | None = None
+    offer_history: OfferHistory = field(default_factory=lambda: OfferHistory(session_id=""))
     vectors: dict[str, Any] = field(default_factory=dict)  # recent customer turns' embeddings
 
     def remember_vector(self, event_id: str, vector: Any, keep: int = 6) -> None:

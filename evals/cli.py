@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evals import abcd
 from evals.bench import foundation, knowledge, summary
 from evals.bench.foundation import Figure
 
@@ -162,6 +163,27 @@ def intent_cmd(
     show("intent on banking77 test", intent.figures(result))
 
 
+@bench_app.command("nba")
+def nba_cmd(
+    root: Annotated[Path, typer.Option(help="folder holding the ABCD files")] = abcd.ROOT,
+) -> None:
+    """Next action on the ABCD sample conversations: kb.json playbooks beside kb.json bigrams."""
+    from evals.bench import nba
+
+    try:
+        result = nba.run(root)
+    except FileNotFoundError as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
+    show(
+        f"ABCD next action: {result['action_turns']} gold action turns in "
+        f"{result['conversations']} conversations, {result['playbooks']} playbooks",
+        nba.figures(result),
+    )
+    for line in nba.notes(result):
+        console.print(line, markup=False, highlight=False)
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""
@@ -173,3 +195,4 @@ def all_cmd() -> None:
     engine_cmd()
     intent_cmd()
     mood_cmd()
+    nba_cmd()

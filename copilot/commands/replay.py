@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from copilot import scenario as scenarios
 from copilot.commands.common import console, fail, settings
+from copilot.events import Event
 from copilot.panel import Card, PanelUpdate
 from tools.errors import CopilotError
 
@@ -29,6 +31,12 @@ def _line(card: Card) -> str:
     if card.type == "knowledge":
         hits = d.get("hits") or []
         return hits[0]["citation"]["title"] if hits else str(d.get("reason"))[:120]
+    if card.type == "next_best_action":
+        step = d.get("next") or {}
+        return f"{step.get('title', 'nothing left to do')} | {d.get('reason', '')}"[:160]
+    if card.type == "offer":
+        offer = d.get("offer")
+        return f"{offer['title']}: {d.get('why')}"[:160] if offer else f"none: {d.get('held_back')}"
     if card.type == "summary":
         return str(d.get("prose"))[:160]
     return str(d.get("message") or d)[:120]
@@ -55,28 +63,23 @@ def replay(
     except CopilotError as exc:
         raise fail(exc.message) from None
     cards: dict[str, Card] = {}
-    updates: list[PanelUpdate] = []
 
-    async def play(live: Live | None) -> None:
-        for event in scenarios.events(scenario, f"replay-{scenario.name}"):
-            update = await engine.handle(event)
-            if update is None:
-                continue
-            updates.append(update)
-            cards.update({c.id: c for c in update.cards})
-            if json:
-                console.print_json(update.model_dump_json())
-            elif live is not None:
-                live.update(_table(cards, f"{event.speaker}: {event.text[:80]}"))
+    def show(live: Live | None, event: Event, update: PanelUpdate) -> None:
+        cards.update({c.id: c for c in update.cards})
+        if json:
+            console.print_json(update.model_dump_json())
+        elif live is not None:
+            live.update(_table(cards, f"{event.speaker}: {event.text[:80]}"))
 
+    session = f"replay-{scenario.name}"
     if json:
-        asyncio.run(play(None))
+        result = asyncio.run(scenarios.play(engine, scenario, session, partial(show, None)))
     else:
         with Live(_table(cards, scenario.name), console=console, refresh_per_second=8) as live:
-            asyncio.run(play(live))
-    failures = scenarios.check(scenario, cards, "\n".join(u.model_dump_json() for u in updates))
+            result = asyncio.run(scenarios.play(engine, scenario, session, partial(show, live)))
+    failures = scenarios.check(scenario, result)
     if failures:
         for line in failures:
             console.print(f"[red]FAIL[/] {line}")
         raise typer.Exit(1)
-    console.print(f"[green]PASS[/] {scenario.name}: {len(updates)} updates")
+    console.print(f"[green]PASS[/] {scenario.name}: {len(result.updates)} updates")

@@ -10,7 +10,9 @@ import pytest
 
 from copilot import scenario as scenarios
 from copilot.engine import Engine, EngineDeps
-from copilot.panel import Card
+from copilot.offers import OfferLedger
+from copilot.offers import load_default as load_offers
+from copilot.playbooks import load_default as load_playbooks
 from copilot.sessions import SessionStore
 from copilot.state import IntentPredictor, MoodFollower
 from tests.conftest import TODAY
@@ -49,17 +51,14 @@ async def test_scenario_replays_with_expectations_met(
             intent=intent,
             mood=mood,
             embedder=embedder,
+            playbooks=load_playbooks(),
+            offers=load_offers(),
+            ledger=OfferLedger(f"sqlite:///{tmp_path / 's.db'}"),
             today=lambda: TODAY,
         )
     )
-    cards: dict[str, Card] = {}
-    transcript = []
-    for event in scenarios.events(scenario, scenario.name):
-        update = await engine.handle(event)
-        if update is not None:
-            cards.update({c.id: c for c in update.cards})
-            transcript.append(update.model_dump_json())
-    assert scenarios.check(scenario, cards, "\n".join(transcript)) == []
+    replay = await scenarios.play(engine, scenario, scenario.name)
+    assert scenarios.check(scenario, replay) == []
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,157 @@
+"""Where a conversation stands in its playbook, and the step to suggest next with its reason."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.playbooks.model import GATES, Condition, Playbook, Step
+
+
+@dataclass
+class Facts:
+    """What a playbook's conditions read; the engine folds it from a session's state."""
+
+    identity: str | None = None
+    verified: bool = False
+    account_pulled: bool = False
+    actions: dict[str, str] = field(default_factory=dict)  # action -> event id
+    agent_turns: list[tuple[str, str]] = field(default_factory=list)  # (event id, text)
+    customer_turns: list[tuple[str, str]] = field(default_factory=list)
+    view_facts: dict[str, str] = field(default_factory=dict)  # fact -> the data, in words
+    identity_events: list[str] = field(default_factory=list)
+
+
+class StepState(BaseModel):
+    id: str
+    title: str
+    status: Literal["done", "next", "open", "not_needed"]
+    evidence: list[str] = Field(default_factory=list, description="event ids that completed it")
+
+
+class Progress(BaseModel):
+    intent: str
+    title: str
+    steps: list[StepState]
+    next: Step | None = Field(description="None when every step that applies is done")
+    blocked_by: list[str] = Field(default_factory=list, description="unmet preconditions")
+    reason: str
+    complete: bool
+    resolved: bool = Field(description="every step that applies, closing steps aside, is done")
+    events: list[str] = Field(default_factory=list, description="events the progress rests on")
+
+
+@lru_cache(maxsize=512)
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _said(patterns: list[str], turns: list[tuple[str, str]]) -> list[str]:
+    for event_id, text in reversed(turns):
+        if any(_rx(p).search(text) for p in patterns):
+            return [event_id]
+    return []
+
+
+def holds(cond: Condition, facts: Facts, done: dict[str, list[str]]) -> list[str] | None:
+    """The evidence (event ids, maybe none) when every set field holds; None otherwise."""
+    evidence: list[str] = []
+    if cond.identity is not None:
+        if facts.identity != cond.identity:
+            return None
+        evidence += facts.identity_events[-1:]
+    if cond.verified is not None and facts.verified != cond.verified:
+        return None
+    if cond.account_pulled is not None and facts.account_pulled != cond.account_pulled:
+        return None
+    if cond.action is not None:
+        if cond.action not in facts.actions:
+            return None
+        evidence.append(facts.actions[cond.action])
+    for patterns, turns in (
+        (cond.agent_said, facts.agent_turns),
+        (cond.customer_said, facts.customer_turns),
+    ):
+        if patterns is not None:
+            found = _said(patterns, turns)
+            if not found:
+                return None
+            evidence += found
+    if cond.fact is not None and cond.fact not in facts.view_facts:
+        return None
+    if cond.step is not None:
+        if cond.step not in done:
+            return None
+        evidence += done[cond.step]
+    return evidence
+
+
+def _gate(name: str, facts: Facts) -> bool:
+    if name == "identity_verified":
+        return facts.verified or facts.identity == "matched"
+    return facts.account_pulled
+
+
+def track(playbook: Playbook, facts: Facts) -> Progress:
+    """Mark each step done, not needed, next or open; suggest the first applicable open step."""
+    done: dict[str, list[str]] = {}
+    applies: dict[str, bool] = {}
+    for _ in range(2):  # a second pass settles steps whose conditions name later steps
+        for step in playbook.steps:
+            applies[step.id] = step.when is None or holds(step.when, facts, done) is not None
+            for cond in step.done_when:
+                got = holds(cond, facts, done)
+                if got is not None:
+                    done[step.id] = got
+                    break
+    nxt = next((s for s in playbook.steps if applies[s.id] and s.id not in done), None)
+    states = [
+        StepState(
+            id=s.id,
+            title=s.title,
+            status=(
+                "done"
+                if s.id in done
+                else "next"
+                if s is nxt
+                else "open"
+                if applies[s.id]
+                else "not_needed"
+            ),
+            evidence=done.get(s.id, []),
+        )
+        for s in playbook.steps
+    ]
+    needed = [s for s in playbook.steps if applies[s.id]]
+    finished = sum(1 for s in needed if s.id in done)
+    blocked: list[str] = []
+    if nxt is None:
+        reason = f"{playbook.title}: all {len(needed)} steps done"
+    else:
+        blocked = [
+            GATES.get(r, f"step '{r}'")
+            for r in nxt.requires
+            if (r in GATES and not _gate(r, facts)) or (r not in GATES and r not in done)
+        ]
+        position = needed.index(nxt) + 1
+        reason = f"{playbook.title}: step {position} of {len(needed)}, {finished} done"
+        if nxt.when is not None and nxt.when.fact is not None:
+            reason += f"; {facts.view_facts[nxt.when.fact]}"
+        if blocked:
+            reason += f"; first {' and '.join(blocked)}"
+    events = sorted({e for ids in done.values() for e in ids})
+    return Progress(
+        intent=playbook.intent,
+        title=playbook.title,
+        steps=states,
+        next=nxt,
+        blocked_by=blocked,
+        reason=reason,
+        complete=nxt is None,
+        resolved=all(s.id in done for s in needed if not s.closing),
+        events=events,
+    )
