@@ -44,7 +44,7 @@ def customer_card(state: SessionState) -> Card:
     profile = view.profile.data
     accounts = view.billing.data or []
     degraded = [
-        f"{name}: {s.error}"
+        f"{name}: {(s.error or 'unavailable').removeprefix(f'{s.system}: ')}"
         for name, s in (
             ("profile", view.profile),
             ("billing", view.billing),
@@ -115,7 +115,11 @@ def intent_card(state: SessionState) -> Card:
     if state.intent is None:
         return Card(type="intent", id="intent", status="empty", data={"intent": None})
     guess = state.intent
-    data = {"intent": guess.intent, "confidence": round(float(guess.confidence), 3)}
+    data: dict[str, Any] = {
+        "intent": guess.intent,
+        "confidence": round(float(guess.confidence), 3),
+        "topic": state.playbook_intent,  # what the conversation is about, not just this line
+    }
     alternatives = getattr(guess, "alternatives", None)
     if alternatives:
         data["alternatives"] = [list(a) for a in alternatives]

@@ -42,7 +42,7 @@ INTENT_WEIGHTS = (1.0, 1.0)
 QUERY_WEIGHTS = (1.0, 0.3)  # newest customer turn first
 REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
 # A confident new intent with a playbook takes over from the current one; a hesitant one does not.
-SWITCH_CONFIDENCE = 0.6
+SWITCH_CONFIDENCE = 0.75
 OFFER_RESPONSES = ("accepted", "dismissed")
 
 

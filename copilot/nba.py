@@ -64,6 +64,11 @@ def facts(state: SessionState) -> Facts:
         agent_turns=[(t.event_id, t.text) for t in state.turns if t.speaker in ("agent", "bot")],
         customer_turns=[(t.event_id, t.text) for t in state.turns if t.speaker == "customer"],
         view_facts=view_facts(state.view),
+        unavailable=set()
+        if state.view is None
+        else {
+            s.system for s in (state.view.billing, state.view.orders) if s.status == "unavailable"
+        },
         identity_events=state.identity_events,
     )
 

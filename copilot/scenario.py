@@ -35,11 +35,17 @@ class Expectations(BaseModel):
 
     customer_id: str | None = Field(None, description="who the panel must identify")
     identity: Literal["matched", "ambiguous", "not_found"] | None = None
-    intent: str | None = None
+    intent: str | None = Field(None, description="the conversation's topic (its playbook intent)")
     mood: Literal["negative", "neutral", "positive"] | None = None
     escalation_alert: bool | None = None
     knowledge_article: str | None = Field(None, description="article id the knowledge card cites")
     offer: str | None = Field(None, description="offer id, or 'none' when no offer may appear")
+    offer_final: str | None = Field(
+        None, description="offer id on the panel at the end, or 'none' (e.g. after a dismissal)"
+    )
+    degraded: list[str] = Field(
+        default_factory=list, description="systems the customer card must report unavailable"
+    )
     tool_calls: list[str] = Field(
         default_factory=list, description="system.operation calls the panel must rest on"
     )
@@ -57,6 +63,9 @@ class Scenario(BaseModel):
     tenant: str = "brightwave"
     channel: Channel = "chat"
     metadata: dict[str, Any] = Field(default_factory=dict, description="channel metadata")
+    unavailable: list[Literal["crm", "billing", "orders"]] = Field(
+        default_factory=list, description="systems that are down for the whole conversation"
+    )
     turns: list[ScenarioTurn] = Field(min_length=1, max_length=500)
     expect: Expectations = Field(default_factory=Expectations)
 
@@ -170,6 +179,14 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
         failures.append(f"offer: expected none, {offered[0]} was shown")
     elif e.offer not in (None, "none") and e.offer not in offered:
         failures.append(f"offer: expected {e.offer}, shown {offered or 'nothing'}")
+    final = cards.get("offer")
+    final_id = (final.data.get("offer") or {}).get("offer_id") if final else None
+    if e.offer_final is not None and (final_id or "none") != e.offer_final:
+        failures.append(f"offer at the end: expected {e.offer_final}, panel shows {final_id}")
+    notes = " ".join((cards["customer"].data.get("degraded") or []) if "customer" in cards else [])
+    for system in e.degraded:
+        if system not in notes:
+            failures.append(f"degraded: expected {system} reported unavailable, got {notes!r}")
     sources = {s for c in cards.values() for s in c.data.get("sources", [])}
     for call in e.tool_calls:
         if not any(s.startswith(call) for s in sources):
@@ -185,10 +202,9 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
         if shown != e.identity:
             failures.append(f"identity: expected {e.identity}, panel shows {shown}")
     intent = cards.get("intent")
-    if e.intent and (intent is None or intent.data.get("intent") != e.intent):
-        failures.append(
-            f"intent: expected {e.intent}, got {intent.data.get('intent') if intent else None}"
-        )
+    topic = (intent.data.get("topic") or intent.data.get("intent")) if intent else None
+    if e.intent and topic != e.intent:
+        failures.append(f"intent: expected {e.intent}, the conversation's topic is {topic}")
     mood = cards.get("mood")
     label = (mood.data.get("current") or {}).get("label") if mood else None
     if e.mood and label != e.mood:

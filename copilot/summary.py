@@ -37,7 +37,9 @@ def structured(state: SessionState) -> dict[str, Any]:
             + ", ".join(sorted({e.identifier for e in identity.candidates[0].evidence}))
         )
     actions = [f"{d.get('action', 'action')}: {d.get('status', 'done')}" for _, d in state.actions]
-    resolved = any(d.get("resolves") or d.get("status") == "resolved" for _, d in state.actions)
+    resolved = (state.progress is not None and state.progress.resolved) or any(
+        d.get("resolves") or d.get("status") == "resolved" for _, d in state.actions
+    )
     open_items = []
     if identity is None or identity.status != "matched":
         open_items.append("identity not confirmed")
@@ -45,7 +47,8 @@ def structured(state: SessionState) -> dict[str, Any]:
         open_items.append("no knowledge article found for the question")
     quotes = sorted(customer, key=lambda t: -len(t.text))[:MAX_QUOTES]
     return {
-        "reason_for_contact": (state.intent.intent if state.intent is not None else None),
+        "reason_for_contact": state.playbook_intent
+        or (state.intent.intent if state.intent is not None else None),
         "customer_context": context,
         "verified": verified,
         "actions_taken": actions,

@@ -32,3 +32,24 @@ def build_systems(settings: Settings) -> Systems:
         billing_url=settings.billing_db_url,
         orders_url=settings.orders_db_url,
     )
+
+
+# Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
+UNREACHABLE_URL = "http://127.0.0.1:9"
+
+
+def with_outage(systems: Systems, down: list[str]) -> Systems:
+    """The same systems with the named ones replaced by a real connector to a dead address.
+
+    Scenarios and drills use it to show how the panel degrades when a system is down.
+    """
+    if not down:
+        return systems
+    from tools.rest import rest_systems
+
+    dead = rest_systems(dict.fromkeys(("crm", "billing", "orders"), UNREACHABLE_URL), retries=0)
+    return Systems(
+        crm=dead.crm if "crm" in down else systems.crm,
+        billing=dead.billing if "billing" in down else systems.billing,
+        orders=dead.orders if "orders" in down else systems.orders,
+    )

@@ -219,10 +219,10 @@ def _conversation(raw: Any, where: str, keys: set[str]) -> AbcdConversation:
     cid, original, delexed = raw["convo_id"], raw["original"], raw["delexed"]
     if [s for s, _ in original] != [t["speaker"] for t in delexed]:
         raise InvalidInput("abcd", f"{where}: conversation {cid}: original and delexed differ")
-    gold = {t["targets"][0] for t in delexed}
+    gold = sorted({t["targets"][0] for t in delexed})
     scenario = raw["scenario"]["subflow"]
-    if len(gold) != 1 or (sub := gold.pop()) not in keys:
-        raise InvalidInput("abcd", f"{where}: conversation {cid}: gold subflow {gold} not in kb")
+    if len(gold) != 1 or (sub := gold[0]) not in keys:
+        raise InvalidInput("abcd", f"{where}: conversation {cid}: gold subflows {gold} not in kb")
     if scenario != sub and not re.fullmatch(rf"{re.escape(sub)}_\d+", scenario):
         raise InvalidInput("abcd", f"{where}: conversation {cid}: {scenario!r} is not {sub!r}")
     turns = []
@@ -231,8 +231,10 @@ def _conversation(raw: Any, where: str, keys: set[str]) -> AbcdConversation:
             if target["targets"][1] != "take_action":
                 raise InvalidInput("abcd", f"{where}: conversation {cid}: action without target")
             turns.append(Turn("action", text, target["targets"][2], tuple(target["targets"][3])))
-        else:
+        elif speaker in ("agent", "customer"):
             turns.append(Turn(speaker, text))
+        else:
+            raise InvalidInput("abcd", f"{where}: conversation {cid}: speaker {speaker!r}")
     return AbcdConversation(cid, sub, tuple(turns))
 
 

@@ -16,6 +16,7 @@ from copilot import scenario as scenarios
 from copilot.commands.common import console, fail, settings
 from copilot.events import Event
 from copilot.panel import Card, PanelUpdate
+from copilot.systems import with_outage
 from tools.errors import CopilotError
 
 
@@ -60,6 +61,7 @@ def replay(
 
         scratch = Path(tempfile.mkdtemp(prefix="replay-"))
         engine = build_engine(settings(), f"sqlite:///{scratch / 'sessions.db'}")
+        engine.deps.systems = with_outage(engine.deps.systems, list(scenario.unavailable))
     except CopilotError as exc:
         raise fail(exc.message) from None
     cards: dict[str, Card] = {}

@@ -17,17 +17,19 @@ GATES = {
     "identity_verified": "the customer's identity is verified",
     "account_pulled": "the customer's account is pulled up",
 }
-# Facts read from the unified view; a step can apply only when one holds.
-FACTS = (
-    "past_due",
-    "autopay_failed",
-    "card_expired",
-    "late_fee",
-    "data_overage",
-    "recent_purchase",
-    "open_order",
-    "no_receipt",
-)
+# Facts read from the unified view, with the system each comes from; a step can apply only
+# when one holds. While that system is down the fact is unknown and the step stays in.
+FACT_SYSTEMS = {
+    "past_due": "billing",
+    "autopay_failed": "billing",
+    "card_expired": "billing",
+    "late_fee": "billing",
+    "data_overage": "billing",
+    "recent_purchase": "orders",
+    "open_order": "orders",
+    "no_receipt": "orders",
+}
+FACTS = tuple(FACT_SYSTEMS)
 
 
 class Condition(BaseModel):

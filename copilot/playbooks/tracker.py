@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.playbooks.model import GATES, Condition, Playbook, Step
+from copilot.playbooks.model import FACT_SYSTEMS, GATES, Condition, Playbook, Step
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Facts:
     agent_turns: list[tuple[str, str]] = field(default_factory=list)  # (event id, text)
     customer_turns: list[tuple[str, str]] = field(default_factory=list)
     view_facts: dict[str, str] = field(default_factory=dict)  # fact -> the data, in words
+    unavailable: set[str] = field(default_factory=set)  # systems that did not answer
     identity_events: list[str] = field(default_factory=list)
 
 
@@ -90,6 +91,11 @@ def holds(cond: Condition, facts: Facts, done: dict[str, list[str]]) -> list[str
     return evidence
 
 
+def _unknown(cond: Condition, facts: Facts) -> bool:
+    """A step that hinges on a fact from a system that is down stays in: better asked than lost."""
+    return cond.fact is not None and FACT_SYSTEMS[cond.fact] in facts.unavailable
+
+
 def _gate(name: str, facts: Facts) -> bool:
     if name == "identity_verified":
         return facts.verified or facts.identity == "matched"
@@ -102,7 +108,11 @@ def track(playbook: Playbook, facts: Facts) -> Progress:
     applies: dict[str, bool] = {}
     for _ in range(2):  # a second pass settles steps whose conditions name later steps
         for step in playbook.steps:
-            applies[step.id] = step.when is None or holds(step.when, facts, done) is not None
+            applies[step.id] = (
+                step.when is None
+                or holds(step.when, facts, done) is not None
+                or _unknown(step.when, facts)
+            )
             for cond in step.done_when:
                 got = holds(cond, facts, done)
                 if got is not None:
@@ -140,7 +150,10 @@ def track(playbook: Playbook, facts: Facts) -> Progress:
         position = needed.index(nxt) + 1
         reason = f"{playbook.title}: step {position} of {len(needed)}, {finished} done"
         if nxt.when is not None and nxt.when.fact is not None:
-            reason += f"; {facts.view_facts[nxt.when.fact]}"
+            fact = nxt.when.fact
+            reason += "; " + facts.view_facts.get(
+                fact, f"{FACT_SYSTEMS[fact]} is unavailable: check {fact.replace('_', ' ')} by hand"
+            )
         if blocked:
             reason += f"; first {' and '.join(blocked)}"
     events = sorted({e for ids in done.values() for e in ids})

@@ -15,6 +15,7 @@ from copilot.offers import load_default as load_offers
 from copilot.playbooks import load_default as load_playbooks
 from copilot.sessions import SessionStore
 from copilot.state import IntentPredictor, MoodFollower
+from copilot.systems import with_outage
 from tests.conftest import TODAY
 from tools.errors import InvalidInput
 from tools.kb.embeddings import Embedder
@@ -45,7 +46,7 @@ async def test_scenario_replays_with_expectations_met(
     intent, mood = models
     engine = Engine(
         EngineDeps(
-            systems=sql_systems(data_dir),
+            systems=with_outage(sql_systems(data_dir), list(scenario.unavailable)),
             retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
             store=SessionStore(f"sqlite:///{tmp_path / 's.db'}"),
             intent=intent,
