@@ -44,6 +44,7 @@ REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
 # A confident new intent with a playbook takes over from the current one; a hesitant one does not.
 SWITCH_CONFIDENCE = 0.75
 OFFER_RESPONSES = ("accepted", "dismissed")
+ESCALATION_PLAYBOOK = "complaint_escalation"
 
 
 @dataclass
@@ -165,7 +166,13 @@ class Engine:
             ):
                 state.playbook_intent = name
             playbook = playbooks.for_intent(state.playbook_intent)
-            state.progress = track(playbook, nba.facts(state)) if playbook else None
+            facts = nba.facts(state)
+            state.progress = track(playbook, facts) if playbook else None
+            state.escalation = None
+            escalation = playbooks.for_intent(ESCALATION_PLAYBOOK)
+            if getattr(state.mood, "alert", False) and escalation is not None:
+                # At risk of losing the customer: the escalation playbook's next step rides along.
+                state.escalation = track(escalation, facts).next
         history = state.offer_history
         history.session_id = event.session_id
         data = event.data

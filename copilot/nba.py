@@ -75,6 +75,12 @@ def facts(state: SessionState) -> Facts:
 
 def nba_card(state: SessionState, progress: Progress | None, source: str) -> Card:
     if progress is None:
+        if state.escalation is not None:
+            return Card(
+                type="next_best_action",
+                id="next_best_action",
+                data={"next": None, "reason": "no playbook yet", "escalation": _escalation(state)},
+            )
         reason = (
             "no intent yet"
             if state.intent is None
@@ -98,6 +104,7 @@ def nba_card(state: SessionState, progress: Progress | None, source: str) -> Car
         "blocked_by": progress.blocked_by,
         "resolved": progress.resolved,
         "steps": [s.model_dump() for s in progress.steps],
+        "escalation": _escalation(state),
     }
     view = state.view
     return Card(
@@ -111,6 +118,14 @@ def nba_card(state: SessionState, progress: Progress | None, source: str) -> Car
             tool_calls=[c.id for c in view.tool_calls] if view else [],
         ),
     )
+
+
+def _escalation(state: SessionState) -> dict[str, Any] | None:
+    step = state.escalation
+    if step is None:
+        return None
+    why = getattr(state.mood, "alert_reason", None) or "escalation risk"
+    return {"step": step.id, "title": step.title, "uses": step.uses, "reason": why}
 
 
 def offer_card(state: SessionState, decision: OfferDecision | None) -> Card:

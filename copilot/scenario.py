@@ -40,6 +40,9 @@ class Expectations(BaseModel):
     escalation_alert: bool | None = None
     knowledge_article: str | None = Field(None, description="article id the knowledge card cites")
     offer: str | None = Field(None, description="offer id, or 'none' when no offer may appear")
+    escalation_step: str | None = Field(
+        None, description="escalation step suggested beside the next action at the end"
+    )
     offer_final: str | None = Field(
         None, description="offer id on the panel at the end, or 'none' (e.g. after a dismissal)"
     )
@@ -179,6 +182,10 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
         failures.append(f"offer: expected none, {offered[0]} was shown")
     elif e.offer not in (None, "none") and e.offer not in offered:
         failures.append(f"offer: expected {e.offer}, shown {offered or 'nothing'}")
+    nba = cards.get("next_best_action")
+    escalation = ((nba.data.get("escalation") or {}) if nba else {}).get("step")
+    if e.escalation_step is not None and (escalation or "none") != e.escalation_step:
+        failures.append(f"escalation: expected {e.escalation_step}, got {escalation}")
     final = cards.get("offer")
     final_id = (final.data.get("offer") or {}).get("offer_id") if final else None
     if e.offer_final is not None and (final_id or "none") != e.offer_final:

@@ -10,7 +10,7 @@ import numpy as np
 from copilot.entities import Entities
 from copilot.events import Event
 from copilot.offers import OfferDecision, OfferHistory
-from copilot.playbooks import Progress
+from copilot.playbooks import Progress, Step
 from tools.identity import Resolution
 from tools.kb.models import SearchResult
 from tools.view import Customer360
@@ -72,6 +72,7 @@ class SessionState:
     events_seen: int = 0
     playbook_intent: str | None = None
     progress: Progress | None = None
+    escalation: Step | None = None  # while the escalation alert is on
     offer: OfferDecision | None = None
     offer_history: OfferHistory = field(default_factory=lambda: OfferHistory(session_id=""))
     vectors: dict[str, Any] = field(default_factory=dict)  # recent customer turns' embeddings
