@@ -192,3 +192,51 @@ async def test_prompt_injection_is_just_text(engine: Engine) -> None:
     assert update is not None
     assert card(update, engine, "i1", "customer").get("customer_id") is None
     assert "4417" not in update.model_dump_json()
+
+
+async def test_systems_are_asked_once_and_again_after_an_action(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+    import sqlite3
+
+    mine = tmp_path / "data"
+    shutil.copytree(data_dir, mine)  # this test changes billing; the shared data stays as is
+    engine = Engine(
+        EngineDeps(
+            systems=sql_systems(mine),
+            store=SessionStore(f"sqlite:///{tmp_path / 's.db'}"),
+            today=lambda: TODAY,
+        )
+    )
+
+    def customer() -> tuple[dict[str, Any], list[str]]:
+        card = next(c for c in engine.panel("act") if c.id == "customer")
+        return card.data, card.provenance.tool_calls
+
+    await engine.handle(say("act", "Hi, my number is (415) 555-0101, my bill is past due"))
+    before, calls = customer()
+    assert before["accounts"][0]["autopay"]["status"] == "failed"
+    await engine.handle(say("act", "I have been on autopay for years"))
+    assert customer()[1] == calls  # the session's cached view: nothing asked again
+    with sqlite3.connect(mine / "billing.db") as db:  # what the agent's action did in billing
+        db.execute(
+            "UPDATE autopay_mandates SET status='active', card_last4='2231', card_expiry='08/30'"
+            " WHERE account_number='BA90000001'"
+        )
+    update = await engine.handle(
+        Event(
+            event_id="act-done",
+            session_id="act",
+            type="action_result",
+            speaker="system",
+            ts=T0 + timedelta(minutes=5),
+            data={"action": "update_autopay", "status": "done"},
+        )
+    )
+    assert update is not None and "customer" in {c.id for c in update.cards}
+    after, fresh = customer()
+    assert after["accounts"][0]["autopay"]["status"] == "active"
+    assert "2231" in after["accounts"][0]["autopay"]["card"]
+    # The four view calls are new; the identity calls that found her still stand.
+    assert len(set(fresh) - set(calls)) == 4 and len(set(fresh) & set(calls)) == 2
