@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,6 +32,18 @@ def show(title: str, figures: list[Figure]) -> None:
             f.target,
         )
     console.print(table)
+
+
+T = TypeVar("T")
+
+
+def measure(run: Callable[..., T], *args: Any) -> T:
+    """Run a benchmark; a missing dataset skips it with a message instead of failing."""
+    try:
+        return run(*args)
+    except FileNotFoundError as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
 
 
 @bench_app.command("view")
@@ -108,11 +121,7 @@ def summary_cmd(
     retune: Annotated[bool, typer.Option(help="re-choose the weights on the dev split")] = False,
 ) -> None:
     """Extractive summary on the tweetsumm test split: ROUGE-1/2/L beside Lead-2."""
-    try:
-        result = summary.run(datasets, retune)
-    except FileNotFoundError as exc:
-        console.print(f"[yellow]skipped:[/] {exc}")
-        raise typer.Exit(0) from None
+    result = measure(summary.run, datasets, retune)
     show(
         f"tweetsumm test: {result['dialogs']} dialogs, weights {result['weights']}",
         summary.figures(result),
@@ -140,11 +149,7 @@ def mood_cmd(
     """Mood on twitter_airline_sentiment test and USS MultiWOZ, beside VADER (takes minutes)."""
     from evals.bench import mood
 
-    try:
-        result = mood.run(datasets)
-    except FileNotFoundError as exc:
-        console.print(f"[yellow]skipped:[/] {exc}")
-        raise typer.Exit(0) from None
+    result = measure(mood.run, datasets)
     show("customer mood", mood.figures(result))
 
 
@@ -155,11 +160,7 @@ def intent_cmd(
     """Intent on banking77: train on train.csv, test accuracy beside the plain baseline."""
     from evals.bench import intent
 
-    try:
-        result = intent.run(datasets)
-    except FileNotFoundError as exc:
-        console.print(f"[yellow]skipped:[/] {exc}")
-        raise typer.Exit(0) from None
+    result = measure(intent.run, datasets)
     show("intent on banking77 test", intent.figures(result))
 
 
@@ -170,11 +171,7 @@ def nba_cmd(
     """Next action on the ABCD sample conversations: kb.json playbooks beside kb.json bigrams."""
     from evals.bench import nba
 
-    try:
-        result = nba.run(root)
-    except FileNotFoundError as exc:
-        console.print(f"[yellow]skipped:[/] {exc}")
-        raise typer.Exit(0) from None
+    result = measure(nba.run, root)
     show(
         f"ABCD next action: {result['action_turns']} gold action turns in "
         f"{result['conversations']} conversations, {result['playbooks']} playbooks",
