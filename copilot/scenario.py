@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.events import Channel, Event, EventType, Speaker
 from copilot.panel import Card, PanelUpdate
-from copilot.yamlfile import read_yaml
+from copilot.yamlfile import located
 from tools.errors import InvalidInput
 
 
@@ -74,13 +74,18 @@ class Scenario(BaseModel):
 
 
 def load(path: Path) -> Scenario:
-    """Read and validate a scenario file; every problem names the file and the field."""
-    raw = read_yaml(path, "scenario")
+    """Read and validate a scenario file; every problem names the file, the line and the field."""
+    raw, where = located(path, "scenario")
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput("scenario", f"{path}: {where}") from None
+        problems = []
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            line = where.line(loc)
+            at = f"line {line}: " if line else ""
+            problems.append(f"{at}{'.'.join(str(p) for p in loc)}: {e['msg']}")
+        raise InvalidInput("scenario", f"{path}: {'; '.join(problems)}") from None
 
 
 def events(scenario: Scenario, session_id: str, start: datetime | None = None) -> list[Event]:

@@ -12,6 +12,39 @@ from tools.errors import InvalidInput
 MAX_FILE_BYTES = 512 * 1024
 
 
+class Located:
+    """Line numbers of a YAML document's values, looked up by a pydantic error location."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def line(self, loc: tuple[int | str, ...]) -> int | None:
+        node, line = self.root, None
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                match = next((v for k, v in node.value if k.value == part), None)
+                key = next((k for k, _ in node.value if k.value == part), None)
+                if match is None:
+                    break
+                line, node = (key or match).start_mark.line + 1, match
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if part >= len(node.value):
+                    break
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        if line is None and node is not None:
+            line = node.start_mark.line + 1
+        return line
+
+
+def located(path: Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, Located]:
+    """The parsed document and where each value sits, for errors that name the line."""
+    raw = read_yaml(path, what, max_bytes)
+    return raw, Located(yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
+
+
 def read_yaml(path: Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """The parsed document; any problem is InvalidInput naming `what`, the file and the line."""
     if not path.is_file():

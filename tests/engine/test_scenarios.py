@@ -79,3 +79,15 @@ def test_bad_scenario_files_name_the_problem(tmp_path: Path, text: str, needle: 
     with pytest.raises(InvalidInput) as caught:
         scenarios.load(path)
     assert needle in caught.value.message and str(path) in caught.value.message
+
+
+def test_bad_scenario_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: x\nturns:\n  - {text: hi}\n  - speaker: robot\n    text: hello\n"
+        "expect:\n  mood: furious\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        scenarios.load(path)
+    message = caught.value.message
+    assert "line 4: turns.1.speaker" in message and "line 7: expect.mood" in message
