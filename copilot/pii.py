@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 Kind = Literal["card", "national_id", "bank_account", "secret", "email", "phone"]
 
-_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+# Not inside a decimal number: a score like -0.129287065029208 can pass the Luhn check.
+_CARD = re.compile(r"(?<![\w.-])(?:\d[ -]?){12,18}\d(?![\w-]|\.\d)")
 _SSN = re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)")
 _SSN_CONTEXT = re.compile(
     r"(?i)\b(?:ssn|social security(?: number)?|national id(?: number)?|tax id)\b[^0-9]{0,20}"
@@ -25,7 +26,7 @@ _SECRET = re.compile(
     r"(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s|\s+should be)\s*[\"']?([^\s\"',.;!?]{3,64})"
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-_PHONE = re.compile(r"(?<![\w])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w])")
+_PHONE = re.compile(r"(?<!\w)(?<!\d\.)(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w]|\.\d)")
 
 
 def luhn_ok(digits: str) -> bool:
