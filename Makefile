@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint typecheck pytest bench data lock clean
+.PHONY: install demo test lint typecheck pytest eval-gate bench data lock clean
 
 install: $(STAMP)
 
@@ -47,7 +47,12 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The offline scenario suite through the thresholds in evals/thresholds.yaml.
+eval-gate: data
+	$(BIN)/copilot eval run scenarios --out var/eval/ci
+	$(BIN)/copilot eval gate var/eval/ci
+
+test: lint typecheck pytest eval-gate
 
 bench: install
 	$(BIN)/copilot bench all

@@ -26,7 +26,9 @@ _SECRET = re.compile(
     r"(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s|\s+should be)\s*[\"']?([^\s\"',.;!?]{3,64})"
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-_PHONE = re.compile(r"(?<!\w)(?<!\d\.)(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w]|\.\d)")
+_PHONE = re.compile(
+    r"(?<!\w)(?<!\d\.)(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w]|\.\d)"
+)
 
 
 def luhn_ok(digits: str) -> bool:

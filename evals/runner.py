@@ -1,0 +1,104 @@
+"""`copilot eval run`: the chosen suites, one report."""
+
+from __future__ import annotations
+
+import platform
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from evals.bench.knowledge import DATASETS
+from evals.report import Run, Suite
+from evals.suites import benchmarks
+from evals.suites import scenarios as scenario_suite
+from tools.errors import CopilotError, InvalidInput
+
+EngineKind = Literal["offline", "llm"]
+SUITES = ("scenarios", *benchmarks.SUITES)
+GROUPS = {"all": SUITES, "benchmarks": tuple(benchmarks.SUITES)}
+
+
+def expand(names: list[str]) -> list[str]:
+    """Suite names in run order, groups expanded; an unknown name is InvalidInput."""
+    out: list[str] = []
+    for name in names:
+        for one in GROUPS.get(name, (name,)):
+            if one not in SUITES:
+                known = ", ".join([*SUITES, *GROUPS])
+                raise InvalidInput("suite", f"unknown suite {one!r} (known: {known})")
+            if one not in out:
+                out.append(one)
+    return out
+
+
+def scenario_run(
+    engine: EngineKind,
+    trials: int,
+    folder: Path,
+    tick: Callable[[str], None] | None,
+    on_files: Callable[[int], None] | None = None,
+) -> Suite:
+    if engine == "llm":
+        return Suite(
+            name="scenarios",
+            status="error",
+            message="--engine llm needs the LLM orchestrator, which this build does not have yet; "
+            "use --engine offline",
+        )
+    from copilot.runtime import build_engine
+    from copilot.settings import load_settings
+
+    files = scenario_suite.files(folder)
+    if on_files:
+        on_files(len(files))
+    try:
+        built = build_engine(
+            load_settings(), f"sqlite:///{scenario_suite.scratch() / 'sessions.db'}"
+        )
+    except CopilotError as exc:
+        return Suite(name="scenarios", status="error", message=exc.message)
+    return scenario_suite.run(built, files, trials, tick)
+
+
+def run(
+    names: list[str],
+    *,
+    engine: EngineKind = "offline",
+    trials: int = 1,
+    datasets: Path = DATASETS,
+    scenarios: Path = scenario_suite.FOLDER,
+    on_suite: Callable[[str, int], None] | None = None,
+    tick: Callable[[str], None] | None = None,
+) -> Run:
+    """Run the suites in order; each suite's own failure is reported in it, never raised."""
+    suites: list[Suite] = []
+    for name in expand(names):
+        if name == "scenarios":
+            suites.append(
+                scenario_run(
+                    engine,
+                    trials,
+                    scenarios,
+                    tick,
+                    (lambda n: on_suite("scenarios", n)) if on_suite else None,
+                )
+            )
+        else:
+            if on_suite:
+                on_suite(name, 1)
+            suites.append(benchmarks.run(name, datasets))
+            if tick:
+                tick(name)
+    return Run(
+        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
+        engine=engine,
+        trials=trials,
+        suites=suites,
+        environment={
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "datasets": str(datasets),
+        },
+    )

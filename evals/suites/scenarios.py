@@ -1,0 +1,335 @@
+"""The scenario suite: every YAML scenario through the engine, K trials each, scored."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot import scenario as scenarios
+from copilot.engine import Engine
+from copilot.pii import redact
+from copilot.systems import with_outage
+from evals.bench.foundation import percentile
+from evals.quiet_ragas import prepare
+from evals.report import Case, Metric, Suite, Trial
+from tools.base import Systems
+from tools.errors import CopilotError
+
+FOLDER = Path(__file__).resolve().parents[1] / "scenarios"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Tally:
+    """Counts across the suite, turned into metrics at the end."""
+
+    intent: list[bool] = field(default_factory=list)
+    mood: list[bool] = field(default_factory=list)
+    next_action: list[bool] = field(default_factory=list)
+    offer_tp: int = 0
+    offer_fp: int = 0
+    offer_fn: int = 0
+    offers_to_upset: int = 0
+    must_mention: list[bool] = field(default_factory=list)
+    never_mention: int = 0
+    pii_leaks: list[str] = field(default_factory=list)
+    tool_accuracy: list[float] = field(default_factory=list)
+    tool_f1: list[float] = field(default_factory=list)
+    context_recall: list[float] = field(default_factory=list)
+    context_precision: list[float] = field(default_factory=list)
+
+
+def _shown_offers(replay: scenarios.Replay) -> tuple[list[str], int]:
+    """Offers that appeared, and how many appeared while the customer was upset."""
+    shown: list[str] = []
+    upset = 0
+    mood: dict[str, Any] = {}
+    for update in replay.updates:
+        for card in update.cards:
+            if card.type == "mood" and card.data.get("current"):
+                mood = card.data
+        for card in update.cards:
+            offer = card.data.get("offer") if card.type == "offer" else None
+            if offer:
+                shown.append(offer["offer_id"])
+                label = (mood.get("current") or {}).get("label")
+                if label == "negative" or mood.get("alert"):
+                    upset += 1
+    return shown, upset
+
+
+async def _ragas(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.Replay) -> None:
+    prepare()
+    from ragas.dataset_schema import SingleTurnSample
+    from ragas.messages import AIMessage, HumanMessage, ToolCall
+
+    with warnings.catch_warnings():  # ID-based context metrics live only in the older module
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ragas.metrics import IDBasedContextPrecision, IDBasedContextRecall
+    from ragas.metrics.collections import ToolCallAccuracy, ToolCallF1
+
+    e = scenario.expect
+    cards = replay.cards
+    if e.tool_calls:
+        sources = cards["customer"].data.get("sources", []) if "customer" in cards else []
+        made = list(dict.fromkeys(s.split(":")[0] for s in sources))
+        expected = [c for c in made if any(c.startswith(p) for p in e.tool_calls)]
+        # Ragas compares in order: the expected calls in the order they were made, then misses.
+        expected += [p for p in e.tool_calls if not any(c.startswith(p) for c in made)]
+        said = [HumanMessage(content=t.text) for t in scenario.turns if t.speaker == "customer"]
+        reference = [ToolCall(name=c, args={}) for c in expected]
+
+        def said_then(calls: list[str]) -> list[Any]:
+            return [
+                *said[:1],
+                AIMessage(content="", tool_calls=[ToolCall(name=c, args={}) for c in calls]),
+            ]
+
+        # Accuracy: were the expected calls made, in order (the fan-out's other calls are fine).
+        kept = [c for c in made if c in expected]
+        got = await ToolCallAccuracy().ascore(
+            user_input=said_then(kept), reference_tool_calls=reference
+        )
+        tally.tool_accuracy.append(float(got.value))
+        # F1 over every call made: extra fan-out calls count against precision.
+        got = await ToolCallF1().ascore(user_input=said_then(made), reference_tool_calls=reference)
+        tally.tool_f1.append(float(got.value))
+    if e.knowledge_article:
+        knowledge = cards.get("knowledge")
+        hits = knowledge.data.get("hits", []) if knowledge else []
+        sample = SingleTurnSample(
+            retrieved_context_ids=[h["citation"]["article_id"] for h in hits] or ["(none)"],
+            reference_context_ids=[e.knowledge_article],
+        )
+        tally.context_recall.append(float(IDBasedContextRecall().single_turn_score(sample)))
+        tally.context_precision.append(float(IDBasedContextPrecision().single_turn_score(sample)))
+
+
+def score(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.Replay) -> None:
+    """Add one replay's outcomes to the suite's counts (the first trial of each case)."""
+    e = scenario.expect
+    cards = replay.cards
+    intent = cards.get("intent")
+    if e.intent:
+        topic = (intent.data.get("topic") or intent.data.get("intent")) if intent else None
+        tally.intent.append(topic == e.intent)
+    mood = cards.get("mood")
+    if e.mood:
+        tally.mood.append(
+            ((mood.data.get("current") or {}).get("label") if mood else None) == e.mood
+        )
+    for i, turn in enumerate(scenario.turns):
+        if turn.expect_next_action is not None:
+            card = replay.after_turn.get(i, {}).get("next_best_action")
+            step = ((card.data.get("next") or {}).get("step") if card else None) or "none"
+            tally.next_action.append(step == turn.expect_next_action)
+    shown, upset = _shown_offers(replay)
+    tally.offers_to_upset += upset
+    if e.offer == "none":
+        tally.offer_fp += len(set(shown))
+    elif e.offer:
+        tally.offer_tp += e.offer in shown
+        tally.offer_fn += e.offer not in shown
+        tally.offer_fp += len(set(shown) - {e.offer})
+    summary = str(cards["summary"].data).lower() if "summary" in cards else ""
+    tally.must_mention += [fact.lower() in summary for fact in e.summary_must_carry]
+    transcript = replay.transcript
+    tally.never_mention += sum(1 for s in e.never if s in transcript)
+    for finding in redact(transcript).findings:
+        span = transcript[finding.start : finding.end]
+        if "[" in span and "]" in span:  # "the PIN is [secret]": already masked, not a leak
+            continue
+        tally.pii_leaks.append(f"{scenario.name}: {finding.kind} {finding.masked}")
+    asyncio.run(_ragas(tally, scenario, replay))
+
+
+def _rate(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def metrics(tally: Tally, cases: list[Case], latencies: list[float]) -> list[Metric]:
+    tp, fp, fn = tally.offer_tp, tally.offer_fp, tally.offer_fn
+    first = [c.trials[0].passed for c in cases if c.trials]
+    out = [
+        Metric(
+            key="pass_rate",
+            label="scenarios passing, pass^k",
+            value=_rate([c.passed for c in cases]),
+        ),
+        Metric(key="pass_at_1", label="scenarios passing, first trial", value=_rate(first)),
+        Metric(
+            key="intent_accuracy",
+            label="intent (topic) accuracy",
+            value=_rate(tally.intent),
+            note=f"{len(tally.intent)} scenarios",
+        ),
+        Metric(
+            key="mood_accuracy",
+            label="mood accuracy",
+            value=_rate(tally.mood),
+            note=f"{len(tally.mood)} scenarios",
+        ),
+        Metric(
+            key="next_action_accuracy",
+            label="next-best-action accuracy",
+            value=_rate(tally.next_action),
+            note=f"{len(tally.next_action)} turns",
+        ),
+        Metric(
+            key="offer_precision",
+            label="offer precision",
+            value=tp / (tp + fp) if tp + fp else None,
+            note=f"tp {tp}, fp {fp}",
+        ),
+        Metric(
+            key="offer_recall",
+            label="offer recall",
+            value=tp / (tp + fn) if tp + fn else None,
+            note=f"tp {tp}, fn {fn}",
+        ),
+        Metric(
+            key="offers_to_upset_customers",
+            label="offers shown to an upset customer",
+            value=float(tally.offers_to_upset),
+            better="lower",
+            note="must be 0",
+        ),
+        Metric(
+            key="summary_must_mention",
+            label="summary carries the facts it must",
+            value=_rate(tally.must_mention),
+            note=f"{len(tally.must_mention)} facts",
+        ),
+        Metric(
+            key="never_mention_violations",
+            label="never-mention strings that appeared",
+            value=float(tally.never_mention),
+            better="lower",
+        ),
+        Metric(
+            key="pii_leaks",
+            label="unmasked PII in any output",
+            value=float(len(tally.pii_leaks)),
+            better="lower",
+            note="; ".join(tally.pii_leaks[:5]),
+        ),
+        Metric(
+            key="tool_call_accuracy",
+            label="ToolCallAccuracy (expected calls, in order)",
+            value=_mean(tally.tool_accuracy),
+            source="ragas",
+            note=f"{len(tally.tool_accuracy)} scenarios",
+        ),
+        Metric(
+            key="tool_call_f1",
+            label="ToolCallF1 (every call made)",
+            value=_mean(tally.tool_f1),
+            source="ragas",
+            note="the fan-out's other calls count against precision",
+        ),
+        Metric(
+            key="context_recall",
+            label="IDBasedContextRecall (citations)",
+            value=_mean(tally.context_recall),
+            source="ragas",
+        ),
+        Metric(
+            key="context_precision",
+            label="IDBasedContextPrecision (citations)",
+            value=_mean(tally.context_precision),
+            source="ragas",
+        ),
+        Metric(
+            key="time_to_card_p50",
+            label="time to card per event p50",
+            value=statistics.median(latencies) if latencies else None,
+            unit="ms",
+            better="lower",
+        ),
+        Metric(
+            key="time_to_card_p95",
+            label="time to card per event p95",
+            value=percentile(latencies, 95) if latencies else None,
+            unit="ms",
+            better="lower",
+        ),
+    ]
+    return out
+
+
+def run(
+    engine: Engine,
+    files: list[Path],
+    trials: int = 1,
+    progress: Progress | None = None,
+) -> Suite:
+    """Every file, `trials` times; a bad file or a crash fails its case and the run goes on."""
+    started = time.perf_counter()
+    base: Systems = engine.deps.systems
+    tally = Tally()
+    cases: list[Case] = []
+    latencies: list[float] = []
+    for path in files:
+        try:
+            scenario = scenarios.load(path)
+        except CopilotError as exc:
+            cases.append(
+                Case(name=path.stem, passed=False, trials=[Trial(passed=False, error=exc.message)])
+            )
+            if progress:
+                progress(path.stem)
+            continue
+        runs: list[Trial] = []
+        for k in range(trials):
+            engine.deps.systems = with_outage(base, list(scenario.unavailable))
+            try:
+                replay = asyncio.run(scenarios.play(engine, scenario, f"eval-{scenario.name}-{k}"))
+                failures = scenarios.check(scenario, replay)
+                if k == 0:
+                    score(tally, scenario, replay)
+            except Exception as exc:
+                runs.append(Trial(passed=False, error=f"{type(exc).__name__}: {exc}"))
+                continue
+            finally:
+                engine.deps.systems = base
+            times = [u.latency_ms for u in replay.updates]
+            latencies += times
+            runs.append(Trial(passed=not failures, failures=failures, latencies_ms=times))
+        cases.append(
+            Case(
+                name=scenario.name,
+                description=scenario.description,
+                passed=all(t.passed for t in runs),
+                trials=runs,
+            )
+        )
+        if progress:
+            progress(scenario.name)
+    return Suite(
+        name="scenarios",
+        status="ran",
+        message=f"{len(cases)} scenarios x {trials} trials",
+        seconds=round(time.perf_counter() - started, 2),
+        metrics=metrics(tally, cases, latencies),
+        cases=cases,
+        latencies_ms=[round(x, 2) for x in latencies],
+    )
+
+
+def files(folder: Path = FOLDER) -> list[Path]:
+    return sorted(folder.glob("*.yaml"))
+
+
+def scratch() -> Path:
+    return Path(tempfile.mkdtemp(prefix="eval-"))

@@ -1,0 +1,150 @@
+"""`copilot eval`: suites through the real engine, reports on disk, the gate and compare."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from copilot import scenario as scenarios
+from copilot.cli import app
+from copilot.panel import Card, PanelUpdate
+from evals import runner
+from evals.report import load
+from evals.suites.scenarios import FOLDER, Tally, score
+
+PICK = ["past-due-fixed-then-offer", "angry-competitor", "pii-in-chat"]
+
+
+@pytest.fixture
+def env(data_dir: Path, demo_kb: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {"COPILOT_DATA_DIR": str(data_dir), "COPILOT_KB_DIR": str(demo_kb)}
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    out = tmp_path / "scenarios"
+    out.mkdir()
+    for name in PICK:
+        shutil.copy(FOLDER / f"{name}.yaml", out)
+    (out / "broken.yaml").write_text("name: broken\nturns:\n  - speaker: robot\n    text: hi\n")
+    return out
+
+
+def test_run_writes_reports_and_a_bad_file_fails_only_itself(
+    env: dict[str, str], folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    got = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "run",
+            "scenarios",
+            "--trials",
+            "2",
+            "--out",
+            str(out),
+            "--scenarios",
+            str(folder),
+        ],
+        env=env,
+    )
+    assert got.exit_code == 0, got.output
+    run = load(out)
+    suite = run.suites[0]
+    cases = {c.name: c for c in suite.cases}
+    assert set(cases) == {*PICK, "broken"}
+    for n in PICK:
+        assert cases[n].passed and len(cases[n].trials) == 2, (n, cases[n].trials)
+    assert not cases["broken"].passed and "line 3: turns.0.speaker" in cases["broken"].failures[0]
+    metric = {m.key: m.value for m in suite.metrics}
+    assert metric["pass_rate"] == pytest.approx(3 / 4)
+    assert metric["offers_to_upset_customers"] == 0 and metric["pii_leaks"] == 0
+    assert metric["offer_precision"] == metric["offer_recall"] == 1.0
+    assert metric["intent_accuracy"] == 1.0 and metric["tool_call_accuracy"] == 1.0
+    assert metric["time_to_card_p95"] is not None and suite.latencies_ms
+    html = (out / "report.html").read_text()
+    assert "broken" in html and "<svg" in html and "http://" not in html
+    assert "FAIL scenarios/broken" in got.output
+
+
+def test_gate_fails_when_a_threshold_is_raised_above_the_figure(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(FOLDER / "past-due-fixed-then-offer.yaml", folder)
+    out = tmp_path / "run"
+    cli = CliRunner()
+    made = cli.invoke(
+        app, ["eval", "run", "scenarios", "--out", str(out), "--scenarios", str(folder)], env=env
+    )
+    assert made.exit_code == 0, made.output
+    passed = cli.invoke(app, ["eval", "gate", str(out)])
+    assert passed.exit_code == 0 and "PASS" in passed.output, passed.output
+    p95 = load(out).metric("scenarios.time_to_card_p95")
+    assert p95 is not None and p95.value is not None
+    tight = tmp_path / "tight.yaml"
+    tight.write_text(
+        f"scenarios.pass_rate: {{min: 1.0}}\nscenarios.time_to_card_p95: {{max: {p95.value / 2}}}\n"
+    )
+    failed = cli.invoke(app, ["eval", "gate", str(out), "--thresholds", str(tight)])
+    assert failed.exit_code == 1 and "scenarios.time_to_card_p95" in failed.output
+    raised = tmp_path / "raised.yaml"
+    raised.write_text("scenarios.next_action_accuracy: {min: 1.01}\n")
+    failed = cli.invoke(app, ["eval", "gate", str(out), "--thresholds", str(raised)])
+    assert failed.exit_code == 1 and "next_action_accuracy" in failed.output
+    strict = cli.invoke(app, ["eval", "gate", str(out), "--strict"])
+    assert strict.exit_code == 1 and "no suite 'intent' in this run" in strict.output
+    same = cli.invoke(app, ["eval", "compare", str(out), str(out)])
+    assert same.exit_code == 0 and "no regressions" in same.output
+
+
+def test_benchmark_suites_skip_without_their_data(tmp_path: Path) -> None:
+    run = runner.run(["benchmarks"], datasets=tmp_path)
+    assert [s.name for s in run.suites] == ["intent", "mood", "summary", "retrieval", "nba"]
+    assert all(s.status == "skipped" and "not available" in s.message for s in run.suites)
+
+
+def test_bad_requests_are_one_line_errors(tmp_path: Path) -> None:
+    cli = CliRunner()
+    unknown = cli.invoke(app, ["eval", "run", "scenaros"])
+    assert unknown.exit_code == 2 and "unknown suite 'scenaros'" in unknown.output
+    missing = cli.invoke(app, ["eval", "gate", str(tmp_path)])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    (tmp_path / "report.json").write_text('{"run_id": 3}')
+    bad = cli.invoke(app, ["eval", "gate", str(tmp_path)])
+    assert bad.exit_code == 2 and "report.json" in bad.output and "Traceback" not in bad.output
+    llm = runner.run(["scenarios"], engine="llm")
+    assert llm.suites[0].status == "error" and "--engine offline" in llm.suites[0].message
+
+
+def _update(version: int, *cards: Card) -> PanelUpdate:
+    return PanelUpdate(
+        session_id="s", version=version, event_id=f"e{version}", cards=list(cards), latency_ms=1.0
+    )
+
+
+def test_leaks_and_offers_to_upset_customers_are_counted() -> None:
+    scenario = scenarios.Scenario.model_validate(
+        {"name": "x", "turns": [{"text": "hi"}], "expect": {"offer": "none"}}
+    )
+    angry = Card(type="mood", id="mood", data={"current": {"label": "negative"}, "alert": True})
+    offer = Card(type="offer", id="offer", data={"offer": {"offer_id": "unlimited-upgrade"}})
+    leak = Card(type="summary", id="summary", data={"prose": "card 4111 1111 1111 1111"})
+    replay = scenarios.Replay(updates=[_update(1, angry, offer), _update(2, leak)])
+    replay.cards = {c.id: c for u in replay.updates for c in u.cards}
+    tally = Tally()
+    score(tally, scenario, replay)
+    assert tally.offers_to_upset == 1 and tally.offer_fp == 1
+    assert tally.pii_leaks and "card" in tally.pii_leaks[0]
+    assert datetime.now(UTC)  # the tally is independent of the clock
+    assert json.loads(replay.updates[0].model_dump_json())["cards"][1]["id"] == "offer"
