@@ -32,17 +32,26 @@ def test_schema_file_is_current() -> None:
     assert published == scenarios.Scenario.model_json_schema()
 
 
+def readme_example(folder: Path) -> Path:
+    """The scenario the README shows QA teams, as a file."""
+    readme = (FOLDER.parents[1] / "README.md").read_text()
+    body = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = folder / "readme-example.yaml"
+    path.write_text(body)
+    return path
+
+
 @pytest.mark.anyio
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+@pytest.mark.parametrize("path", [*FILES, None], ids=[*(p.stem for p in FILES), "readme"])
 async def test_scenario_replays_with_expectations_met(
-    path: Path,
+    path: Path | None,
     data_dir: Path,
     demo_kb: Path,
     embedder: Embedder,
     models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
     tmp_path: Path,
 ) -> None:
-    scenario = scenarios.load(path)
+    scenario = scenarios.load(path or readme_example(tmp_path))
     intent, mood = models
     engine = Engine(
         EngineDeps(
