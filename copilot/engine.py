@@ -18,7 +18,7 @@ import numpy as np
 from copilot import cards, nba, summary
 from copilot.entities import extract
 from copilot.events import Event
-from copilot.offers import Catalogue, OfferLedger, choose, eligible
+from copilot.offers import Catalogue, OfferDecision, OfferLedger, choose, eligible
 from copilot.panel import Card, Panel, PanelUpdate
 from copilot.pii import RedactionPolicy, redact
 from copilot.playbooks import PlaybookSet, track
@@ -45,6 +45,10 @@ REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
 SWITCH_CONFIDENCE = 0.75
 OFFER_RESPONSES = ("accepted", "dismissed")
 ESCALATION_PLAYBOOK = "complaint_escalation"
+# Conversations where selling anything reads as not listening.
+NO_OFFER_TOPICS = frozenset(
+    {"cancel_service", "complaint_escalation", "switch_to_competitor", "speak_to_human"}
+)
 
 
 @dataclass
@@ -196,8 +200,17 @@ class Engine:
         resolved = (state.progress is not None and state.progress.resolved) or any(
             d.get("resolves") for _, d in state.actions
         )
+        if state.playbook_intent in NO_OFFER_TOPICS:
+            state.offer = OfferDecision(held_back=f"no offers in a {state.playbook_intent} talk")
+            return
+        done = {str(v) for _, d in state.actions for k, v in d.items() if k in ("sku", "plan")}
         state.offer = choose(
-            eligible(self.deps.offers, state.view, self.deps.today()),
+            # What the agent just sold or changed is not offered again.
+            [
+                m
+                for m in eligible(self.deps.offers, state.view, self.deps.today())
+                if not {m.sku, m.plan_code} & done
+            ],
             mood_label=label,
             issue_resolved=resolved,
             history=history,
@@ -255,13 +268,13 @@ class Engine:
             if meta.get(key):
                 given[key] = str(meta[key])
         if e.phones and "phone" not in given:
-            given["phone"] = e.phones[0]
+            given["phone"] = e.phones[-1]
         if e.emails and "email" not in given:
-            given["email"] = e.emails[0]
+            given["email"] = e.emails[-1]
         if e.accounts and "account" not in given:
-            given["account"] = e.accounts[0]
+            given["account"] = e.accounts[-1]
         if e.orders and "order" not in given:
-            given["order"] = e.orders[0]
+            given["order"] = e.orders[-1]
         if e.card_last4 and e.amounts and e.dates:
             given.update(
                 card_last4=e.card_last4[-1],
@@ -321,12 +334,15 @@ class Engine:
             weights += (REPLY_WEIGHT,)
         blend = state.blend(said, weights)
         try:
-            state.knowledge = await asyncio.to_thread(
+            found = await asyncio.to_thread(
                 self.deps.retriever.search, query, 3, query_vector=blend
             )
-            state.knowledge_event = event.event_id
         except CopilotError:
-            state.knowledge = None
+            return
+        if not found.hits and state.knowledge is not None and state.knowledge.hits:
+            return  # "It's 402931" or "thanks" asks nothing new: keep the article on screen
+        state.knowledge = found
+        state.knowledge_event = event.event_id
 
     def _cards(self, state: SessionState) -> list[Card]:
         return [

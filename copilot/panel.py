@@ -73,4 +73,18 @@ class Panel:
             self.cards[card.id] = card
             self._prints[card.id] = mark
             changed.append(card)
+        fresh_ids = {c.id for c in cards}
+        for gone in [i for i in self.cards if i not in fresh_ids]:
+            # A card that no longer applies (an alert that passed) goes out once, cleared.
+            old = self.cards.pop(gone)
+            self._prints.pop(gone, None)
+            changed.append(
+                old.model_copy(
+                    update={
+                        "version": old.version + 1,
+                        "status": "empty",
+                        "data": {"cleared": True},
+                    }
+                )
+            )
         return changed

@@ -13,7 +13,8 @@ Kind = Literal["card", "national_id", "bank_account", "secret", "email", "phone"
 _CARD = re.compile(r"(?<![\w.-])(?:\d[ -]?){12,18}\d(?![\w-]|\.\d)")
 _SSN = re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)")
 _SSN_CONTEXT = re.compile(
-    r"(?i)\b(?:ssn|social security(?: number)?|national id(?: number)?|tax id)\b[^0-9]{0,20}"
+    r"(?i)\b(?:ssn|social(?: security)?(?: number| no\.?)?|national id(?: number)?|tax id)\b"
+    r"[^0-9]{0,20}"
     r"(\d{3}[ -]?\d{2}[ -]?\d{4})(?!\d)"
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
@@ -22,8 +23,13 @@ _BANK_CONTEXT = re.compile(
     r"account no\.?|acct)\b[^0-9]{0,25}(\d[\d -]{6,20}\d)"
 )
 _SECRET = re.compile(
-    r"(?i)\b(?:password|passcode|pass code|pin(?: code| number)?|security code|cvv|cvc)"
-    r"(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s|\s+should be)\s*[\"']?([^\s\"',.;!?]{3,64})"
+    r"(?i)\b(?:password|passcode|pass code|pw|pin(?: code| number)?|security code|cvv|cvc|otp"
+    r"|(?:verification|one[- ]time|sms|text) code)"
+    # "is X", ": X", a quoted phrase; or, right after the word, a token holding a digit
+    # ("password Hunter2024", "cvv 123"), so "pin reset" or "password reset" stay as they are.
+    r"(?:(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s|\s+should be)\s*"
+    r"(?:\"([^\"\n]{1,64})\"|'([^'\n]{1,64})'|([^\s\"',.;!?]{3,64}))"
+    r"|\s+(?=[^\s\"',.;!?]*\d)([^\s\"',.;!?]{3,64}))"
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 _PHONE = re.compile(
@@ -98,7 +104,10 @@ def _spans(text: str, policy: RedactionPolicy) -> list[Finding]:
             Finding(kind="bank_account", start=m.start(1), end=m.end(1), masked="[bank account]")
         )
     for m in _SECRET.finditer(text):
-        found.append(Finding(kind="secret", start=m.start(1), end=m.end(1), masked="[secret]"))
+        group = next(g for g in range(1, 5) if m.group(g) is not None)
+        found.append(
+            Finding(kind="secret", start=m.start(group), end=m.end(group), masked="[secret]")
+        )
     if policy.mask_emails:
         for m in _EMAIL.finditer(text):
             found.append(Finding(kind="email", start=m.start(), end=m.end(), masked="[email]"))

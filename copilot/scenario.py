@@ -221,7 +221,9 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
     label = (mood.data.get("current") or {}).get("label") if mood else None
     if e.mood and label != e.mood:
         failures.append(f"mood: expected {e.mood}, got {label}")
-    if e.escalation_alert is not None and ("alert:escalation" in cards) != e.escalation_alert:
+    alert = cards.get("alert:escalation")
+    alert_on = alert is not None and not alert.data.get("cleared")
+    if e.escalation_alert is not None and alert_on != e.escalation_alert:
         failures.append(f"escalation alert: expected {e.escalation_alert}")
     knowledge = cards.get("knowledge")
     cited = (

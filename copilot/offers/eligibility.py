@@ -157,7 +157,7 @@ def _match(
         title=offer.title,
         kind=offer.kind,
         score=offer.score,
-        why=why[:1].upper() + why[1:],
+        why=why if why[:2].lower() == "ip" else why[:1].upper() + why[1:],
         plan_code=offer.plan_code,
         sku=offer.sku,
         line_id=ctx.line.line_id if ctx.line and on_line else None,

@@ -240,3 +240,14 @@ async def test_systems_are_asked_once_and_again_after_an_action(
     assert "2231" in after["accounts"][0]["autopay"]["card"]
     # The four view calls are new; the identity calls that found her still stand.
     assert len(set(fresh) - set(calls)) == 4 and len(set(fresh) & set(calls)) == 2
+
+
+async def test_an_alert_that_no_longer_applies_is_cleared(engine: Engine) -> None:
+    await engine.handle(say("fam2", "Hi, I'm on our family line (425) 555-0104"))
+    assert "alert:identity" in {c.id for c in engine.panel("fam2")}
+    update = await engine.handle(say("fam2", "it's anna.becker@example.com"))
+    assert update is not None
+    cleared = next(c for c in update.cards if c.id == "alert:identity")
+    assert cleared.status == "empty" and cleared.data == {"cleared": True} and cleared.version == 2
+    assert "alert:identity" not in {c.id for c in engine.panel("fam2")}
+    assert card(update, engine, "fam2", "customer")["customer_id"] == ANNA

@@ -18,6 +18,13 @@ MASKED = [
     ("my password is Hunter2!x", "[secret]", "Hunter2"),
     ("the PIN is 4821", "[secret]", "4821"),
     ("pin: 9034 and my passcode=abc123", "[secret]", "9034"),
+    ("my social is 123 45 6789", "[national id]", "45 6789"),
+    ("social: 123456789", "[national id]", "123456789"),
+    ("password Hunter2024", "[secret]", "Hunter2024"),
+    ("my pw is hunter2", "[secret]", "hunter2"),
+    ('my password is "open sesame"', "[secret]", "sesame"),
+    ("cvv 123 on the back", "[secret]", "123"),
+    ("the verification code is 402931", "[secret]", "402931"),
 ]
 
 
@@ -39,6 +46,8 @@ KEPT = [
     "I was born in 1985 and moved here in 2019",
     "a 4111 1111 1111 1112 fails the Luhn check",
     '"polarity": -0.129287065029208, "risk": 0.4155550101',  # scores, not cards or phones
+    "my pin reset did not work, send a password reset link",
+    "the promo code SAVE10 was rejected",
 ]
 
 
