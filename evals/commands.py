@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evals import report
+from evals.judge import JudgeConfig
 from evals.thresholds import Threshold, breaches, fmt_value, load_thresholds
 from tools.errors import CopilotError
 
@@ -82,8 +83,22 @@ def run_cmd(
     scenarios: Annotated[Path, typer.Option(help="folder of scenario files")] = SCENARIOS,
     datasets: Annotated[Path | None, typer.Option(help="folder of the external datasets")] = None,
     thresholds: Annotated[Path, typer.Option(help="thresholds shown in the report")] = THRESHOLDS,
+    judge_url: Annotated[
+        str | None,
+        typer.Option(envvar="COPILOT_JUDGE_URL", help="OpenAI-compatible base URL of a judge"),
+    ] = None,
+    judge_model: Annotated[
+        str, typer.Option(envvar="COPILOT_JUDGE_MODEL", help="the judge's model name")
+    ] = "gpt-4o-mini",
+    judge_key: Annotated[
+        str, typer.Option(envvar="COPILOT_JUDGE_API_KEY", help="the judge's API key")
+    ] = "none",
 ) -> None:
-    """Run suites and write report.json and a self-contained report.html."""
+    """Run suites and write report.json and a self-contained report.html.
+
+    With a judge (--judge-url or COPILOT_JUDGE_URL) the scenario suite adds Faithfulness,
+    AnswerRelevancy and rubric scores for the next-best-action and the offer.
+    """
     from evals import runner
     from evals.html import render
 
@@ -120,6 +135,7 @@ def run_cmd(
             scenarios=scenarios,
             on_suite=on_suite,
             tick=tick,
+            judge=JudgeConfig(judge_url, judge_model, judge_key) if judge_url else None,
             **({"datasets": datasets} if datasets else {}),
         )
     folder = out or OUT / result.run_id

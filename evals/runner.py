@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from evals.bench.knowledge import DATASETS
+from evals.judge import JudgeConfig
 from evals.report import Run, Suite
 from evals.suites import benchmarks
 from evals.suites import scenarios as scenario_suite
@@ -39,6 +40,7 @@ def scenario_run(
     folder: Path,
     tick: Callable[[str], None] | None,
     on_files: Callable[[int], None] | None = None,
+    judge: JudgeConfig | None = None,
 ) -> Suite:
     if engine == "llm":
         return Suite(
@@ -59,7 +61,14 @@ def scenario_run(
         )
     except CopilotError as exc:
         return Suite(name="scenarios", status="error", message=exc.message)
-    return scenario_suite.run(built, files, trials, tick)
+    grader = None
+    if judge is not None:
+        from evals.judge import Judge
+
+        if built.deps.embedder is None:
+            return Suite(name="scenarios", status="error", message="the judge needs an embedder")
+        grader = Judge(judge, built.deps.embedder)
+    return scenario_suite.run(built, files, trials, tick, grader)
 
 
 def run(
@@ -71,6 +80,7 @@ def run(
     scenarios: Path = scenario_suite.FOLDER,
     on_suite: Callable[[str, int], None] | None = None,
     tick: Callable[[str], None] | None = None,
+    judge: JudgeConfig | None = None,
 ) -> Run:
     """Run the suites in order; each suite's own failure is reported in it, never raised."""
     suites: list[Suite] = []
@@ -83,6 +93,7 @@ def run(
                     scenarios,
                     tick,
                     (lambda n: on_suite("scenarios", n)) if on_suite else None,
+                    judge,
                 )
             )
         else:
@@ -100,5 +111,6 @@ def run(
             "python": platform.python_version(),
             "machine": platform.machine(),
             "datasets": str(datasets),
+            "judge": f"{judge.model} at {judge.url}" if judge else "none",
         },
     )

@@ -17,6 +17,7 @@ from copilot.engine import Engine
 from copilot.pii import redact
 from copilot.systems import with_outage
 from evals.bench.foundation import percentile
+from evals.judge import Judge
 from evals.quiet_ragas import prepare
 from evals.report import Case, Metric, Suite, Trial
 from tools.base import Systems
@@ -268,11 +269,33 @@ def metrics(tally: Tally, cases: list[Case], latencies: list[float]) -> list[Met
     return out
 
 
+def _judge(judge: Judge, scenario: scenarios.Scenario, replay: scenarios.Replay) -> None:
+    cards = replay.cards
+    turns = [f"{t.speaker}: {t.text}" for t in scenario.turns if t.text]
+    question = next((t.text for t in scenario.turns if t.speaker == "customer"), "")
+    summary = str(cards["summary"].data.get("prose") or "") if "summary" in cards else ""
+    nba = cards.get("next_best_action")
+    step = (nba.data.get("next") or {}) if nba else {}
+    suggestion = None
+    if nba is not None and nba.data.get("reason"):
+        title = step.get("title") or "nothing left to do"
+        suggestion = f"{title}: {nba.data.get('reason')}"
+    offer = cards.get("offer")
+    made = (offer.data.get("offer") or {}) if offer else {}
+    shown = (
+        f"{made['title']}: {made.get('why')}"
+        if made
+        else f"no offer ({offer.data.get('held_back') if offer else 'none'})"
+    )
+    asyncio.run(judge.conversation(turns, question, summary, suggestion, shown))
+
+
 def run(
     engine: Engine,
     files: list[Path],
     trials: int = 1,
     progress: Progress | None = None,
+    judge: Judge | None = None,
 ) -> Suite:
     """Every file, `trials` times; a bad file or a crash fails its case and the run goes on."""
     started = time.perf_counter()
@@ -298,6 +321,8 @@ def run(
                 failures = scenarios.check(scenario, replay)
                 if k == 0:
                     score(tally, scenario, replay)
+                    if judge is not None:
+                        _judge(judge, scenario, replay)
             except Exception as exc:
                 runs.append(Trial(passed=False, error=f"{type(exc).__name__}: {exc}"))
                 continue
@@ -321,7 +346,7 @@ def run(
         status="ran",
         message=f"{len(cases)} scenarios x {trials} trials",
         seconds=round(time.perf_counter() - started, 2),
-        metrics=metrics(tally, cases, latencies),
+        metrics=metrics(tally, cases, latencies) + (judge.metrics() if judge else []),
         cases=cases,
         latencies_ms=[round(x, 2) for x in latencies],
     )

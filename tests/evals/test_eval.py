@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 from copilot import scenario as scenarios
 from copilot.cli import app
 from copilot.panel import Card, PanelUpdate
+from copilot.pii import redact
 from evals import runner
 from evals.report import load
 from evals.suites.scenarios import FOLDER, Tally, score
+from tests.fake_judge import fake_judge
 
 PICK = ["past-due-fixed-then-offer", "angry-competitor", "pii-in-chat"]
 
@@ -148,3 +150,45 @@ def test_leaks_and_offers_to_upset_customers_are_counted() -> None:
     assert tally.pii_leaks and "card" in tally.pii_leaks[0]
     assert datetime.now(UTC)  # the tally is independent of the clock
     assert json.loads(replay.updates[0].model_dump_json())["cards"][1]["id"] == "offer"
+
+
+def test_a_judge_adds_faithfulness_relevancy_and_rubrics(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(FOLDER / "past-due-fixed-then-offer.yaml", folder)
+    cli = CliRunner()
+    with fake_judge() as (url, requests):
+        got = cli.invoke(
+            app,
+            ["eval", "run", "scenarios", "--out", str(tmp_path / "a"), "--scenarios", str(folder)],
+            env=env | {"COPILOT_JUDGE_URL": url, "COPILOT_JUDGE_MODEL": "fake-judge"},
+        )
+    assert got.exit_code == 0, got.output
+    run = load(tmp_path / "a")
+    judged = {m.key: m for m in run.suites[0].metrics if m.key.startswith("judge_")}
+    assert set(judged) == {
+        "judge_faithfulness",
+        "judge_answer_relevancy",
+        "judge_nba_rubric",
+        "judge_offer_rubric",
+    }
+    for m in judged.values():
+        assert m.value is not None and "judge errors" not in m.note, m
+    assert 0.0 <= (judged["judge_faithfulness"].value or 0) <= 1.0
+    assert 1.0 <= (judged["judge_offer_rubric"].value or 0) <= 5.0
+    assert requests and all(r["model"] == "fake-judge" for r in requests)
+    # The summary the judge read is the redacted one: no request carries raw PII.
+    assert not any(redact(json.dumps(r)).findings for r in requests)
+    # A judge that is down leaves notes, never failed cases.
+    down = cli.invoke(
+        app,
+        ["eval", "run", "scenarios", "--out", str(tmp_path / "b"), "--scenarios", str(folder)],
+        env=env | {"COPILOT_JUDGE_URL": "http://127.0.0.1:9/v1"},
+    )
+    assert down.exit_code == 0, down.output
+    suite = load(tmp_path / "b").suites[0]
+    assert all(c.passed for c in suite.cases)
+    faith = suite.metric("judge_faithfulness")
+    assert faith is not None and faith.value is None and "judge errors" in faith.note
