@@ -37,6 +37,7 @@ def customer_card(state: SessionState) -> Card:
                 "resolution": identity.status,
                 "message": identity.message,
                 "candidates": [c.model_dump() for c in identity.candidates],
+                "sources": [f"{c.system}.{c.operation}:{c.outcome}" for c in identity.tool_calls],
             },
         )
     view = state.view

@@ -36,7 +36,12 @@ def structured(state: SessionState) -> dict[str, Any]:
             "identified by "
             + ", ".join(sorted({e.identifier for e in identity.candidates[0].evidence}))
         )
-    actions = [f"{d.get('action', 'action')}: {d.get('status', 'done')}" for _, d in state.actions]
+    actions = [
+        f"offer {d.get('offer_id')} {d.get('response')}"
+        if d.get("action") == "offer_response"
+        else f"{d.get('action', 'action')}: {d.get('status', 'done')}"
+        for _, d in state.actions
+    ]
     resolved = (state.progress is not None and state.progress.resolved) or any(
         d.get("resolves") or d.get("status") == "resolved" for _, d in state.actions
     )

@@ -93,15 +93,19 @@ async def _ragas(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.R
                 AIMessage(content="", tool_calls=[ToolCall(name=c, args={}) for c in calls]),
             ]
 
-        # Accuracy: were the expected calls made, in order (the fan-out's other calls are fine).
-        kept = [c for c in made if c in expected]
-        got = await ToolCallAccuracy().ascore(
-            user_input=said_then(kept), reference_tool_calls=reference
-        )
-        tally.tool_accuracy.append(float(got.value))
-        # F1 over every call made: extra fan-out calls count against precision.
-        got = await ToolCallF1().ascore(user_input=said_then(made), reference_tool_calls=reference)
-        tally.tool_f1.append(float(got.value))
+        with warnings.catch_warnings():  # no call made at all scores 0; ragas also warns
+            warnings.filterwarnings("ignore", "No tool calls found", UserWarning)
+            # Accuracy: were the expected calls made, in order (other fan-out calls are fine).
+            kept = [c for c in made if c in expected]
+            got = await ToolCallAccuracy().ascore(
+                user_input=said_then(kept), reference_tool_calls=reference
+            )
+            tally.tool_accuracy.append(float(got.value))
+            # F1 over every call made: extra fan-out calls count against precision.
+            got = await ToolCallF1().ascore(
+                user_input=said_then(made), reference_tool_calls=reference
+            )
+            tally.tool_f1.append(float(got.value))
     if e.knowledge_article:
         knowledge = cards.get("knowledge")
         hits = knowledge.data.get("hits", []) if knowledge else []
