@@ -22,14 +22,21 @@ _BANK_CONTEXT = re.compile(
     r"(?i)\b(?:bank account|checking account|savings account|routing(?: number)?|"
     r"account no\.?|acct)\b[^0-9]{0,25}(\d[\d -]{6,20}\d)"
 )
+_SAYS = r"(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s\b|\s+should be)\s*"
+# Passwords: "is X", ": X", a quoted phrase, or right after the word a token holding a digit
+# ("password Hunter2024"), so "password reset" stays as it is.
 _SECRET = re.compile(
-    r"(?i)\b(?:password|passcode|pass code|pw|pin(?: code| number)?|security code|cvv|cvc|otp"
-    r"|(?:verification|one[- ]time|sms|text) code)"
-    # "is X", ": X", a quoted phrase; or, right after the word, a token holding a digit
-    # ("password Hunter2024", "cvv 123"), so "pin reset" or "password reset" stay as they are.
-    r"(?:(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s|\s+should be)\s*"
-    r"(?:\"([^\"\n]{1,64})\"|'([^'\n]{1,64})'|([^\s\"',.;!?]{3,64}))"
+    r"(?i)\b(?:password|passcode|pass code|pw)"
+    # A password may hold punctuation ("Hunter2!x"); only what ends the sentence is left out.
+    r"(?:" + _SAYS + r"(?:\"([^\"\n]{1,64})\"|'([^'\n]{1,64})'"
+    r"|([^\s\"']{3,64}?)(?=[.,;!?]*(?:\s|$|[\"'\\])))"
     r"|\s+(?=[^\s\"',.;!?]*\d)([^\s\"',.;!?]{3,64}))"
+)
+# Codes are digits: PIN, CVV, one-time codes. "PIN: step 2" or "pin reset" are not codes.
+_CODE = re.compile(
+    r"(?i)\b(?:pin(?: code| number)?|security code|cvv|cvc|otp"
+    r"|(?:verification|one[- ]time|sms|text) code)"
+    r"(?:" + _SAYS + r"|\s+)[\"']?(\d[\d -]{1,10}\d)(?!\d)"
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 _PHONE = re.compile(
@@ -108,6 +115,8 @@ def _spans(text: str, policy: RedactionPolicy) -> list[Finding]:
         found.append(
             Finding(kind="secret", start=m.start(group), end=m.end(group), masked="[secret]")
         )
+    for m in _CODE.finditer(text):
+        found.append(Finding(kind="secret", start=m.start(1), end=m.end(1), masked="[secret]"))
     if policy.mask_emails:
         for m in _EMAIL.finditer(text):
             found.append(Finding(kind="email", start=m.start(), end=m.end(), masked="[email]"))

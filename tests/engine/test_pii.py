@@ -25,6 +25,7 @@ MASKED = [
     ('my password is "open sesame"', "[secret]", "sesame"),
     ("cvv 123 on the back", "[secret]", "123"),
     ("the verification code is 402931", "[secret]", "402931"),
+    ("my password is Hunter2!x.", "password is [secret].", "!x"),
 ]
 
 
@@ -48,6 +49,7 @@ KEPT = [
     '"polarity": -0.129287065029208, "risk": 0.4155550101',  # scores, not cards or phones
     "my pin reset did not work, send a password reset link",
     "the promo code SAVE10 was rejected",
+    "Reset the account PIN: step 2 of 4; use the PIN itself to verify",
 ]
 
 
