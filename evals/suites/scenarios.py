@@ -113,8 +113,10 @@ async def _ragas(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.R
             retrieved_context_ids=[h["citation"]["article_id"] for h in hits] or ["(none)"],
             reference_context_ids=[e.knowledge_article],
         )
-        tally.context_recall.append(float(IDBasedContextRecall().single_turn_score(sample)))
-        tally.context_precision.append(float(IDBasedContextPrecision().single_turn_score(sample)))
+        tally.context_recall.append(float(await IDBasedContextRecall().single_turn_ascore(sample)))
+        tally.context_precision.append(
+            float(await IDBasedContextPrecision().single_turn_ascore(sample))
+        )
 
 
 def score(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.Replay) -> None:
