@@ -62,6 +62,7 @@ def facts(state: SessionState) -> Facts:
         account_pulled=state.view is not None,
         actions=actions,
         agent_turns=[(t.event_id, t.text) for t in state.turns if t.speaker in ("agent", "bot")],
+        human_turns=[(t.event_id, t.text) for t in state.turns if t.speaker == "agent"],
         customer_turns=[(t.event_id, t.text) for t in state.turns if t.speaker == "customer"],
         view_facts=view_facts(state.view),
         unavailable=set()

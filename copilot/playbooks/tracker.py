@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -21,6 +21,9 @@ class Facts:
     account_pulled: bool = False
     actions: dict[str, str] = field(default_factory=dict)  # action -> event id
     agent_turns: list[tuple[str, str]] = field(default_factory=list)  # (event id, text)
+    # The human agent's turns alone, where known: a bot's "anything else?" before the handover
+    # must not close the conversation the agent is about to take over.
+    human_turns: list[tuple[str, str]] | None = None
     customer_turns: list[tuple[str, str]] = field(default_factory=list)
     view_facts: dict[str, str] = field(default_factory=dict)  # fact -> the data, in words
     unavailable: set[str] = field(default_factory=set)  # systems that did not answer
@@ -113,8 +116,11 @@ def track(playbook: Playbook, facts: Facts) -> Progress:
                 or holds(step.when, facts, done) is not None
                 or _unknown(step.when, facts)
             )
+            seen = facts
+            if step.closing and facts.human_turns is not None:
+                seen = replace(facts, agent_turns=facts.human_turns)
             for cond in step.done_when:
-                got = holds(cond, facts, done)
+                got = holds(cond, seen, done)
                 if got is not None:
                     done[step.id] = got
                     break

@@ -173,3 +173,24 @@ async def test_offers_are_recorded_and_survive_a_restart(
     # The same answer again is a duplicate event: nothing changes, nothing is counted twice.
     assert await second.handle(events[-1]) is None
     assert {s.offer_id: s for s in OfferLedger(url).stats()}["unlimited-upgrade"].dismissed == 1
+
+
+def test_a_bots_goodbye_does_not_close_the_agents_conversation() -> None:
+    playbook = load_default().for_intent("order_status")
+    assert playbook is not None
+    bot = ("b1", "Your order is in transit. Is there anything else?")
+    agent = ("a1", "FedEx shows it out for delivery today.")
+    facts = Facts(identity="matched", account_pulled=True, agent_turns=[bot, agent])
+    facts.human_turns = [agent]
+    progress = track(playbook, facts)
+    assert progress.next is not None and progress.next.id == "wrap-up"
+    facts.human_turns = None  # where speakers are not told apart, any agent-side turn counts
+    assert track(playbook, facts).next is None
+
+
+def test_a_sim_swap_needs_a_code_not_just_the_number() -> None:
+    playbook = load_default().for_intent("sim_esim_activation")
+    assert playbook is not None
+    progress = track(playbook, Facts(identity="matched", actions={"activate_sim": "e2"}))
+    assert progress.next is not None and progress.next.id == "confirm-code"
+    assert track(playbook, Facts(identity="matched", verified=True)).next.id == "activate"  # type: ignore[union-attr]
