@@ -38,6 +38,7 @@ CUE_WEIGHTS: dict[CueKind, float] = {
 
 # Rivals a Brightwave customer may threaten to leave for; "Zephyr" is the demo world's rival.
 COMPETITORS: tuple[str, ...] = ("zephyr mobile", "zephyr")
+_RIVALS = "|".join(re.escape(c) for c in COMPETITORS)
 
 # Upper-case words that are names, not shouting.
 ACRONYMS: frozenset[str] = frozenset(
@@ -143,7 +144,12 @@ _PATTERNS: dict[CueKind, list[re.Pattern[str]]] = {
         r"\b(?:i'?m|i\s+am)\s+out\b(?!\s+(?:of|for|at|in|on|today|now|there|here)\b)",
     ),
     "competitor": _rx(
-        r"\b(?:" + "|".join(re.escape(c) for c in COMPETITORS) + r")\b",
+        # A rival's name counts with a move towards it ("switching to Zephyr") or its pull
+        # ("Zephyr has a better deal"); "my bill says Zephyr, wrong company" is no threat.
+        r"\b(?:switch(?:ing)?|mov(?:e|ing)|go(?:ing)?|port(?:ing)?|leav(?:e|ing)|jump(?:ing)?|"
+        r"sign(?:ing)?\s+up|join(?:ing)?)\b[^.!?]{0,30}\b(?:" + _RIVALS + r")\b",
+        r"\b(?:" + _RIVALS + r")\b[^.!?]{0,40}\b(?:cheaper|better|deal|offer(?:s|ed|ing)?|"
+        r"calling\s+me|gave\s+me|giving\s+me|half\s+the\s+price)\b",
         r"\b(?:switch(?:ing)?|mov(?:e|ing)|go(?:ing)?|port(?:ing)?|leav(?:e|ing)|jump(?:ing)?)"
         r"\s+(?:over\s+)?(?:to|for)\s+(?:another|a\s+different|a\s+new|other|the\s+competition)\b",
         r"\b(?:another|a\s+different|other|new)\s+(?:carrier|provider|network|company)s?\b",
