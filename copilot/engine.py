@@ -335,10 +335,15 @@ class Engine:
         blend = state.blend(said, weights)
         try:
             found = await asyncio.to_thread(
-                self.deps.retriever.search, query, 3, query_vector=blend
+                self.deps.retriever.search, query, 8, query_vector=blend
             )
         except CopilotError:
             return
+        # Three articles, not three passages of one: the best passage of each.
+        best: dict[str, Any] = {}
+        for hit in found.hits:
+            best.setdefault(hit.citation.article_id, hit)
+        found = found.model_copy(update={"hits": list(best.values())[:3]})
         if not found.hits and state.knowledge is not None and state.knowledge.hits:
             return  # "It's 402931" or "thanks" asks nothing new: keep the article on screen
         state.knowledge = found

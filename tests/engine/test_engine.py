@@ -251,3 +251,10 @@ async def test_an_alert_that_no_longer_applies_is_cleared(engine: Engine) -> Non
     assert cleared.status == "empty" and cleared.data == {"cleared": True} and cleared.version == 2
     assert "alert:identity" not in {c.id for c in engine.panel("fam2")}
     assert card(update, engine, "fam2", "customer")["customer_id"] == ANNA
+
+
+async def test_knowledge_shows_distinct_articles(engine: Engine) -> None:
+    await engine.handle(say("kb1", "My autopay failed because my card expired, what do I do?"))
+    hits = card(None, engine, "kb1", "knowledge")["hits"]
+    ids = [h["citation"]["article_id"] for h in hits]
+    assert ids and len(ids) == len(set(ids)) and "billing-autopay-expired-card" in ids
