@@ -22,6 +22,13 @@ _BANK_CONTEXT = re.compile(
     r"(?i)\b(?:bank account|checking account|savings account|routing(?: number)?|"
     r"account no\.?|acct)\b[^0-9]{0,25}(\d[\d -]{6,20}\d)"
 )
+# Words that describe a password rather than being one: "the password is separate from ...".
+_PROSE = (
+    r"(?i:not|the|a|an|any|your|my|our|their|this|that|separate|required|wrong|incorrect|"
+    r"correct|invalid|case|different|same|too|still|now|being|needed|optional|mandatory|locked|"
+    r"reset|changed|set|sent|expired|stored|encrypted|never|always|only|also|used|shared|valid|"
+    r"weak|strong|missing|empty|blank|forgotten|lost|new|old|temporary|at|in|on|for|from|of)"
+)
 _SAYS = r"(?:\s+(?:is|was|=|:)|\s*[:=]|\s+it'?s\b|\s+should be)\s*"
 # Passwords: "is X", ": X", a quoted phrase, or right after the word a token holding a digit
 # ("password Hunter2024"), so "password reset" stays as it is.
@@ -29,7 +36,7 @@ _SECRET = re.compile(
     r"(?i)\b(?:password|passcode|pass code|pw)"
     # A password may hold punctuation ("Hunter2!x"); only what ends the sentence is left out.
     r"(?:" + _SAYS + r"(?:\"([^\"\n]{1,64})\"|'([^'\n]{1,64})'"
-    r"|([^\s\"']{3,64}?)(?=[.,;!?]*(?:\s|$|[\"'\\])))"
+    r"|(?!" + _PROSE + r"\b)([^\s\"']{3,64}?)(?=[.,;!?]*(?:\s|$|[\"'\\])))"
     r"|\s+(?=[^\s\"',.;!?]*\d)([^\s\"',.;!?]{3,64}))"
 )
 # Codes are digits: PIN, CVV, one-time codes. "PIN: step 2" or "pin reset" are not codes.

@@ -26,6 +26,7 @@ MASKED = [
     ("cvv 123 on the back", "[secret]", "123"),
     ("the verification code is 402931", "[secret]", "402931"),
     ("my password is Hunter2!x.", "password is [secret].", "!x"),
+    ("my password is sunshine", "password is [secret]", "sunshine"),
 ]
 
 
@@ -50,6 +51,7 @@ KEPT = [
     "my pin reset did not work, send a password reset link",
     "the promo code SAVE10 was rejected",
     "Reset the account PIN: step 2 of 4; use the PIN itself to verify",
+    "The voicemail password is separate from the account PIN; a password is required",
 ]
 
 
