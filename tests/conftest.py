@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from copilot.engine import Engine
 from copilot.runtime import optional_models
 from copilot.state import IntentPredictor, MoodFollower
 from tests import postgres as postgres_cluster
@@ -95,6 +96,50 @@ def models(
     intent, mood = optional_models(embedder)
     assert intent is not None and mood is not None, "the shipped models failed to load"
     return intent, mood
+
+
+FullEngine = Callable[..., Engine]
+
+
+@pytest.fixture
+def full_engine(
+    data_dir: Path,
+    demo_kb: Path,
+    embedder: Embedder,
+    models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
+) -> FullEngine:
+    """An engine with every part the product ships: models, playbooks, offers and ledger.
+
+    Call it with the session database URL (engines sharing one URL see one log, as after a
+    restart) and, optionally, the systems that are down.
+    """
+    from copilot.engine import Engine, EngineDeps
+    from copilot.offers import OfferLedger
+    from copilot.offers import load_default as load_offers
+    from copilot.playbooks import load_default as load_playbooks
+    from copilot.sessions import SessionStore
+    from copilot.systems import with_outage
+    from tools.kb.retriever import Retriever
+
+    intent, mood = models
+
+    def build(url: str, down: list[str] | None = None) -> Engine:
+        return Engine(
+            EngineDeps(
+                systems=with_outage(sql_systems(data_dir), down or []),
+                retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
+                store=SessionStore(url),
+                intent=intent,
+                mood=mood,
+                embedder=embedder,
+                playbooks=load_playbooks(),
+                offers=load_offers(),
+                ledger=OfferLedger(url),
+                today=lambda: TODAY,
+            )
+        )
+
+    return build
 
 
 DEMO_ARTICLES = Path(__file__).resolve().parents[1] / "tools" / "kb" / "articles" / "brightwave"

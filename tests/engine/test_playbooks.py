@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from copilot import scenario as scenarios
-from copilot.engine import Engine, EngineDeps
+from copilot.engine import Engine
 from copilot.intent import load_default as load_intents
 from copilot.offers import OfferLedger
-from copilot.offers import load_default as load_offers
 from copilot.playbooks import Facts, PlaybookSet, load_default, track
-from copilot.sessions import SessionStore
-from copilot.state import IntentPredictor, MoodFollower
-from tests.conftest import TODAY
+from tests.conftest import FullEngine
 from tools.errors import InvalidInput
 from tools.kb.embeddings import Embedder
-from tools.kb.retriever import Retriever
-from tools.kb.store import KnowledgeStore, connect
-from tools.sql import sql_systems
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
 
@@ -130,30 +123,12 @@ def test_a_fact_from_a_system_that_is_down_keeps_its_step() -> None:
 
 @pytest.mark.anyio
 async def test_offers_are_recorded_and_survive_a_restart(
-    data_dir: Path,
-    demo_kb: Path,
-    embedder: Embedder,
-    models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
-    tmp_path: Path,
+    full_engine: FullEngine, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'sessions.db'}"
-    intent, mood = models
 
     def engine() -> Engine:
-        return Engine(
-            EngineDeps(
-                systems=sql_systems(data_dir),
-                retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
-                store=SessionStore(url),
-                intent=intent,
-                mood=mood,
-                embedder=embedder,
-                playbooks=load_default(),
-                offers=load_offers(),
-                ledger=OfferLedger(url),
-                today=lambda: TODAY,
-            )
-        )
+        return full_engine(url)
 
     scenario = scenarios.load(SCENARIOS / "data-overage-offer-dismissed.yaml")
     events = scenarios.events(scenario, "s1")

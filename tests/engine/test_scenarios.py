@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from copilot import scenario as scenarios
-from copilot.engine import Engine, EngineDeps
-from copilot.offers import OfferLedger
-from copilot.offers import load_default as load_offers
-from copilot.playbooks import load_default as load_playbooks
-from copilot.sessions import SessionStore
-from copilot.state import IntentPredictor, MoodFollower
-from copilot.systems import with_outage
-from tests.conftest import TODAY
+from tests.conftest import FullEngine
 from tools.errors import InvalidInput
-from tools.kb.embeddings import Embedder
-from tools.kb.retriever import Retriever
-from tools.kb.store import KnowledgeStore, connect
-from tools.sql import sql_systems
 
 FOLDER = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
 FILES = sorted(FOLDER.glob("*.yaml"))
@@ -44,29 +32,10 @@ def readme_example(folder: Path) -> Path:
 @pytest.mark.anyio
 @pytest.mark.parametrize("path", [*FILES, None], ids=[*(p.stem for p in FILES), "readme"])
 async def test_scenario_replays_with_expectations_met(
-    path: Path | None,
-    data_dir: Path,
-    demo_kb: Path,
-    embedder: Embedder,
-    models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
-    tmp_path: Path,
+    path: Path | None, full_engine: FullEngine, tmp_path: Path
 ) -> None:
     scenario = scenarios.load(path or readme_example(tmp_path))
-    intent, mood = models
-    engine = Engine(
-        EngineDeps(
-            systems=with_outage(sql_systems(data_dir), list(scenario.unavailable)),
-            retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
-            store=SessionStore(f"sqlite:///{tmp_path / 's.db'}"),
-            intent=intent,
-            mood=mood,
-            embedder=embedder,
-            playbooks=load_playbooks(),
-            offers=load_offers(),
-            ledger=OfferLedger(f"sqlite:///{tmp_path / 's.db'}"),
-            today=lambda: TODAY,
-        )
-    )
+    engine = full_engine(f"sqlite:///{tmp_path / 's.db'}", list(scenario.unavailable))
     replay = await scenarios.play(engine, scenario, scenario.name)
     assert scenarios.check(scenario, replay) == []
 
