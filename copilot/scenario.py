@@ -159,10 +159,47 @@ async def play(
     return replay
 
 
-def _next_step(cards: dict[str, Card]) -> str:
+# What a panel shows, read the same way by `check` and by the eval suite's metrics.
+
+
+def next_step(cards: dict[str, Card]) -> str:
+    """The suggested playbook step id, or "none"."""
     card = cards.get("next_best_action")
     step = (card.data.get("next") or {}).get("step") if card else None
     return str(step) if step else "none"
+
+
+def topic(cards: dict[str, Card]) -> str | None:
+    """The conversation's topic (its playbook intent), else the last line's intent."""
+    intent = cards.get("intent")
+    return (intent.data.get("topic") or intent.data.get("intent")) if intent else None
+
+
+def mood_label(cards: dict[str, Card]) -> str | None:
+    mood = cards.get("mood")
+    return (mood.data.get("current") or {}).get("label") if mood else None
+
+
+def cited(cards: dict[str, Card]) -> list[str]:
+    """Article ids the knowledge card cites, best first."""
+    knowledge = cards.get("knowledge")
+    hits = knowledge.data.get("hits", []) if knowledge else []
+    return [h["citation"]["article_id"] for h in hits]
+
+
+def summary_text(cards: dict[str, Card]) -> str:
+    summary = cards.get("summary")
+    return str(summary.data).lower() if summary else ""
+
+
+def offers_shown(replay: Replay) -> list[str]:
+    """Every offer id that appeared in an update, in order."""
+    return [
+        c.data["offer"]["offer_id"]
+        for u in replay.updates
+        for c in u.cards
+        if c.type == "offer" and c.data.get("offer")
+    ]
 
 
 def check(scenario: Scenario, replay: Replay) -> list[str]:
@@ -172,17 +209,12 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
     failures: list[str] = []
     for i, turn in enumerate(scenario.turns):
         if turn.expect_next_action is not None:
-            got = _next_step(replay.after_turn.get(i, {}))
+            got = next_step(replay.after_turn.get(i, {}))
             if got != turn.expect_next_action:
                 failures.append(
                     f"turn {i + 1}: next action expected {turn.expect_next_action}, got {got}"
                 )
-    offered = [
-        c.data["offer"]["offer_id"]
-        for u in replay.updates
-        for c in u.cards
-        if c.type == "offer" and c.data.get("offer")
-    ]
+    offered = offers_shown(replay)
     if e.offer == "none" and offered:
         failures.append(f"offer: expected none, {offered[0]} was shown")
     elif e.offer not in (None, "none") and e.offer not in offered:
@@ -213,26 +245,20 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
         shown = "matched" if data.get("customer_id") else data.get("resolution")
         if shown != e.identity:
             failures.append(f"identity: expected {e.identity}, panel shows {shown}")
-    intent = cards.get("intent")
-    topic = (intent.data.get("topic") or intent.data.get("intent")) if intent else None
-    if e.intent and topic != e.intent:
-        failures.append(f"intent: expected {e.intent}, the conversation's topic is {topic}")
-    mood = cards.get("mood")
-    label = (mood.data.get("current") or {}).get("label") if mood else None
+    about = topic(cards)
+    if e.intent and about != e.intent:
+        failures.append(f"intent: expected {e.intent}, the conversation's topic is {about}")
+    label = mood_label(cards)
     if e.mood and label != e.mood:
         failures.append(f"mood: expected {e.mood}, got {label}")
     alert = cards.get("alert:escalation")
     alert_on = alert is not None and not alert.data.get("cleared")
     if e.escalation_alert is not None and alert_on != e.escalation_alert:
         failures.append(f"escalation alert: expected {e.escalation_alert}")
-    knowledge = cards.get("knowledge")
-    cited = (
-        [h["citation"]["article_id"] for h in knowledge.data.get("hits", [])] if knowledge else []
-    )
-    if e.knowledge_article and e.knowledge_article not in cited[:3]:
-        failures.append(f"knowledge: expected {e.knowledge_article} in the top 3, got {cited[:3]}")
-    summary = cards.get("summary")
-    text = str(summary.data).lower() if summary else ""
+    top = cited(cards)[:3]
+    if e.knowledge_article and e.knowledge_article not in top:
+        failures.append(f"knowledge: expected {e.knowledge_article} in the top 3, got {top}")
+    text = summary_text(cards)
     for fact in e.summary_must_carry:
         if fact.lower() not in text:
             failures.append(f"summary: missing {fact!r}")

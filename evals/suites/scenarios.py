@@ -47,9 +47,8 @@ class Tally:
     context_precision: list[float] = field(default_factory=list)
 
 
-def _shown_offers(replay: scenarios.Replay) -> tuple[list[str], int]:
-    """Offers that appeared, and how many appeared while the customer was upset."""
-    shown: list[str] = []
+def _offers_to_upset(replay: scenarios.Replay) -> int:
+    """Offers that appeared while the customer's mood, as the panel showed it, was upset."""
     upset = 0
     mood: dict[str, Any] = {}
     for update in replay.updates:
@@ -57,13 +56,10 @@ def _shown_offers(replay: scenarios.Replay) -> tuple[list[str], int]:
             if card.type == "mood" and card.data.get("current"):
                 mood = card.data
         for card in update.cards:
-            offer = card.data.get("offer") if card.type == "offer" else None
-            if offer:
-                shown.append(offer["offer_id"])
+            if card.type == "offer" and card.data.get("offer"):
                 label = (mood.get("current") or {}).get("label")
-                if label == "negative" or mood.get("alert"):
-                    upset += 1
-    return shown, upset
+                upset += label == "negative" or bool(mood.get("alert"))
+    return upset
 
 
 async def _ragas(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.Replay) -> None:
@@ -107,10 +103,8 @@ async def _ragas(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.R
             )
             tally.tool_f1.append(float(got.value))
     if e.knowledge_article:
-        knowledge = cards.get("knowledge")
-        hits = knowledge.data.get("hits", []) if knowledge else []
         sample = SingleTurnSample(
-            retrieved_context_ids=[h["citation"]["article_id"] for h in hits] or ["(none)"],
+            retrieved_context_ids=scenarios.cited(cards) or ["(none)"],
             reference_context_ids=[e.knowledge_article],
         )
         tally.context_recall.append(float(await IDBasedContextRecall().single_turn_ascore(sample)))
@@ -123,29 +117,23 @@ def score(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.Replay) 
     """Add one replay's outcomes to the suite's counts (the first trial of each case)."""
     e = scenario.expect
     cards = replay.cards
-    intent = cards.get("intent")
     if e.intent:
-        topic = (intent.data.get("topic") or intent.data.get("intent")) if intent else None
-        tally.intent.append(topic == e.intent)
-    mood = cards.get("mood")
+        tally.intent.append(scenarios.topic(cards) == e.intent)
     if e.mood:
-        tally.mood.append(
-            ((mood.data.get("current") or {}).get("label") if mood else None) == e.mood
-        )
+        tally.mood.append(scenarios.mood_label(cards) == e.mood)
     for i, turn in enumerate(scenario.turns):
         if turn.expect_next_action is not None:
-            card = replay.after_turn.get(i, {}).get("next_best_action")
-            step = ((card.data.get("next") or {}).get("step") if card else None) or "none"
+            step = scenarios.next_step(replay.after_turn.get(i, {}))
             tally.next_action.append(step == turn.expect_next_action)
-    shown, upset = _shown_offers(replay)
-    tally.offers_to_upset += upset
+    shown = scenarios.offers_shown(replay)
+    tally.offers_to_upset += _offers_to_upset(replay)
     if e.offer == "none":
         tally.offer_fp += len(set(shown))
     elif e.offer:
         tally.offer_tp += e.offer in shown
         tally.offer_fn += e.offer not in shown
         tally.offer_fp += len(set(shown) - {e.offer})
-    summary = str(cards["summary"].data).lower() if "summary" in cards else ""
+    summary = scenarios.summary_text(cards)
     tally.must_mention += [fact.lower() in summary for fact in e.summary_must_carry]
     transcript = replay.transcript
     tally.never_mention += sum(1 for s in e.never if s in transcript)
