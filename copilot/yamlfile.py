@@ -41,20 +41,27 @@ class Located:
 
 def located(path: Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, Located]:
     """The parsed document and where each value sits, for errors that name the line."""
-    raw = read_yaml(path, what, max_bytes)
-    return raw, Located(yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
+    data, node = _load(path, what, max_bytes)
+    return data, Located(node)
 
 
 def read_yaml(path: Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """The parsed document; any problem is InvalidInput naming `what`, the file and the line."""
+    return _load(path, what, max_bytes)[0]
+
+
+def _load(path: Path, what: str, max_bytes: int) -> tuple[Any, yaml.Node | None]:
+    """One read, one parse: the node tree, and the values yaml.safe_load would give."""
     if not path.is_file():
         raise InvalidInput(what, f"{path} does not exist")
     if path.stat().st_size > max_bytes:
         raise InvalidInput(what, f"{path} is larger than {max_bytes:,} bytes")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        data = None if node is None else yaml.SafeLoader("").construct_document(node)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidInput(what, f"{path}: not valid YAML{where} ({first})") from None
+    return data, node
