@@ -8,25 +8,29 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from copilot import cards, nba, summary
+from copilot.actions import ActionLedger, Proposal, action_id, offline_request
 from copilot.entities import extract
 from copilot.events import Event
+from copilot.llm import overlay
+from copilot.llm.lane import Lanes
 from copilot.offers import Catalogue, OfferDecision, OfferLedger, choose, eligible
-from copilot.panel import Card, Panel, PanelUpdate
+from copilot.panel import Card, Panel, PanelUpdate, StreamItem
 from copilot.pii import RedactionPolicy, redact
 from copilot.playbooks import PlaybookSet, track
 from copilot.sessions import SessionStore
 from copilot.state import IntentPredictor, MoodFollower, SessionState
+from tools.actions import check_approver
 from tools.base import Systems
 from tools.calls import Caller
-from tools.errors import CopilotError, NotFound
+from tools.errors import ConfigurationError, CopilotError, InvalidInput, NotFound
 from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve
 from tools.kb.embeddings import Embedder
 from tools.kb.query import ConversationQuery
@@ -34,6 +38,11 @@ from tools.kb.query import Turn as KbTurn
 from tools.kb.retriever import Retriever
 from tools.view import customer_360
 
+if TYPE_CHECKING:
+    from copilot.llm.assist import AskResult
+    from copilot.llm.orchestrator import Orchestrator
+
+Listener = Callable[[StreamItem], Awaitable[None]]
 IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
 # Vectors of the latest customer turns, newest first, stand in for embedding the joined text:
 # one forward pass per utterance instead of three (intent, mood and the knowledge query).
@@ -67,6 +76,8 @@ class EngineDeps:
     policy: RedactionPolicy = field(default_factory=RedactionPolicy)
     today: Callable[[], date] = date.today
     tool_timeout_s: float = 2.0
+    llm: Orchestrator | None = None  # the slow path; None: the offline engine alone
+    actions: ActionLedger | None = None  # where proposals and approvals are recorded
 
 
 @dataclass
@@ -82,6 +93,99 @@ class Engine:
     def __init__(self, deps: EngineDeps) -> None:
         self.deps = deps
         self._live: dict[str, _Live] = {}
+        self._listeners: list[Listener] = []
+        self.lanes: Lanes | None = None
+        if deps.llm is not None:
+            from copilot.llm.assist import Assistant
+
+            self.assistant = Assistant(self, deps.llm)
+            self.lanes = Lanes(self.assistant.enrich, deps.llm.config.coalesce_ms / 1000)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Receive every panel update and token delta; returns the function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def publish(self, item: StreamItem) -> None:
+        for listener in list(self._listeners):
+            await listener(item)
+
+    async def settle(self, session_id: str | None = None) -> None:
+        """Wait for the slow path to finish what it has been given."""
+        if self.lanes is not None:
+            await self.lanes.settle(session_id)
+
+    def live(self, session_id: str) -> _Live | None:
+        return self._live.get(session_id)
+
+    async def ask(self, session_id: str, question: str) -> AskResult:
+        """The agent's own question: the model with tools when configured, else the best passage."""
+        from copilot.llm.assist import check_question, offline_answer
+
+        text = check_question(question)
+        if self.live(session_id) is None and not self.deps.store.events(session_id):
+            raise NotFound(f"no session {session_id}")
+        if self.live(session_id) is None:
+            await self._restore(session_id)
+        if self.deps.llm is None:
+            return await offline_answer(self, text)
+        return await self.assistant.ask(session_id, text)
+
+    async def decide(
+        self, session_id: str, action: str, approve: bool, by: str
+    ) -> PanelUpdate | None:
+        """An agent approves or rejects a proposed action; approved ones run, then report back."""
+        started = time.perf_counter()
+        live = self._live.get(session_id) or await self._restore(session_id)
+        ledger = self.deps.actions
+        proposal = live.state.proposals.get(action)
+        if ledger is None or proposal is None:
+            raise NotFound(f"no action {action} in session {session_id}")
+        who = check_approver(by)
+        async with live.lock:
+            if proposal.status != "proposed":
+                raise InvalidInput("action", f"{action} is already {proposal.status}")
+            proposal.status = "approved" if approve else "rejected"
+            proposal.decided_by, proposal.decided_at = who, datetime.now(UTC)
+            ledger.decide(action, proposal.status, who)
+            if not approve:
+                update = self.refresh(live, action, started, source="action")
+        if not approve:
+            await self.publish(update)
+            return update
+        runner = self.deps.systems.actions
+        try:
+            if runner is None:
+                raise ConfigurationError("no system can perform write actions here")
+            outcome = await runner.perform(action, proposal.request, approved_by=who)
+        except CopilotError as exc:
+            async with live.lock:
+                proposal.status, proposal.result = "failed", str(exc)
+                ledger.decide(action, "failed", None, str(exc))
+                update = self.refresh(live, action, started, source="action")
+            await self.publish(update)
+            return update
+        proposal.status, proposal.result = "done", outcome.message
+        ledger.decide(action, "done", None, outcome.message)
+        channel = live.state.channels[-1][0] if live.state.channels else "chat"
+        return await self.handle(
+            Event(
+                event_id=f"{action}.done",
+                session_id=session_id,
+                type="action_result",
+                speaker="system",
+                channel=channel,
+                ts=datetime.now(UTC),
+                data={
+                    "action": proposal.kind,
+                    "status": "done",
+                    "action_id": action,
+                    "approved_by": who,
+                    "reference": outcome.reference,
+                    "message": outcome.message,
+                },
+            )
+        )
 
     async def handle(self, event: Event) -> PanelUpdate | None:
         """Apply one event; None when it was a duplicate and changed nothing."""
@@ -100,15 +204,26 @@ class Engine:
                     await self._fold(live.state, past, past.text)
             else:
                 await self._fold(live.state, clean, raw_text)
-            changed = live.panel.diff(self._cards(live.state))
-            live.panel.version += 1
-            return PanelUpdate(
-                session_id=event.session_id,
-                version=live.panel.version,
-                event_id=event.event_id,
-                cards=changed,
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            update = self.refresh(live, event.event_id, started)
+        await self.publish(update)
+        if self.lanes is not None and event.type != "metadata":
+            self.lanes.kick(event.session_id, event.event_id)
+        return update
+
+    def refresh(
+        self, live: _Live, event_id: str, started: float, source: str = "fast"
+    ) -> PanelUpdate:
+        """The cards that changed since the last update (the caller holds live.lock)."""
+        changed = live.panel.diff(self._cards(live.state))
+        live.panel.version += 1
+        return PanelUpdate(
+            session_id=live.state.session_id,
+            version=live.panel.version,
+            event_id=event_id,
+            cards=changed,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            source=source,
+        )
 
     def panel(self, session_id: str) -> list[Card]:
         live = self._live.get(session_id)
@@ -116,6 +231,8 @@ class Engine:
 
     async def _restore(self, session_id: str) -> _Live:
         live = _Live(SessionState(session_id=session_id))
+        if self.deps.actions is not None:
+            live.state.proposals = {p.action_id: p for p in self.deps.actions.session(session_id)}
         history = self.deps.store.events(session_id)
         for past in history:
             await self._fold(live.state, past, past.text)
@@ -177,6 +294,7 @@ class Engine:
             if getattr(state.mood, "alert", False) and escalation is not None:
                 # At risk of losing the customer: the escalation playbook's next step rides along.
                 state.escalation = track(escalation, facts).next
+        self._propose(state, event)
         history = state.offer_history
         history.session_id = event.session_id
         data = event.data
@@ -219,6 +337,34 @@ class Engine:
         if shown is not None and not state.offer.already_shown:
             history.record(shown.offer_id, "shown", event.event_id, event.ts)
             self._ledger(state, shown.offer_id, "shown", event)
+
+    def _propose(self, state: SessionState, event: Event) -> None:
+        """The next step's write action, where the view says on what: the agent's "Do it"."""
+        step = state.progress.next if state.progress else None
+        if self.deps.actions is None or step is None or state.view is None:
+            return
+        request = offline_request(step.uses, state.view)
+        if request is not None:
+            self.add_proposal(state, request, "playbook", f"step {step.id}: {step.title}")
+
+    def add_proposal(self, state: SessionState, request: Any, by: str, why: str) -> Proposal | None:
+        """Record a proposal once; the action card asks the agent to approve it."""
+        if self.deps.actions is None or state.view is None:
+            return None
+        proposal = Proposal(
+            action_id=action_id(state.session_id, request),
+            session_id=state.session_id,
+            customer_id=state.view.customer_id,
+            request=request,
+            proposed_by=by,
+            why=why,
+        )
+        known: Proposal | None = state.proposals.get(proposal.action_id)
+        if known is not None:
+            return known
+        self.deps.actions.propose(proposal)
+        state.proposals[proposal.action_id] = proposal
+        return proposal
 
     def _ledger(self, state: SessionState, offer_id: str, status: str, event: Event) -> None:
         if self.deps.ledger is not None and state.view is not None:
@@ -350,6 +496,11 @@ class Engine:
         state.knowledge_event = event.event_id
 
     def _cards(self, state: SessionState) -> list[Card]:
+        return overlay.apply(self._offline_cards(state), state.llm) + [
+            p.card() for p in state.proposals.values()
+        ]
+
+    def _offline_cards(self, state: SessionState) -> list[Card]:
         return [
             cards.customer_card(state),
             cards.journey_card(state),

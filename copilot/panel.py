@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -46,12 +46,30 @@ class Card(BaseModel):
 class PanelUpdate(BaseModel):
     """Sent after every event that changed something: only the cards that changed."""
 
+    type: Literal["panel_update"] = "panel_update"
     schema_version: str = SCHEMA_VERSION
     session_id: str
     version: int = Field(description="increases by one with every update of this session")
     event_id: str = Field(description="the event that caused this update")
     cards: list[Card]
     latency_ms: float
+    source: Literal["fast", "llm", "action"] = Field(
+        "fast",
+        description="fast: the offline engine; llm: the model's enrichment; action: an approval",
+    )
+
+
+class TokenDelta(BaseModel):
+    """Prose the model is writing, streamed before its card lands (the card is authoritative)."""
+
+    type: Literal["token"] = "token"
+    session_id: str
+    event_id: str = Field(description="the event the model is answering")
+    field: Literal["summary", "reply_draft", "answer"]
+    text: str = Field(description="the characters added since the last delta")
+
+
+StreamItem = Annotated[PanelUpdate | TokenDelta, Field(discriminator="type")]
 
 
 class Panel:

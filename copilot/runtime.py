@@ -7,7 +7,11 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from copilot.actions import ActionLedger
 from copilot.engine import Engine, EngineDeps
+from copilot.llm.ledger import CallLedger
+from copilot.llm.orchestrator import Orchestrator
+from copilot.llm.provider import LlmConfig, chat_model
 from copilot.knowledge import build_retriever
 from copilot.offers import Catalogue, OfferLedger
 from copilot.offers import load_default as load_offers
@@ -59,5 +63,15 @@ def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
             offers=Catalogue.load(settings.offers) if settings.offers else load_offers(),
             ledger=OfferLedger(url),
             tool_timeout_s=settings.tool_timeout_s,
+            llm=build_orchestrator(settings, url),
+            actions=ActionLedger(url),
         )
     )
+
+
+def build_orchestrator(settings: Settings, ledger_url: str) -> Orchestrator | None:
+    """The LLM path when COPILOT_LLM_BASE_URL is set; None leaves the offline engine alone."""
+    config = LlmConfig.from_settings(settings)
+    if config is None:
+        return None
+    return Orchestrator(chat_model(config), config, CallLedger(ledger_url))

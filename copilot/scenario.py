@@ -146,17 +146,41 @@ async def play(
 ) -> Replay:
     """Send the scenario's events through the engine, keeping the panel after each turn."""
     replay = Replay()
-    for event in events(scenario, session_id):
-        update = await engine.handle(event)
-        if update is not None:
-            replay.updates.append(update)
-            replay.cards.update({c.id: c for c in update.cards})
-            if on_update is not None:
-                on_update(event, update)
-        turn = event.event_id.removeprefix(f"{session_id}-")
-        if turn.isdigit():
-            replay.after_turn[int(turn)] = dict(replay.cards)
+    settle = getattr(engine, "settle", None)
+    subscribe = getattr(engine, "subscribe", None)
+    current: list[Event] = []
+
+    def take(event: Event, update: PanelUpdate) -> None:
+        replay.updates.append(update)
+        replay.cards.update({c.id: c for c in update.cards})
+        if on_update is not None:
+            on_update(event, update)
+
+    async def slow(item: object) -> None:
+        # The slow path's updates arrive by subscription, after the event's own update.
+        if isinstance(item, PanelUpdate) and item.source != "fast" and item.session_id == session_id:
+            take(current[-1], item)
+
+    unsubscribe = subscribe(slow) if subscribe is not None else None
+    try:
+        for event in events(scenario, session_id):
+            current.append(event)
+            update = await engine.handle(event)
+            if update is not None:
+                take(event, update)
+            if settle is not None:
+                await settle(session_id)  # each turn sees the model's answer before the next
+            _snapshot(replay, event, session_id)
+    finally:
+        if unsubscribe is not None:
+            unsubscribe()
     return replay
+
+
+def _snapshot(replay: Replay, event: Event, session_id: str) -> None:
+    turn = event.event_id.removeprefix(f"{session_id}-")
+    if turn.isdigit():
+        replay.after_turn[int(turn)] = dict(replay.cards)
 
 
 # What a panel shows, read the same way by `check` and by the eval suite's metrics.

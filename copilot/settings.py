@@ -35,6 +35,25 @@ class Settings(BaseSettings):
     )
     playbooks: Path | None = Field(None, description="playbook YAML; Brightwave's by default")
     offers: Path | None = Field(None, description="offer catalogue YAML; Brightwave's by default")
+    llm_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible base URL (ending in /v1); unset: the offline engine alone",
+    )
+    llm_api_key: SecretStr | None = Field(None, description="key for llm_base_url, if it needs one")
+    llm_model: str | None = Field(None, description="model name the endpoint serves")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, description="per model request")
+    llm_max_retries: int = Field(2, ge=0, le=10, description="on timeouts, 429 and 5xx")
+    llm_budget_tokens: int = Field(
+        60_000, ge=1_000, description="prompt+completion tokens per conversation, then offline"
+    )
+    llm_context_tokens: int = Field(
+        1_500, ge=200, le=100_000, description="tiktoken budget for the new turns in one prompt"
+    )
+    llm_price_in: float = Field(0.0, ge=0, description="USD per million prompt tokens")
+    llm_price_out: float = Field(0.0, ge=0, description="USD per million completion tokens")
+    llm_coalesce_ms: int = Field(
+        250, ge=0, le=10_000, description="wait this long for a burst of events to end"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

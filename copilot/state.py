@@ -9,6 +9,7 @@ import numpy as np
 
 from copilot.entities import Entities
 from copilot.events import Event
+from copilot.llm.notes import LlmNotes
 from copilot.offers import OfferDecision, OfferHistory
 from copilot.playbooks import Progress, Step
 from tools.identity import Resolution
@@ -76,6 +77,8 @@ class SessionState:
     offer: OfferDecision | None = None
     offer_history: OfferHistory = field(default_factory=lambda: OfferHistory(session_id=""))
     vectors: dict[str, Any] = field(default_factory=dict)  # recent customer turns' embeddings
+    llm: LlmNotes = field(default_factory=LlmNotes)
+    proposals: dict[str, Any] = field(default_factory=dict)  # action id -> actions.Proposal
 
     def remember_vector(self, event_id: str, vector: Any, keep: int = 6) -> None:
         self.vectors[event_id] = vector

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from copilot.settings import Settings
+from tools.actions import RoutedActions
 from tools.base import Systems
 from tools.errors import ConfigurationError
 
 
 def build_systems(settings: Settings) -> Systems:
-    """The three systems, over the backend the settings name."""
+    """The three systems and their write actions, over the backend the settings name."""
     if settings.backend == "rest":
         from tools.rest import rest_systems
 
@@ -21,17 +24,35 @@ def build_systems(settings: Settings) -> Systems:
         if missing:
             raise ConfigurationError(f"backend=rest needs {', '.join(missing)}")
         token = settings.systems_token.get_secret_value() if settings.systems_token else None
-        return rest_systems(
+        systems = rest_systems(
             {k: v for k, v in urls.items() if v}, token=token, timeout_s=settings.tool_timeout_s
         )
-    from tools.sql import sql_systems
+        return with_rest_actions(systems)
+    from tools.sql import SqlBilling, SqlOrders, sql_systems
+    from tools.sql.actions import SqlActions
 
-    return sql_systems(
+    systems = sql_systems(
         settings.data_dir,
         crm_url=settings.crm_db_url,
         billing_url=settings.billing_db_url,
         orders_url=settings.orders_db_url,
     )
+    billing, orders = systems.billing, systems.orders
+    if not isinstance(billing, SqlBilling) or not isinstance(orders, SqlOrders):
+        raise TypeError("sql_systems built systems that are not SQL")
+    # The same engines as the reads, so the panel sees an action's write at once.
+    return replace(systems, actions=SqlActions(billing.engine, orders.engine))
+
+
+def with_rest_actions(systems: Systems) -> Systems:
+    """REST systems with write actions over the same clients (and so the same breakers)."""
+    from tools.rest import RestBilling, RestOrders
+    from tools.rest.actions import RestActions
+
+    billing, orders = systems.billing, systems.orders
+    if not isinstance(billing, RestBilling) or not isinstance(orders, RestOrders):
+        raise TypeError("with_rest_actions needs REST billing and orders")
+    return replace(systems, actions=RestActions(billing.client, orders.client))
 
 
 # Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
@@ -47,9 +68,18 @@ def with_outage(systems: Systems, down: list[str]) -> Systems:
         return systems
     from tools.rest import rest_systems
 
-    dead = rest_systems(dict.fromkeys(("crm", "billing", "orders"), UNREACHABLE_URL), retries=0)
+    dead = with_rest_actions(
+        rest_systems(dict.fromkeys(("crm", "billing", "orders"), UNREACHABLE_URL), retries=0)
+    )
+    actions = systems.actions
+    if actions is not None and dead.actions is not None:
+        actions = RoutedActions(
+            billing=dead.actions if "billing" in down else actions,
+            orders=dead.actions if "orders" in down else actions,
+        )
     return Systems(
         crm=dead.crm if "crm" in down else systems.crm,
         billing=dead.billing if "billing" in down else systems.billing,
         orders=dead.orders if "orders" in down else systems.orders,
+        actions=actions,
     )

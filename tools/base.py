@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from tools.actions import ActionSystem
 from tools.models import (
     AccountRef,
     BillingAccount,
@@ -54,15 +55,16 @@ class OrdersSystem(Protocol):
 
 @dataclass(frozen=True)
 class Systems:
-    """The three systems a copilot talks to, whatever their backend."""
+    """The three systems a copilot talks to, whatever their backend, and their write actions."""
 
     crm: CrmSystem
     billing: BillingSystem
     orders: OrdersSystem
+    actions: ActionSystem | None = None
 
     async def aclose(self) -> None:
-        """Release pooled connections (REST clients); SQL backends have none to release."""
-        for system in (self.crm, self.billing, self.orders):
+        """Release pooled connections (REST clients, SQL engines)."""
+        for system in (self.crm, self.billing, self.orders, self.actions):
             close = getattr(system, "aclose", None)
             if close is not None:
                 await close()

@@ -90,7 +90,7 @@ def segment(value: str) -> str:
 
 
 class RestClient:
-    """GETs JSON from one system's service over a pooled httpx.AsyncClient; not thread-safe."""
+    """Talks JSON to one system's service over a pooled httpx.AsyncClient; not thread-safe."""
 
     def __init__(
         self,
@@ -152,17 +152,35 @@ class RestClient:
         self, path: str, adapter: TypeAdapter[T], params: Mapping[str, str | int] | None = None
     ) -> T | None:
         """GET path and parse the JSON body; None when the service says the thing is not found."""
-        response = await self._send(path, params)
+        return self._parsed("GET", path, adapter, await self._send("GET", path, params=params))
+
+    async def post(self, path: str, json: object, adapter: TypeAdapter[T]) -> T | None:
+        """POST a JSON body and parse the answer, mapped and retried exactly as GET is.
+
+        Retries make this for idempotent routes only, such as actions that carry their own id.
+        """
+        return self._parsed("POST", path, adapter, await self._send("POST", path, json=json))
+
+    def _parsed(
+        self, method: str, path: str, adapter: TypeAdapter[T], response: httpx.Response
+    ) -> T | None:
         if response.status_code == 404:
             return None
         try:
             return adapter.validate_json(response.content)
         except ValidationError:
             raise SystemUnavailable(
-                self.system, f"GET {path} answered a body of the wrong shape"
+                self.system, f"{method} {path} answered a body of the wrong shape"
             ) from None
 
-    async def _send(self, path: str, params: Mapping[str, str | int] | None) -> httpx.Response:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: object = None,
+    ) -> httpx.Response:
         attempts = self.retries + 1
         for attempt in range(attempts):
             if not self.breaker.allow():
@@ -174,7 +192,7 @@ class RestClient:
             trial = self.breaker.trial_in_flight
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    response = await self._http().get(path, params=params)
+                    response = await self._http().request(method, path, params=params, json=json)
             except (TimeoutError, httpx.TimeoutException):
                 problem = f"no answer within {self.timeout_s:g}s"
             except httpx.HTTPError as exc:
@@ -186,7 +204,7 @@ class RestClient:
             else:
                 if response.status_code < 500 and response.status_code != 429:
                     self.breaker.record_success()
-                    return self._checked(path, response)
+                    return self._checked(method, path, response)
                 problem = f"HTTP {response.status_code}: {_error_of(response)[1]}"
             self.breaker.record_failure()
             self._last_problem = problem
@@ -194,14 +212,19 @@ class RestClient:
                 delay = min(self.backoff_s * 2**attempt, MAX_BACKOFF_S)
                 delay += self._rng.uniform(0, delay / 4)
                 _log.debug(
-                    "%s: GET %s failed (%s); retry in %.3fs", self.system, path, problem, delay
+                    "%s: %s %s failed (%s); retry in %.3fs",
+                    self.system,
+                    method,
+                    path,
+                    problem,
+                    delay,
                 )
                 await asyncio.sleep(delay)
         raise SystemUnavailable(
-            self.system, f"GET {path} failed {attempts} time(s): {self._last_problem}"
+            self.system, f"{method} {path} failed {attempts} time(s): {self._last_problem}"
         )
 
-    def _checked(self, path: str, response: httpx.Response) -> httpx.Response:
+    def _checked(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
         status = response.status_code
         if 200 <= status < 300:
             return response
@@ -217,9 +240,10 @@ class RestClient:
             )
         if status == 404:
             raise SystemUnavailable(
-                self.system, f"GET {path} is not a route at {self.base_url}: is that the right URL?"
+                self.system,
+                f"{method} {path} is not a route at {self.base_url}: is that the right URL?",
             )
-        raise SystemUnavailable(self.system, f"unexpected HTTP {status} for GET {path}")
+        raise SystemUnavailable(self.system, f"unexpected HTTP {status} for {method} {path}")
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str, str | None]:

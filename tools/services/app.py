@@ -18,10 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tools.actions import ActionSystem
 from tools.base import BillingSystem, CrmSystem, OrdersSystem
 from tools.errors import CopilotError, InvalidInput
-from tools.services.routes import billing_router, crm_router, orders_router
-from tools.sql import sql_systems
+from tools.services.routes import actions_router, billing_router, crm_router, orders_router
+from tools.sql import SqlBilling, SqlCrm, SqlOrders
+from tools.sql.actions import SqlActions
+from tools.sql.engine import make_engine, sqlite_url
 
 SystemName = Literal["crm", "billing", "orders"]
 SYSTEMS: tuple[SystemName, ...] = ("crm", "billing", "orders")
@@ -130,7 +133,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     if status == 404:
         return error_response(404, "unknown_route", "no such route on this service")
     if status == 405:
-        return error_response(405, "method_not_allowed", "this service only answers GET")
+        return error_response(405, "method_not_allowed", "this route does not take that method")
     return error_response(status, "http_error", str(cast(HTTPException, exc).detail))
 
 
@@ -138,12 +141,16 @@ def create_system_app(
     system: SystemName,
     backend: CrmSystem | BillingSystem | OrdersSystem,
     *,
+    actions: ActionSystem | None = None,
     latency_ms: float = 0.0,
     error_rate: float = 0.0,
     token: str | None = None,
     seed: int = 0,
 ) -> FastAPI:
-    """One system's backend as a versioned, read-only JSON API, plus an open GET /healthz."""
+    """One system's backend as a versioned JSON API, plus an open GET /healthz.
+
+    Read-only unless `actions` is given: then billing and orders also take their write actions.
+    """
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError("error_rate must be between 0 and 1")
     if latency_ms < 0:
@@ -153,8 +160,12 @@ def create_system_app(
         app.include_router(crm_router(cast(CrmSystem, backend)))
     elif system == "billing":
         app.include_router(billing_router(cast(BillingSystem, backend)))
+        if actions is not None:
+            app.include_router(actions_router(actions, "billing"))
     elif system == "orders":
         app.include_router(orders_router(cast(OrdersSystem, backend)))
+        if actions is not None:
+            app.include_router(actions_router(actions, "orders"))
     else:
         raise ValueError(f"unknown system {system!r}; expected one of {', '.join(SYSTEMS)}")
 
@@ -174,15 +185,22 @@ def create_system_app(
 def system_apps(
     data_dir: Path, *, latency_ms: float, error_rate: float, token: str | None
 ) -> dict[str, ASGIApp]:
-    systems = sql_systems(data_dir)
+    engines = {name: make_engine(sqlite_url(data_dir, name)) for name in SYSTEMS}
     backends: dict[SystemName, CrmSystem | BillingSystem | OrdersSystem] = {
-        "crm": systems.crm,
-        "billing": systems.billing,
-        "orders": systems.orders,
+        "crm": SqlCrm(engines["crm"]),
+        "billing": SqlBilling(engines["billing"]),
+        "orders": SqlOrders(engines["orders"]),
     }
+    # The write actions share the read backends' engines, so a read sees a write at once.
+    actions = SqlActions(engines["billing"], engines["orders"])
     return {
         name: create_system_app(
-            name, backends[name], latency_ms=latency_ms, error_rate=error_rate, token=token
+            name,
+            backends[name],
+            actions=actions,
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            token=token,
         )
         for name in SYSTEMS
     }

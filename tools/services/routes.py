@@ -1,4 +1,4 @@
-"""Routes of the demo systems: each Protocol method as one GET, validated at the edge."""
+"""Routes of the demo systems: each Protocol method as one GET, actions as POSTs, all checked."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from pydantic import BaseModel, TypeAdapter
 from starlette.responses import Response
 
 from tools import identifiers as ids
+from tools.actions import (
+    ActionBody,
+    ActionOutcome,
+    ActionSystem,
+    ActionTarget,
+    OwnerAnswer,
+    OwnerBody,
+    system_of,
+)
 from tools.base import BillingSystem, CrmSystem, OrdersSystem
 from tools.errors import InvalidInput, NotFound
 from tools.models import (
@@ -126,5 +135,27 @@ def orders_router(orders: OrdersSystem) -> APIRouter:
     ) -> Response:
         found = await orders.get_customer_orders(ids.customer_id(customer_id), limit)
         return _model(found, "orders")
+
+    return router
+
+
+def actions_router(actions: ActionSystem, system: ActionTarget) -> APIRouter:
+    """Write actions on this system's records: POST /v1/actions and /v1/actions:owner."""
+    router = APIRouter(prefix="/v1", tags=[system])
+
+    def mine(body: ActionBody | OwnerBody) -> None:
+        if system_of(body.request) != system:
+            raise InvalidInput("kind", f"{body.request.kind} is not an action of {system}")
+
+    @router.post("/actions", response_model=ActionOutcome)
+    async def perform(body: ActionBody) -> Response:
+        mine(body)
+        outcome = await actions.perform(body.action_id, body.request, body.approved_by)
+        return _model(outcome, "action")
+
+    @router.post("/actions:owner", response_model=OwnerAnswer)
+    async def owner(body: OwnerBody) -> Response:
+        mine(body)
+        return _model(OwnerAnswer(customer_id=await actions.owner(body.request)), "owner")
 
     return router

@@ -1,0 +1,170 @@
+"""The slow path of one engine: enrich a session's cards, answer the agent's questions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.actions import request_of
+from copilot.llm.brief import Brief, build
+from copilot.llm.drafts import ActionDraft
+from copilot.llm.notes import LlmNotes
+from copilot.llm.orchestrator import Orchestrator, ToolBox, TurnResult
+from copilot.panel import TokenDelta
+from copilot.state import SessionState
+from tools.errors import CopilotError, InvalidInput, NotFound
+from tools.toolkit import CustomerTools
+
+if TYPE_CHECKING:
+    from copilot.engine import Engine
+
+MAX_QUESTION = 1000
+
+
+class AskResult(BaseModel):
+    """The copilot's answer to an agent's question, or the best passage when the model cannot."""
+
+    status: Literal["ok", "offline", "fallback"]
+    answer: str | None
+    citations: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    prompt: str | None = None
+    tokens: int = 0
+
+
+def remember(notes: LlmNotes, result: TurnResult, brief: Brief, event_id: str, model: str) -> None:
+    """Keep what policy accepted; on a fallback keep only the summary, which is still true."""
+    notes.status = result.status  # type: ignore[assignment]
+    notes.reason = result.reason
+    notes.prompt = result.prompt
+    notes.model = model
+    notes.event_id = event_id
+    notes.turn = result.tally
+    notes.conversation.add(result.tally)
+    verdict = result.verdict
+    if verdict is None:
+        notes.rationale = notes.pitch = notes.reply = None
+        notes.citations, notes.rejected = [], {}
+        return
+    if verdict.summary:
+        notes.summary, notes.covered = verdict.summary, brief.covers
+    notes.rationale, notes.pitch, notes.reply = verdict.rationale, verdict.pitch, verdict.reply
+    notes.citations, notes.rejected = verdict.citations, dict(verdict.rejected)
+
+
+class Assistant:
+    def __init__(self, engine: Engine, llm: Orchestrator) -> None:
+        self.engine = engine
+        self.llm = llm
+
+    def _box(self, state: SessionState) -> ToolBox:
+        deps = self.engine.deps
+        customer = state.view.customer_id if state.view else ""
+        kit = CustomerTools(deps.systems, customer, deps.retriever, deps.tool_timeout_s)
+        return ToolBox(
+            tools=kit.tools(),
+            passages=lambda: set(kit.log.passages),
+            calls=lambda: list(kit.log.calls),
+            refusals=lambda: list(kit.log.refusals),
+        )
+
+    def _brief(self, state: SessionState) -> Brief:
+        playbooks = self.engine.deps.playbooks
+        playbook = playbooks.for_intent(state.playbook_intent) if playbooks else None
+        return build(state, self.llm.config.context_tokens, playbook)
+
+    async def _owner(self, draft: ActionDraft) -> str | None:
+        actions = self.engine.deps.systems.actions
+        if actions is None:
+            return None
+        try:
+            return await actions.owner(request_of(draft.kind, dict(draft.arguments)))
+        except CopilotError:
+            return None
+
+    async def enrich(self, session_id: str, event_id: str) -> None:
+        """One model turn over the session as it is now; its cards go out as one update."""
+        live = self.engine.live(session_id)
+        if live is None:
+            return
+        started = time.perf_counter()
+        async with live.lock:
+            brief = self._brief(live.state)
+            box = self._box(live.state)
+
+        async def on_token(field: str, text: str) -> None:
+            await self.engine.publish(
+                TokenDelta(session_id=session_id, event_id=event_id, field=field, text=text)
+            )
+
+        result = await self.llm.write_cards(brief, box, self._owner, event_id, on_token)
+        async with live.lock:
+            state = live.state
+            remember(state.llm, result, brief, event_id, self.llm.config.model)
+            for action in result.verdict.actions if result.verdict else []:
+                try:
+                    request = request_of(action.kind, dict(action.arguments))
+                except InvalidInput as exc:
+                    state.llm.rejected["action"] = str(exc)
+                    continue
+                self.engine.add_proposal(
+                    state, request, "llm", action.why or "proposed by the model"
+                )
+            update = self.engine.refresh(live, event_id, started, source="llm")
+        await self.engine.publish(update)
+
+    async def ask(self, session_id: str, question: str) -> AskResult:
+        """Answer the agent from the facts, the tools and the knowledge base."""
+        live = self.engine.live(session_id)
+        if live is None:
+            raise NotFound(f"no live session {session_id}")
+        async with live.lock:
+            brief = self._brief(live.state)
+            box = self._box(live.state)
+            n = live.state.events_seen
+        result = await self.llm.answer(brief, question, box, f"ask:{n}")
+        if result.answer:
+            return AskResult(
+                status="ok",
+                answer=result.answer,
+                citations=result.citations,
+                prompt=result.prompt,
+                tokens=result.tally.total,
+            )
+        found = await offline_answer(self.engine, question)
+        return found.model_copy(
+            update={
+                "status": "fallback",
+                "reason": result.reason,
+                "prompt": result.prompt,
+                "tokens": result.tally.total,
+            }
+        )
+
+
+async def offline_answer(engine: Engine, question: str) -> AskResult:
+    """The best knowledge passage for the question: what the copilot can say with no model."""
+    retriever = engine.deps.retriever
+    if retriever is None:
+        return AskResult(status="offline", answer=None, reason="no knowledge base configured")
+    result = await asyncio.to_thread(retriever.search, question, 1)
+    if not result.hits:
+        return AskResult(status="offline", answer=None, reason=result.reason or "nothing found")
+    hit = result.hits[0]
+    return AskResult(
+        status="offline",
+        answer=f"{hit.citation.title}: {hit.citation.snippet}",
+        citations=[hit.chunk_id],
+    )
+
+
+def check_question(question: str) -> str:
+    text = " ".join(question.split())
+    if not text:
+        raise InvalidInput("question", "is empty")
+    if len(text) > MAX_QUESTION:
+        raise InvalidInput("question", f"is longer than {MAX_QUESTION} characters")
+    return text

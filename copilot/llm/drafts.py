@@ -1,0 +1,79 @@
+"""What the model may write: structured outputs, validated by pydantic before policy sees them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, Field
+
+WRITE_CARDS = "write_cards"
+ANSWER = "answer_agent"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class NextActionDraft(_Strict):
+    step_id: str = Field(max_length=80, description="id of a playbook step listed in the prompt")
+    rationale: str = Field(max_length=400, description="one sentence citing the customer's data")
+
+
+class OfferDraft(_Strict):
+    offer_id: str = Field(max_length=80, description="id of the offer listed as allowed, only")
+    pitch: str = Field(max_length=400, description="one or two sentences the agent can say")
+
+
+class ActionDraft(_Strict):
+    kind: Literal[
+        "update_autopay",
+        "take_payment",
+        "waive_late_fee",
+        "change_plan",
+        "start_return",
+        "start_exchange",
+    ]
+    arguments: dict[str, str | int | float] = Field(
+        default_factory=dict,
+        description="account_number, line_id, plan_code, order_number, item_id, reason, amount",
+    )
+    why: str = Field("", max_length=300)
+
+
+class PanelDraft(_Strict):
+    """Everything the model writes for the side panel in one turn."""
+
+    summary: str = Field(max_length=1500, description="the running summary, updated, <= 80 words")
+    next_action: NextActionDraft | None = Field(None, description="why the next step, now")
+    reply_draft: str = Field(
+        "", max_length=800, description="the agent's next message, <= 60 words"
+    )
+    offer: OfferDraft | None = Field(None, description="only when an offer is listed as allowed")
+    citations: list[str] = Field(
+        default_factory=list, max_length=6, description="passage ids the reply or summary rests on"
+    )
+    actions: list[ActionDraft] = Field(
+        default_factory=list, max_length=3, description="write actions for the agent to approve"
+    )
+
+
+class AnswerDraft(_Strict):
+    """The copilot's answer to the agent's own question."""
+
+    answer: str = Field(max_length=1200, description="short, factual, for the agent")
+    citations: list[str] = Field(default_factory=list, max_length=6, description="passage ids")
+
+
+def tool_spec(name: str, model: type[BaseModel], description: str) -> dict[str, Any]:
+    """An OpenAI tool whose parameters are derived from the pydantic model."""
+    spec = convert_to_openai_tool(model)
+    spec["function"]["name"] = name
+    spec["function"]["description"] = description
+    return spec
+
+
+CARDS_TOOL = tool_spec(
+    WRITE_CARDS, PanelDraft, "Write the side-panel cards. Call exactly once, when you are done."
+)
+ANSWER_TOOL = tool_spec(ANSWER, AnswerDraft, "Answer the agent's question. Call exactly once.")

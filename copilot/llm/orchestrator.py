@@ -1,0 +1,349 @@
+"""The LangChain tool loop: data tools when the facts are not enough, then one forced finish call.
+
+Small local models often call no tool or answer in malformed JSON; the loop forces the named
+finish tool, feeds a malformed call back once, and otherwise gives up cleanly so the offline
+cards stand. Every call is counted, logged with its prompt version, and capped per conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.json import parse_partial_json
+from pydantic import BaseModel, ValidationError
+
+import prompts
+from copilot.llm.brief import Brief
+from copilot.llm.drafts import ANSWER, ANSWER_TOOL, CARDS_TOOL, WRITE_CARDS, AnswerDraft, PanelDraft
+from copilot.llm.ledger import CallLedger
+from copilot.llm.notes import Tally
+from copilot.llm.policy import Owner, Verdict, check, check_answer
+from copilot.llm.provider import LlmConfig
+from copilot.pii import RedactionPolicy, redact
+from tools.kb.tokens import count
+
+OnToken = Callable[[str, str], Awaitable[None]]
+D = TypeVar("D", bound=BaseModel)
+MAX_TOOL_ROUNDS = 3
+STREAMED = ("reply_draft", "summary", "answer")
+OUTGOING = RedactionPolicy(mask_emails=True, mask_phones=True)
+
+
+class Fallback(Exception):
+    """The model path gave up; the offline cards stand and the panel says why."""
+
+
+@dataclass
+class TurnResult:
+    status: str  # ok | partial | fallback
+    reason: str | None
+    prompt: str
+    tally: Tally
+    verdict: Verdict | None = None
+    answer: str | None = None
+    citations: list[str] = field(default_factory=list)
+    tools_called: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ToolBox:
+    """The scoped data tools for this turn, and the passages they returned (for citations)."""
+
+    tools: list[BaseTool] = field(default_factory=list)
+    passages: Callable[[], set[str]] = set
+    calls: Callable[[], list[str]] = lambda: []
+    refusals: Callable[[], list[str]] = lambda: []
+
+
+def _safe(text: str) -> str:
+    return redact(text, OUTGOING).text
+
+
+def _usage(message: AIMessageChunk, messages: list[BaseMessage], specs: list[Any]) -> Tally:
+    meta = message.usage_metadata
+    if meta:
+        return Tally(1, int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0)))
+    # The endpoint did not report usage: count what was sent and received ourselves.
+    sent = json.dumps([m.content for m in messages], default=str) + json.dumps(specs)
+    got = str(message.content) + json.dumps(message.tool_call_chunks, default=str)
+    return Tally(1, count(sent), count(got))
+
+
+class Orchestrator:
+    """One per process; holds the chat model, the config and the call ledger."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        config: LlmConfig,
+        ledger: CallLedger | None = None,
+        company: str = "Brightwave Mobile",
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.ledger = ledger
+        self.company = company
+
+    def spent(self, session_id: str) -> Tally:
+        return self.ledger.spent(session_id) if self.ledger else Tally()
+
+    async def write_cards(
+        self,
+        brief: Brief,
+        box: ToolBox,
+        owner: Owner | None,
+        event_id: str,
+        on_token: OnToken | None = None,
+    ) -> TurnResult:
+        """One turn: the model writes the cards, policy checks each piece."""
+        user = prompts.render("turn", **brief.variables())
+        result = await self._run(
+            brief, box, user, WRITE_CARDS, PanelDraft, CARDS_TOOL, event_id, "cards", on_token
+        )
+        if isinstance(result, TurnResult):
+            return result
+        draft, tally = result
+        verdict = await check(draft, brief, box.passages(), owner)
+        status = "partial" if verdict.rejected else "ok"
+        reason = "; ".join(f"{k}: {v}" for k, v in verdict.rejected.items()) or None
+        return TurnResult(
+            status,
+            reason,
+            user.ref,
+            tally,
+            verdict=verdict,
+            tools_called=box.calls(),
+            refusals=box.refusals(),
+        )
+
+    async def answer(
+        self,
+        brief: Brief,
+        question: str,
+        box: ToolBox,
+        event_id: str,
+        on_token: OnToken | None = None,
+    ) -> TurnResult:
+        """The agent's own question ("ask the copilot"), answered from facts and tools."""
+        user = prompts.render("ask", question=_safe(question), **brief.variables())
+        result = await self._run(
+            brief, box, user, ANSWER, AnswerDraft, ANSWER_TOOL, event_id, "ask", on_token
+        )
+        if isinstance(result, TurnResult):
+            return result
+        draft, tally = result
+        text, why = check_answer(draft, brief, box.passages())
+        return TurnResult(
+            "ok" if text else "fallback",
+            why or None,
+            user.ref,
+            tally,
+            answer=text,
+            citations=draft.citations if text else [],
+            tools_called=box.calls(),
+            refusals=box.refusals(),
+        )
+
+    async def _run(
+        self,
+        brief: Brief,
+        box: ToolBox,
+        user: prompts.Rendered,
+        finish: str,
+        shape: type[D],
+        spec: dict[str, Any],
+        event_id: str,
+        purpose: str,
+        on_token: OnToken | None,
+    ) -> tuple[D, Tally] | TurnResult:
+        tally = Tally()
+        spent = self.spent(brief.session_id)
+        if spent.total >= self.config.budget_tokens:
+            reason = f"token budget reached ({spent.total} of {self.config.budget_tokens})"
+            return TurnResult("fallback", reason, user.ref, tally)
+        system = prompts.render("copilot_system", company=self.company, finish_tool=finish)
+        messages: list[BaseMessage] = [
+            SystemMessage(_safe(system.text)),
+            HumanMessage(_safe(user.text)),
+        ]
+        deadline = self.config.timeout_s * (self.config.max_retries + 1) * (MAX_TOOL_ROUNDS + 2)
+        outcome, detail = "ok", None
+        try:
+            draft = await asyncio.wait_for(
+                self._loop(messages, box, finish, shape, spec, tally, on_token), deadline
+            )
+            return draft, tally
+        except Fallback as exc:
+            outcome, detail = "fallback", str(exc)
+        except TimeoutError:
+            outcome, detail = "fallback", f"the model did not finish within {deadline:.0f} s"
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            outcome, detail = "fallback", f"model error: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # openai's APIError family and anything a provider raises
+            outcome, detail = "fallback", _describe(exc)
+        finally:
+            tally.cost_usd = self.config.cost(tally.prompt_tokens, tally.completion_tokens)
+            if self.ledger is not None:
+                self.ledger.record(
+                    brief.session_id,
+                    event_id,
+                    purpose,
+                    user.ref,
+                    self.config.model,
+                    tally,
+                    outcome,
+                    detail,
+                )
+        return TurnResult(
+            "fallback", detail, user.ref, tally, tools_called=box.calls(), refusals=box.refusals()
+        )
+
+    async def _loop(
+        self,
+        messages: list[BaseMessage],
+        box: ToolBox,
+        finish: str,
+        shape: type[D],
+        spec: dict[str, Any],
+        tally: Tally,
+        on_token: OnToken | None,
+    ) -> D:
+        by_name = {t.name: t for t in box.tools}
+        specs = [convert_to_openai_tool(t) for t in box.tools] + [spec]
+        force = False
+        repaired = False
+        for round_no in range(MAX_TOOL_ROUNDS + 2):
+            force = force or round_no >= MAX_TOOL_ROUNDS or not box.tools
+            bound = self.model.bind_tools(specs, tool_choice=finish if force else "auto")
+            reply = await self._stream(bound, messages, specs, finish, tally, on_token)
+            done = [c for c in reply.tool_calls if c["name"] == finish]
+            broken = [c for c in reply.invalid_tool_calls if c.get("name") == finish]
+            problem: str | None = None
+            if done:
+                try:
+                    return shape.model_validate(done[0]["args"])
+                except ValidationError as exc:
+                    problem = _errors(exc)
+            elif broken:
+                problem = (
+                    f"the arguments are not valid JSON ({broken[0].get('error') or 'parse error'})"
+                )
+            elif reply.tool_calls or reply.invalid_tool_calls:
+                messages.append(reply)
+                for call in reply.tool_calls:
+                    tool = by_name.get(call["name"])
+                    if tool is None:
+                        content = (
+                            f"error: no tool named {call['name']!r}; use one of {sorted(by_name)}"
+                        )
+                    else:
+                        out = await tool.ainvoke(call)
+                        content = str(getattr(out, "content", out))
+                    messages.append(ToolMessage(_safe(content), tool_call_id=call["id"] or ""))
+                for bad in reply.invalid_tool_calls:
+                    messages.append(
+                        ToolMessage(
+                            f"error: arguments of {bad.get('name')} are not valid JSON",
+                            tool_call_id=bad.get("id") or "",
+                        )
+                    )
+                continue
+            else:
+                parsed = _from_text(str(reply.content), shape)
+                if parsed is not None:
+                    return parsed
+                force = True  # it answered in prose: ask again, forcing the finish tool
+                continue
+            if repaired:
+                raise Fallback(f"malformed {finish} call twice: {problem}")
+            repaired = force = True
+            call_id = (done or broken)[0].get("id") or ""
+            messages.append(reply)
+            fix = prompts.render("repair", tool=finish, problem=problem)
+            messages.append(ToolMessage(fix.text, tool_call_id=call_id))
+        raise Fallback(f"no {finish} call after {MAX_TOOL_ROUNDS + 2} rounds")
+
+    async def _stream(
+        self,
+        bound: Any,
+        messages: list[BaseMessage],
+        specs: list[Any],
+        finish: str,
+        tally: Tally,
+        on_token: OnToken | None,
+    ) -> AIMessage:
+        acc: AIMessageChunk | None = None
+        shown: dict[str, int] = {}
+        async for chunk in bound.astream(messages):
+            acc = chunk if acc is None else acc + chunk
+            if on_token is not None:
+                await _emit(acc, finish, shown, on_token)
+        if acc is None:
+            raise Fallback("the model sent an empty response")
+        tally.add(_usage(acc, messages, specs))
+        return AIMessage(
+            content=acc.content,
+            tool_calls=acc.tool_calls,
+            invalid_tool_calls=acc.invalid_tool_calls,
+            usage_metadata=acc.usage_metadata,
+        )
+
+
+async def _emit(acc: AIMessageChunk, finish: str, shown: dict[str, int], on_token: OnToken) -> None:
+    """Stream the growing prose fields of the finish call as token deltas."""
+    for chunk in acc.tool_call_chunks:
+        if chunk.get("name") != finish or not chunk.get("args"):
+            continue
+        try:
+            args = parse_partial_json(chunk["args"] or "{}")
+        except (ValueError, TypeError):
+            return
+        if not isinstance(args, dict):
+            return
+        for key in STREAMED:
+            text = args.get(key)
+            if isinstance(text, str) and len(text) > shown.get(key, 0):
+                await on_token(key, text[shown.get(key, 0) :])
+                shown[key] = len(text)
+
+
+def _from_text(content: str, shape: type[D]) -> D | None:
+    """A model that answered with JSON in its text instead of a tool call."""
+    start, end = content.find("{"), content.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        return shape.model_validate_json(content[start : end + 1])
+    except ValidationError:
+        return None
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()[:5]
+    )
+
+
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    if status is not None:
+        return f"model endpoint answered HTTP {status} ({name}) after retries"
+    return f"model error: {name}: {str(exc)[:200]}"

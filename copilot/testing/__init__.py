@@ -1,0 +1,1 @@
+"""Scripted fakes at the LLM boundary, shipped so tests, evals and benchmarks share them."""
