@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from copilot.commands import customers, data, intents, kb, replay, serve, systems
+from copilot.commands import customers, data, doctor, intents, kb, replay, serve, systems
 from copilot.commands.common import err_console
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(intents.app, name="intents")
 app.command("serve")(serve.serve)
 app.command("replay")(replay.replay)
+app.command("doctor")(doctor.doctor)
 
 # evals/ may use copilot but copilot must not import evals: it registers its commands itself.
 for plugin in entry_points(group="copilot.commands"):

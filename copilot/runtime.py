@@ -9,10 +9,10 @@ from pathlib import Path
 
 from copilot.actions import ActionLedger
 from copilot.engine import Engine, EngineDeps
+from copilot.knowledge import build_retriever
 from copilot.llm.ledger import CallLedger
 from copilot.llm.orchestrator import Orchestrator
 from copilot.llm.provider import LlmConfig, chat_model
-from copilot.knowledge import build_retriever
 from copilot.offers import Catalogue, OfferLedger
 from copilot.offers import load_default as load_offers
 from copilot.playbooks import PlaybookSet

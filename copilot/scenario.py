@@ -158,7 +158,11 @@ async def play(
 
     async def slow(item: object) -> None:
         # The slow path's updates arrive by subscription, after the event's own update.
-        if isinstance(item, PanelUpdate) and item.source != "fast" and item.session_id == session_id:
+        if (
+            isinstance(item, PanelUpdate)
+            and item.source != "fast"
+            and item.session_id == session_id
+        ):
             take(current[-1], item)
 
     unsubscribe = subscribe(slow) if subscribe is not None else None

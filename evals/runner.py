@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import platform
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from copilot.events import Event
 from evals.bench.knowledge import DATASETS
@@ -18,7 +20,12 @@ from evals.suites import benchmarks
 from evals.suites import scenarios as scenario_suite
 from tools.errors import CopilotError, InvalidInput
 
+if TYPE_CHECKING:
+    from copilot.engine import Engine
+    from copilot.testing.fake_openai import FakeOpenAI
+
 EngineKind = Literal["offline", "llm"]
+FAKE_MODEL = "model-like-fake"
 SUITES = ("scenarios", *benchmarks.SUITES)
 GROUPS = {"all": SUITES, "benchmarks": tuple(benchmarks.SUITES)}
 
@@ -55,25 +62,47 @@ def scenario_run(
     on_files: Callable[[int], None] | None = None,
     judge: JudgeConfig | None = None,
 ) -> Suite:
-    if engine == "llm":
-        return Suite(
-            name="scenarios",
-            status="error",
-            message="--engine llm needs the LLM orchestrator, which this build does not have yet; "
-            "use --engine offline",
-        )
     from copilot.runtime import build_engine
     from copilot.settings import load_settings
 
     files = scenario_suite.files(folder)
     if on_files:
         on_files(len(files))
-    try:
-        built = build_engine(
-            load_settings(), f"sqlite:///{scenario_suite.scratch() / 'sessions.db'}"
-        )
-    except CopilotError as exc:
-        return Suite(name="scenarios", status="error", message=exc.message)
+    with contextlib.ExitStack() as stack:
+        fake: FakeOpenAI | None = None
+        try:
+            settings = load_settings()
+            if engine == "offline":
+                settings = settings.model_copy(update={"llm_base_url": None})
+            elif settings.llm_base_url is None:  # a real model when one is configured
+                fake = stack.enter_context(_fake_model())
+                settings = settings.model_copy(
+                    update={"llm_base_url": fake.url, "llm_model": FAKE_MODEL, "llm_coalesce_ms": 0}
+                )
+            built = build_engine(settings, f"sqlite:///{scenario_suite.scratch() / 'sessions.db'}")
+        except CopilotError as exc:
+            return Suite(name="scenarios", status="error", message=exc.message)
+        suite = _scenarios(built, files, trials, tick, judge)
+        if fake is not None:
+            suite.metrics.append(scenario_suite.request_leaks(fake.requests))
+        return suite
+
+
+def _fake_model() -> FakeOpenAI:
+    """No COPILOT_LLM_BASE_URL: the model-like fake on loopback stands in for a model."""
+    from copilot.testing import model_like
+    from copilot.testing.fake_openai import FakeOpenAI
+
+    return FakeOpenAI(responder=model_like.respond)
+
+
+def _scenarios(
+    built: Engine,
+    files: list[Path],
+    trials: int,
+    tick: Callable[[str], None] | None,
+    judge: JudgeConfig | None,
+) -> Suite:
     # Load the models and the lexical index before anything is timed: time to card is warm.
     asyncio.run(built.handle(warm_up()))
     grader = None
@@ -84,6 +113,16 @@ def scenario_run(
             return Suite(name="scenarios", status="error", message="the judge needs an embedder")
         grader = Judge(judge, built.deps.embedder)
     return scenario_suite.run(built, files, trials, tick, grader)
+
+
+def _llm_label(engine: EngineKind) -> str:
+    if engine == "offline":
+        return "none"
+    url = os.environ.get("COPILOT_LLM_BASE_URL")
+    model = os.environ.get("COPILOT_LLM_MODEL", "default")
+    return (
+        f"{model} at {url}" if url else f"{FAKE_MODEL}: the scripted model-like server on loopback"
+    )
 
 
 def run(
@@ -127,5 +166,6 @@ def run(
             "machine": platform.machine(),
             "datasets": str(datasets),
             "judge": f"{judge.model} at {judge.url}" if judge else "none",
+            "llm": _llm_label(engine),
         },
     )

@@ -14,7 +14,8 @@ from typing import Any
 
 from copilot import scenario as scenarios
 from copilot.engine import Engine
-from copilot.pii import redact
+from copilot.llm.policy import MASK
+from copilot.pii import RedactionPolicy, redact
 from copilot.systems import with_outage
 from evals.bench.foundation import percentile
 from evals.judge import Judge
@@ -45,6 +46,52 @@ class Tally:
     tool_f1: list[float] = field(default_factory=list)
     context_recall: list[float] = field(default_factory=list)
     context_precision: list[float] = field(default_factory=list)
+    llm_turns: int = 0
+    llm_fallbacks: int = 0
+    llm_rejections: int = 0
+    llm_tokens: list[float] = field(default_factory=list)
+
+
+def request_leaks(requests: list[dict[str, Any]]) -> Metric:
+    """Unmasked PII (cards, national ids, bank accounts, secrets, contacts) sent to a model."""
+    policy = RedactionPolicy(mask_emails=True, mask_phones=True)
+    found = 0
+    for body in requests:
+        for message in body.get("messages", []):
+            text = str(message.get("content") or "")
+            found += sum(
+                1
+                for f in redact(text, policy).findings
+                if not MASK.fullmatch(text[f.start : f.end])
+            )
+    return Metric(
+        key="pii_in_model_requests",
+        label="unmasked PII in requests to the model",
+        value=found,
+        unit="count",
+        better="lower",
+        note=f"{len(requests)} requests scanned",
+    )
+
+
+def _llm_figures(tally: Tally, replay: scenarios.Replay) -> None:
+    """What the slow path did in one conversation: turns, fallbacks, policy rejections, tokens."""
+    for update in replay.updates:
+        if update.source != "llm":
+            continue
+        tally.llm_turns += 1
+        summary = next((c for c in update.cards if c.type == "summary"), None)
+        if summary is not None and (summary.data.get("llm") or {}).get("status") == "fallback":
+            tally.llm_fallbacks += 1
+        tally.llm_rejections += sum(
+            1 for c in update.cards if (c.data.get("llm") or {}).get("status") == "rejected"
+        )
+    final = replay.cards.get("summary")
+    usage = (final.data.get("usage") or {}).get("conversation") if final else None
+    if usage:
+        tally.llm_tokens.append(
+            float(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
+        )
 
 
 def _offers_to_upset(replay: scenarios.Replay) -> int:
@@ -260,6 +307,30 @@ def metrics(tally: Tally, cases: list[Case], latencies: list[float]) -> list[Met
             better="lower",
         ),
     ]
+    if tally.llm_turns:
+        out += [
+            Metric(key="llm_turns", label="model turns", value=tally.llm_turns, unit="count"),
+            Metric(
+                key="llm_fallback_rate",
+                label="model turns that fell back to the offline cards",
+                value=tally.llm_fallbacks / tally.llm_turns,
+                better="lower",
+            ),
+            Metric(
+                key="llm_policy_rejections",
+                label="cards whose model text policy rejected",
+                value=tally.llm_rejections,
+                unit="count",
+                better="lower",
+            ),
+            Metric(
+                key="llm_tokens_per_conversation",
+                label="model tokens per conversation, mean",
+                value=_mean(tally.llm_tokens),
+                unit="tokens",
+                better="lower",
+            ),
+        ]
     return out
 
 
@@ -322,7 +393,9 @@ def run(
                 continue
             finally:
                 engine.deps.systems = base
-            times = [u.latency_ms for u in replay.updates]
+            times = [u.latency_ms for u in replay.updates if u.source == "fast"]
+            if k == 0:
+                _llm_figures(tally, replay)
             latencies += times
             runs.append(Trial(passed=not failures, failures=failures, latencies_ms=times))
         cases.append(
