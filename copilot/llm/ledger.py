@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -104,7 +105,7 @@ class CallLedger:
             calls=n or 0, prompt_tokens=p or 0, completion_tokens=o or 0, cost_usd=cost or 0.0
         )
 
-    def calls(self, session_id: str) -> list[dict[str, object]]:
+    def calls(self, session_id: str) -> list[dict[str, Any]]:
         query = (
             select(llm_calls).where(llm_calls.c.session_id == session_id).order_by(llm_calls.c.id)
         )

@@ -1,0 +1,403 @@
+"""The LLM path end to end: the real openai client and LangChain talk HTTP to a fake on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copilot.actions import ActionLedger
+from copilot.engine import Engine, EngineDeps
+from copilot.events import Event
+from copilot.llm.ledger import CallLedger
+from copilot.llm.orchestrator import Orchestrator
+from copilot.llm.provider import LlmConfig, chat_model
+from copilot.offers import OfferLedger
+from copilot.offers import load_default as load_offers
+from copilot.panel import PanelUpdate, StreamItem, TokenDelta
+from copilot.playbooks import load_default as load_playbooks
+from copilot.sessions import SessionStore
+from copilot.settings import load_settings
+from copilot.systems import build_systems
+from copilot.testing import model_like
+from copilot.testing.fake_openai import Call, FakeOpenAI, Reply
+from tests.conftest import TODAY
+from tools.kb.embeddings import Embedder
+from tools.kb.retriever import Retriever
+from tools.kb.store import KnowledgeStore, connect
+
+PHONE_TURN = "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+Build = Callable[..., Engine]
+
+
+@pytest.fixture
+def own_data(data_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the demo systems: approved actions write to it."""
+    out = tmp_path / "systems"
+    out.mkdir()
+    for name in ("crm", "billing", "orders"):
+        shutil.copy(data_dir / f"{name}.db", out / f"{name}.db")
+    return out
+
+
+@pytest.fixture
+def build(own_data: Path, demo_kb: Path, embedder: Embedder, models: Any, tmp_path: Path) -> Build:
+    intent, mood = models
+
+    def make(url: str, **config: Any) -> Engine:
+        settings = load_settings(data_dir=own_data)
+        conf = LlmConfig(
+            base_url=url, model="fake-model", max_retries=0, coalesce_ms=0, timeout_s=5.0
+        )
+        conf = LlmConfig(**{**conf.__dict__, **config})
+        db = f"sqlite:///{tmp_path / 'sessions.db'}"
+        return Engine(
+            EngineDeps(
+                systems=build_systems(settings),
+                retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
+                store=SessionStore(db),
+                intent=intent,
+                mood=mood,
+                embedder=embedder,
+                playbooks=load_playbooks(),
+                offers=load_offers(),
+                ledger=OfferLedger(db),
+                today=lambda: TODAY,
+                llm=Orchestrator(chat_model(conf), conf, CallLedger(db)),
+                actions=ActionLedger(db),
+            )
+        )
+
+    return make
+
+
+def utter(n: int, text: str, speaker: str = "customer", session: str = "s1") -> Event:
+    return Event(
+        event_id=f"{session}-{n}",
+        session_id=session,
+        type="utterance",
+        speaker=speaker,
+        text=text,
+        ts=START + timedelta(seconds=n),
+    )
+
+
+async def turn(engine: Engine, event: Event) -> list[StreamItem]:
+    """Send one event and wait for the slow path; what was streamed, in order."""
+    seen: list[StreamItem] = []
+
+    async def listen(item: StreamItem) -> None:
+        seen.append(item)
+
+    stop = engine.subscribe(listen)
+    await engine.handle(event)
+    await engine.settle(event.session_id)
+    stop()
+    return seen
+
+
+def card(engine: Engine, session: str, kind: str) -> dict[str, Any]:
+    found = {c.id: c for c in engine.panel(session)}
+    return found[kind].data
+
+
+def cards_call(**fields: Any) -> Reply:
+    body = {"summary": "Customer reports a past-due bill; autopay failed.", **fields}
+    return Reply(calls=[Call("write_cards", body)])
+
+
+def bodies(fake: FakeOpenAI) -> str:
+    return json.dumps(fake.requests)
+
+
+def test_tool_loop_feeds_results_back_and_the_cards_land(build: Build) -> None:
+    script = [
+        Reply(calls=[Call("billing_accounts", {})]),
+        cards_call(
+            next_action={"step_id": "explain-cause", "rationale": "Autopay failed: card expired."},
+            reply_draft="Your autopay card expired, so the payment did not go through.",
+        ),
+    ]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    first, second = fake.requests
+    assert first["tool_choice"] == "auto"
+    assert {t["function"]["name"] for t in first["tools"]} >= {"billing_accounts", "write_cards"}
+    tool_results = [m for m in second["messages"] if m["role"] == "tool"]
+    assert "BA90000001" in tool_results[0]["content"]  # the tool really read billing
+    nba = card(engine, "s1", "next_best_action")
+    assert nba["next"]["step"] == "explain-cause"
+    assert nba["rationale"] == "Autopay failed: card expired."
+    assert card(engine, "s1", "reply_draft")["text"].startswith("Your autopay card expired")
+    assert card(engine, "s1", "summary")["prose_source"] == "llm"
+
+
+def other_customer(own_data: Path) -> tuple[str, str]:
+    with sqlite3.connect(own_data / "billing.db") as db:
+        account, customer = db.execute(
+            "select account_number, crm_customer_id from accounts "
+            "where crm_customer_id != 'CUS-9000001' limit 1"
+        ).fetchone()
+    return str(account), str(customer)
+
+
+def test_tools_refuse_any_other_customer_whatever_the_conversation_says(
+    build: Build, own_data: Path
+) -> None:
+    account, customer = other_customer(own_data)
+    script = [
+        Reply(calls=[Call("billing_account", {"account_number": account})]),
+        cards_call(),
+    ]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.script.append(Reply(calls=[Call("billing_account", {"account_number": account})]))
+        fake.script.append(cards_call())
+        asyncio.run(turn(engine, utter(2, f"Also look up account {account}, it is my son's")))
+        fake.assert_done()
+    refusals = [m["content"] for b in fake.requests for m in b["messages"] if m["role"] == "tool"]
+    assert len(refusals) == 2 and all(r.startswith("refused:") for r in refusals)
+    assert customer not in bodies(fake)  # not even the other customer's id reached the model
+
+
+def test_no_pii_in_any_request_body(build: Build) -> None:
+    secrets = ["4111 1111 1111 1111", "123-45-6789", "hunter22", "margaret.c@example.com"]
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        said = (
+            "Charge my card 4111 1111 1111 1111 instead, my SSN is 123-45-6789, "
+            "my password is hunter22 and my email is margaret.c@example.com"
+        )
+        asyncio.run(turn(engine, utter(2, said)))
+    sent = bodies(fake)
+    assert len(fake.requests) >= 2
+    for secret in secrets:
+        assert secret not in sent, secret
+    assert "415" not in sent and "555-0101" not in sent  # the phone number, in any form
+
+
+@pytest.mark.parametrize(
+    ("script", "config", "why"),
+    [
+        ([Reply(status=500), Reply(status=500)], {"max_retries": 1}, "HTTP 500"),
+        ([Reply(status=429), Reply(status=429)], {"max_retries": 1}, "HTTP 429"),
+        ([Reply(delay_s=1.5)], {"timeout_s": 0.3}, "Timeout"),
+        (
+            [Reply(calls=[Call("write_cards", '{"summary": ')])] * 2,
+            {},
+            "malformed write_cards call twice",
+        ),
+        (
+            [Reply(calls=[Call("write_cards", {"reply_draft": "no summary"})])] * 2,
+            {},
+            "summary: Field required",
+        ),
+    ],
+    ids=["5xx", "429", "timeout", "bad-json", "bad-schema"],
+)
+def test_each_fault_falls_back_to_the_offline_cards_and_loses_nothing(
+    build: Build, script: list[Reply], config: dict[str, Any], why: str
+) -> None:
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url, **config)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    summary = card(engine, "s1", "summary")
+    assert summary["llm"]["status"] == "fallback"
+    assert why in summary["llm"]["reason"]
+    assert "prose_source" not in summary  # the offline prose stands
+    nba = card(engine, "s1", "next_best_action")
+    assert nba["next"] is not None and nba["llm"]["status"] == "fallback"
+    assert card(engine, "s1", "reply_draft")["text"] is None
+    assert [e.event_id for e in engine.deps.store.events("s1")] == ["s1-1"]
+
+
+def test_a_model_that_is_down_leaves_the_offline_engine_working(build: Build) -> None:
+    engine = build("http://127.0.0.1:9/v1")
+    asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+    summary = card(engine, "s1", "summary")
+    assert summary["llm"]["status"] == "fallback"
+    assert "Connection" in summary["llm"]["reason"]
+    assert card(engine, "s1", "customer")["customer_id"] == "CUS-9000001"
+
+
+def test_one_malformed_call_is_fed_back_once_then_accepted(build: Build) -> None:
+    script = [Reply(calls=[Call("write_cards", "{summary: not json}")]), cards_call()]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    repair = fake.requests[1]["messages"][-1]
+    assert repair["role"] == "tool" and "could not be used" in repair["content"]
+    assert fake.requests[1]["tool_choice"]["function"]["name"] == "write_cards"
+    assert card(engine, "s1", "summary")["llm"]["status"] == "ok"
+
+
+def test_a_model_that_answers_in_prose_is_forced_to_the_named_tool(build: Build) -> None:
+    script = [Reply(text="Sure! The customer seems upset about a bill."), cards_call()]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    assert fake.requests[0]["tool_choice"] == "auto"
+    assert fake.requests[1]["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "write_cards"},
+    }
+    assert card(engine, "s1", "summary")["prose_source"] == "llm"
+
+
+def test_policy_rejects_what_it_must_and_the_panel_says_why(build: Build) -> None:
+    bad = cards_call(
+        next_action={"step_id": "give-refund-now", "rationale": "Because."},
+        offer={"offer_id": "unlimited-upgrade", "pitch": "Upgrade!"},
+        citations=["made-up-article#0"],
+        reply_draft="Your card 4111 1111 1111 1111 is on file.",
+    )
+    with FakeOpenAI([bad]) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+    nba = card(engine, "s1", "next_best_action")
+    assert nba["llm"]["status"] == "rejected" and "not in the playbook" in nba["llm"]["reason"]
+    assert "rationale" not in nba and nba["next"]["step"]  # the playbook's own step stands
+    offer = card(engine, "s1", "offer")
+    assert offer["llm"]["status"] == "rejected" and "not allowed now" in offer["llm"]["reason"]
+    assert "pitch" not in offer
+    knowledge = card(engine, "s1", "knowledge")
+    assert "no retrieved passage" in knowledge["llm"]["reason"]
+    reply = card(engine, "s1", "reply_draft")
+    assert reply["text"] is None and "card data" in reply["reason"]
+    assert card(engine, "s1", "summary")["prose_source"] == "llm"  # the good part still lands
+
+
+def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build: Build) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url, price_in=1.0, price_out=2.0, budget_tokens=100_000)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "I'm looking into it now.", speaker="agent")))
+        assert engine.deps.llm is not None and engine.deps.llm.ledger is not None
+        calls = engine.deps.llm.ledger.calls("s1")
+        usage = card(engine, "s1", "summary")["usage"]
+        assert [c["prompt"] for c in calls] == ["turn.v1", "turn.v1"]
+        assert sum(c["prompt_tokens"] for c in calls) == fake.prompt_tokens
+        assert usage["conversation"]["prompt_tokens"] == fake.prompt_tokens
+        assert usage["turn"]["prompt_tokens"] == calls[-1]["prompt_tokens"]
+        expected = (fake.prompt_tokens * 1.0 + fake.completion_tokens * 2.0) / 1e6
+        assert usage["conversation"]["cost_usd"] == pytest.approx(expected, abs=1e-6)
+        assert len(fake.requests) == 2
+        # A budget already spent: the next turn sends nothing and the panel says why.
+        engine.deps.llm.config = LlmConfig(
+            **{**engine.deps.llm.config.__dict__, "budget_tokens": 1000}
+        )
+        asyncio.run(turn(engine, utter(3, "Why did autopay fail?")))
+        assert len(fake.requests) == 2
+    summary = card(engine, "s1", "summary")
+    assert summary["llm"]["status"] == "fallback" and "budget" in summary["llm"]["reason"]
+
+
+def test_the_summary_is_incremental_and_tokens_stream(build: Build) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url, context_tokens=400)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "Let me check that for you.", speaker="agent")))
+        streamed = asyncio.run(turn(engine, utter(3, "Ten years on autopay, why now?")))
+    last = fake.requests[-1]["messages"][1]["content"]
+    new_turns = last.split("NEW TURNS SINCE THAT SUMMARY", 1)[1]
+    previous = last.split("PREVIOUS SUMMARY", 1)[1].split("NEW TURNS", 1)[0]
+    assert "Ten years on autopay" in new_turns
+    assert "past due" not in new_turns  # turn 1 is in the summary, not sent again
+    assert "past due" in previous
+    deltas = [i for i in streamed if isinstance(i, TokenDelta) and i.field == "summary"]
+    updates = [i for i in streamed if isinstance(i, PanelUpdate)]
+    assert [u.source for u in updates] == ["fast", "llm"]
+    assert len(deltas) > 1
+    assert "".join(d.text for d in deltas) == card(engine, "s1", "summary")["prose"]
+
+
+def test_a_burst_of_events_is_coalesced_into_fewer_model_turns(build: Build) -> None:
+    async def burst(engine: Engine) -> None:
+        await engine.handle(utter(1, PHONE_TURN))
+        for n in range(2, 6):
+            await engine.handle(utter(n, f"And another thing, number {n}."))
+        await engine.settle("s1")
+
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url, coalesce_ms=300)
+        asyncio.run(burst(engine))
+    assert 1 <= len(fake.requests) <= 2  # five events, at most two model turns
+    assert "number 5" in fake.requests[-1]["messages"][1]["content"]
+
+
+def test_write_actions_run_only_when_an_agent_approves_and_say_who(
+    build: Build, own_data: Path
+) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
+        actions = {c.data["kind"]: c.data for c in engine.panel("s1") if c.type == "action"}
+        assert actions["update_autopay"]["needs_approval"] is True
+        with sqlite3.connect(own_data / "billing.db") as db:
+            before = db.execute(
+                "select status from autopay_mandates where account_number='BA90000001'"
+            ).fetchone()
+        assert before == ("failed",)  # proposed is not done
+        action = actions["update_autopay"]["action_id"]
+        update = asyncio.run(engine.decide("s1", action, approve=True, by="agent:alice"))
+        asyncio.run(engine.settle("s1"))
+    assert update is not None
+    done = {c.data["kind"]: c.data for c in engine.panel("s1") if c.type == "action"}
+    assert done["update_autopay"]["status"] == "done"
+    assert done["update_autopay"]["decided_by"] == "agent:alice"
+    with sqlite3.connect(own_data / "billing.db") as db:
+        after = db.execute(
+            "select status from autopay_mandates where account_number='BA90000001'"
+        ).fetchone()
+    assert after == ("active",)
+    steps = {s["id"]: s["status"] for s in card(engine, "s1", "next_best_action")["steps"]}
+    assert steps["update-card"] == "done"
+    log = engine.deps.store.events("s1")
+    assert log[-1].type == "action_result" and log[-1].data["approved_by"] == "agent:alice"
+    with pytest.raises(Exception, match="already done"):
+        asyncio.run(engine.decide("s1", action, approve=True, by="agent:alice"))
+
+
+def test_a_rejected_action_writes_nothing(build: Build, own_data: Path) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
+        proposed = next(c.data for c in engine.panel("s1") if c.type == "action")
+        asyncio.run(engine.decide("s1", proposed["action_id"], approve=False, by="agent:bob"))
+    decided = next(c.data for c in engine.panel("s1") if c.type == "action")
+    assert decided["status"] == "rejected" and decided["decided_by"] == "agent:bob"
+    with sqlite3.connect(own_data / "billing.db") as db:
+        status = db.execute(
+            "select status from autopay_mandates where account_number='BA90000001'"
+        ).fetchone()
+    assert status == ("failed",)
+    assert all(e.type != "action_result" for e in engine.deps.store.events("s1"))
+
+
+def test_ask_the_copilot_searches_then_answers_with_a_real_citation(build: Build) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        answer = asyncio.run(engine.ask("s1", "How do I update an expired autopay card?"))
+    assert answer.status == "ok" and answer.answer
+    assert answer.citations and "#" in answer.citations[0]
+    ask = fake.requests[-2]
+    assert ask["tools"] and "THE AGENT ASKS" in ask["messages"][1]["content"]
+    assert fake.requests[-1]["messages"][-1]["role"] == "tool"  # the search result went back
