@@ -125,8 +125,23 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text('{"run_id": 3}')
     bad = cli.invoke(app, ["eval", "gate", str(tmp_path)])
     assert bad.exit_code == 2 and "report.json" in bad.output and "Traceback" not in bad.output
-    llm = runner.run(["scenarios"], engine="llm")
-    assert llm.suites[0].status == "error" and "--engine offline" in llm.suites[0].message
+
+
+def test_the_llm_engine_passes_the_scenarios_with_a_model_like_fake(
+    env: dict[str, str], folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COPILOT_LLM_BASE_URL", raising=False)
+    run = runner.run(["scenarios"], engine="llm", scenarios=folder)
+    suite = run.suites[0]
+    cases = {c.name: c for c in suite.cases}
+    assert all(cases[n].passed for n in PICK), [cases[n].trials for n in PICK]
+    metric = {m.key: m.value for m in suite.metrics}
+    assert metric["llm_turns"] and metric["llm_turns"] >= 10
+    assert metric["llm_fallback_rate"] == 0
+    assert metric["pii_in_model_requests"] == 0 and metric["pii_leaks"] == 0
+    assert metric["offers_to_upset_customers"] == 0
+    assert metric["llm_tokens_per_conversation"] and metric["llm_tokens_per_conversation"] > 1000
+    assert "model-like" in run.environment["llm"]
 
 
 def _update(version: int, *cards: Card) -> PanelUpdate:
