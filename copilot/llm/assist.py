@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +36,33 @@ class AskResult(BaseModel):
     tokens: int = 0
 
 
+# The customer refers to something the facts summarize only briefly.
+_EARLIER = re.compile(
+    r"\b(last time|earlier|before|previous(ly)?|again|already (called|told|said)|history)\b", re.I
+)
+_ORDERS = re.compile(r"\b(order|package|delivery|return|receipt|purchase)s?\b", re.I)
+
+
+def needed_tools(state: SessionState, brief: Brief) -> set[str]:
+    """Which data tools a card turn needs: only for what the brief's facts do not already hold."""
+    wanted: set[str] = set()
+    said = " ".join(t.text for t in state.customer_turns()[-2:])
+    if not brief.passages:
+        wanted.add("search_knowledge")
+    if not brief.customer_id:
+        return wanted
+    e = state.entities
+    if any(a not in brief.accounts for a in e.accounts):
+        wanted.add("billing_account")
+    if any(o not in brief.orders for o in e.orders):
+        wanted.add("order_details")
+    if _EARLIER.search(said):
+        wanted.add("customer_history")
+    if _ORDERS.search(said) and not brief.orders:
+        wanted.add("customer_orders")
+    return wanted
+
+
 def remember(notes: LlmNotes, result: TurnResult, brief: Brief, event_id: str, model: str) -> None:
     """Keep what policy accepted; on a fallback keep only the summary, which is still true."""
     notes.status = result.status  # type: ignore[assignment]
@@ -60,12 +88,21 @@ class Assistant:
         self.engine = engine
         self.llm = llm
 
-    def _box(self, state: SessionState) -> ToolBox:
+    def _box(self, state: SessionState, brief: Brief | None = None) -> ToolBox:
+        """The scoped tools; for a card turn (brief given) only those the facts leave a need for.
+
+        Tool schemas are a large share of every prompt: a turn whose facts already cover what
+        was said gets none, and the model goes straight to the finish call.
+        """
         deps = self.engine.deps
         customer = state.view.customer_id if state.view else ""
         kit = CustomerTools(deps.systems, customer, deps.retriever, deps.tool_timeout_s)
+        tools = kit.tools()
+        if brief is not None:
+            wanted = needed_tools(state, brief)
+            tools = [t for t in tools if t.name in wanted]
         return ToolBox(
-            tools=kit.tools(),
+            tools=tools,
             passages=lambda: set(kit.log.passages),
             calls=lambda: list(kit.log.calls),
             refusals=lambda: list(kit.log.refusals),
@@ -93,7 +130,7 @@ class Assistant:
         started = time.perf_counter()
         async with live.lock:
             brief = self._brief(live.state)
-            box = self._box(live.state)
+            box = self._box(live.state, brief)
 
         async def on_token(field: str, text: str) -> None:
             await self.engine.publish(

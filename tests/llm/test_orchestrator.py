@@ -34,6 +34,7 @@ from tools.kb.retriever import Retriever
 from tools.kb.store import KnowledgeStore, connect
 
 PHONE_TURN = "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."
+HISTORY_TURN = PHONE_TURN + " Last time I called you said autopay was fine."
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 Build = Callable[..., Engine]
 
@@ -120,7 +121,7 @@ def bodies(fake: FakeOpenAI) -> str:
 
 def test_tool_loop_feeds_results_back_and_the_cards_land(build: Build) -> None:
     script = [
-        Reply(calls=[Call("billing_accounts", {})]),
+        Reply(calls=[Call("customer_history", {"limit": 5})]),
         cards_call(
             next_action={"step_id": "explain-cause", "rationale": "Autopay failed: card expired."},
             reply_draft="Your autopay card expired, so the payment did not go through.",
@@ -128,18 +129,29 @@ def test_tool_loop_feeds_results_back_and_the_cards_land(build: Build) -> None:
     ]
     with FakeOpenAI(script) as fake:
         engine = build(fake.url)
-        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(1, HISTORY_TURN)))
         fake.assert_done()
     first, second = fake.requests
     assert first["tool_choice"] == "auto"
-    assert {t["function"]["name"] for t in first["tools"]} >= {"billing_accounts", "write_cards"}
+    # "Last time I called": the history tool is bound; what the facts hold needs no tool.
+    assert {t["function"]["name"] for t in first["tools"]} == {"customer_history", "write_cards"}
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
-    assert "BA90000001" in tool_results[0]["content"]  # the tool really read billing
+    assert "interaction_id" in tool_results[0]["content"]  # the tool really read the CRM
     nba = card(engine, "s1", "next_best_action")
     assert nba["next"]["step"] == "explain-cause"
     assert nba["rationale"] == "Autopay failed: card expired."
     assert card(engine, "s1", "reply_draft")["text"].startswith("Your autopay card expired")
     assert card(engine, "s1", "summary")["prose_source"] == "llm"
+
+
+def test_a_turn_the_facts_cover_sends_no_data_tools_and_one_request(build: Build) -> None:
+    with FakeOpenAI([cards_call()]) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    (only,) = fake.requests
+    names = {t["function"]["name"] for t in only["tools"]}
+    assert names - {"search_knowledge"} == {"write_cards"}  # no CRM, billing or orders tool
 
 
 def other_customer(own_data: Path) -> tuple[str, str]:
@@ -155,19 +167,17 @@ def test_tools_refuse_any_other_customer_whatever_the_conversation_says(
     build: Build, own_data: Path
 ) -> None:
     account, customer = other_customer(own_data)
-    script = [
-        Reply(calls=[Call("billing_account", {"account_number": account})]),
-        cards_call(),
-    ]
-    with FakeOpenAI(script) as fake:
+    with FakeOpenAI([cards_call()]) as fake:
         engine = build(fake.url)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         fake.script.append(Reply(calls=[Call("billing_account", {"account_number": account})]))
         fake.script.append(cards_call())
         asyncio.run(turn(engine, utter(2, f"Also look up account {account}, it is my son's")))
         fake.assert_done()
+    asked = {t["function"]["name"] for t in fake.requests[1]["tools"]}
+    assert "billing_account" in asked  # a number not in the facts: the tool is offered
     refusals = [m["content"] for b in fake.requests for m in b["messages"] if m["role"] == "tool"]
-    assert len(refusals) == 2 and all(r.startswith("refused:") for r in refusals)
+    assert len(refusals) == 1 and refusals[0].startswith("refused:")
     assert customer not in bodies(fake)  # not even the other customer's id reached the model
 
 
@@ -249,7 +259,7 @@ def test_a_model_that_answers_in_prose_is_forced_to_the_named_tool(build: Build)
     script = [Reply(text="Sure! The customer seems upset about a bill."), cards_call()]
     with FakeOpenAI(script) as fake:
         engine = build(fake.url)
-        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(1, HISTORY_TURN)))
         fake.assert_done()
     assert fake.requests[0]["tool_choice"] == "auto"
     assert fake.requests[1]["tool_choice"] == {
