@@ -56,6 +56,8 @@ eval-gate: install
 	$(BIN)/copilot kb ingest tools/kb/articles/brightwave
 	COPILOT_DATA_DIR=$(EVAL_DATA) $(BIN)/copilot eval run scenarios --out var/eval/ci
 	$(BIN)/copilot eval gate var/eval/ci
+	COPILOT_DATA_DIR=$(EVAL_DATA) COPILOT_LLM_BASE_URL= $(BIN)/copilot eval run scenarios --engine llm --out var/eval/ci-llm
+	$(BIN)/copilot eval gate var/eval/ci-llm
 
 test: lint typecheck pytest eval-gate
 

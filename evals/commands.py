@@ -157,7 +157,11 @@ def gate_cmd(
         measured = report.load(run)
     except CopilotError as exc:
         raise _fail(exc.message) from None
-    rules = _thresholds(thresholds)
+    rules = {
+        k: v
+        for k, v in _thresholds(thresholds).items()
+        if v.engine is None or v.engine == measured.engine
+    }
     ran = {s.name for s in measured.suites}
     judged = rules if strict else {k: v for k, v in rules.items() if k.split(".")[0] in ran}
     found = breaches(measured, judged, strict=strict)

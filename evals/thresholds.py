@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from copilot.yamlfile import read_yaml
 from evals.report import Metric, Run
@@ -50,6 +50,9 @@ class Threshold(BaseModel):
 
     min: float | None = None
     max: float | None = None
+    engine: Literal["offline", "llm"] | None = Field(
+        None, description="judge only runs of this engine (metrics only that engine reports)"
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Threshold:
@@ -156,6 +159,8 @@ def breaches(run: Run, thresholds: dict[str, Threshold], strict: bool = True) ->
     found: list[str] = []
     notes: list[str] = []
     for path, threshold in thresholds.items():
+        if threshold.engine is not None and threshold.engine != run.engine:
+            continue
         suite_name, _, key = path.partition(".")
         suite = suites.get(suite_name)
         if suite is None:

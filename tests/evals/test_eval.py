@@ -15,9 +15,11 @@ from copilot.cli import app
 from copilot.panel import Card, PanelUpdate
 from copilot.pii import redact
 from evals import runner
-from evals.report import load
+from evals.report import Metric, Run, Suite, load
 from evals.suites.scenarios import FOLDER, Tally, score
+from evals.thresholds import breaches, load_thresholds
 from tests.fake_judge import fake_judge
+from tools.errors import CopilotError
 
 PICK = ["past-due-fixed-then-offer", "angry-competitor", "pii-in-chat"]
 
@@ -207,3 +209,23 @@ def test_a_judge_adds_faithfulness_relevancy_and_rubrics(
     assert all(c.passed for c in suite.cases)
     faith = suite.metric("judge_faithfulness")
     assert faith is not None and faith.value is None and "judge errors" in faith.note
+
+
+def test_thresholds_for_one_engine_judge_only_its_runs(tmp_path: Path) -> None:
+    rules_file = tmp_path / "t.yaml"
+    rules_file.write_text(
+        "scenarios.pass_rate: {min: 1.0}\nscenarios.llm_fallback_rate: {max: 0, engine: llm}\n"
+    )
+    rules = load_thresholds(rules_file)
+    suite = Suite(
+        name="scenarios", status="ran", metrics=[Metric(key="pass_rate", label="p", value=1.0)]
+    )
+    offline = Run(run_id="r1", engine="offline", trials=1, suites=[suite])
+    assert breaches(offline, rules).breaches == []
+    llm = offline.model_copy(update={"engine": "llm"})
+    assert breaches(llm, rules).breaches == [
+        "scenarios.llm_fallback_rate not measured (suite 'scenarios' reports no such metric)"
+    ]
+    rules_file.write_text("scenarios.x: {max: 0, engine: gpu}\n")
+    with pytest.raises(CopilotError, match=r"scenarios\.x\.engine"):
+        load_thresholds(rules_file)
