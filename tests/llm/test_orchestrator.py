@@ -411,3 +411,26 @@ def test_ask_the_copilot_searches_then_answers_with_a_real_citation(build: Build
     ask = fake.requests[-2]
     assert ask["tools"] and "THE AGENT ASKS" in ask["messages"][1]["content"]
     assert fake.requests[-1]["messages"][-1]["role"] == "tool"  # the search result went back
+
+
+def test_json_in_the_text_instead_of_a_tool_call_is_still_used(build: Build) -> None:
+    as_text = Reply(text='Here you go: {"summary": "Past-due bill; autopay card expired."}')
+    with FakeOpenAI([as_text]) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    summary = card(engine, "s1", "summary")
+    assert summary["prose"] == "Past-due bill; autopay card expired."
+
+
+def test_ask_without_a_model_gives_the_best_passage_and_bad_questions_are_refused(
+    full_engine: Any, tmp_path: Path
+) -> None:
+    engine = full_engine(f"sqlite:///{tmp_path / 'offline.db'}")
+    asyncio.run(engine.handle(utter(1, PHONE_TURN)))
+    answer = asyncio.run(engine.ask("s1", "How do I update an expired autopay card?"))
+    assert answer.status == "offline" and answer.answer and answer.citations
+    with pytest.raises(Exception, match="question: is empty"):
+        asyncio.run(engine.ask("s1", "   "))
+    with pytest.raises(Exception, match="no session"):
+        asyncio.run(engine.ask("nobody", "hello?"))
