@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.table import Table
 from evals import abcd
 from evals.bench import foundation, knowledge, summary
 from evals.bench.foundation import Figure
+
+if TYPE_CHECKING:
+    from evals.bench.tokens import Row
 
 console = Console()
 bench_app = typer.Typer(help="Benchmarks: each prints its figures beside its baseline.")
@@ -181,6 +184,93 @@ def nba_cmd(
         console.print(line, markup=False, highlight=False)
 
 
+@bench_app.command("tokens")
+def tokens_cmd(
+    turns: Annotated[
+        list[int] | None, typer.Option(help="conversation lengths, repeatable; 10 20 40 80")
+    ] = None,
+) -> None:
+    """Prompt tokens per conversation: our orchestrator beside two create_agent baselines."""
+    from rich.progress import Progress
+
+    from evals.bench import tokens
+
+    lengths = sorted(set(turns or tokens.TURNS))
+    if min(lengths) < 1:
+        raise typer.BadParameter("a conversation has at least one turn", param_hint="--turns")
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(
+            "conversations: ours, then the transcript and agent-history baselines",
+            total=len(tokens.SIDES) * sum(lengths),
+        )
+        rows = measure(tokens.run, lengths, None, lambda: bar.advance(task))
+    show_tokens(rows)
+
+
+def show_tokens(rows: list[Row]) -> None:
+    """The token table, the per-turn curves, the chart and the targets."""
+    from evals.bench import tokens
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    table = Table(
+        "turns",
+        "ours",
+        "transcript\nbaseline",
+        "x fewer",
+        "agent-history\nbaseline",
+        "x fewer",
+        "ours/turn",
+        title="prompt tokens sent per conversation",
+    )
+    for r in rows:
+        table.add_row(
+            str(r.turns),
+            f"{r.ours:,}",
+            f"{r.transcript:,}",
+            f"{r.fewer('transcript'):.2f}x",
+            f"{r.history:,}",
+            f"{r.fewer('history'):.2f}x",
+            f"{r.mean('ours'):,.0f}",
+        )
+    console.print(table)
+    for note in tokens.NOTES:
+        say(note)
+    say(
+        "requests, "
+        + "; ".join(
+            f"{r.turns} turns: "
+            + ", ".join(f"{tokens.MARKS[s][0]} {r.requests(s)}" for s in tokens.SIDES)
+            for r in rows
+        )
+    )
+    longest = rows[-1]
+    curve = Table(
+        "turn",
+        "ours",
+        "transcript",
+        "agent history",
+        title=f"prompt tokens of one turn, {longest.turns}-turn talk",
+    )
+    for turn, ours, transcript, history in tokens.curve(longest):
+        curve.add_row(str(turn), f"{ours:,}", f"{transcript:,}", f"{history:,}")
+    console.print(curve)
+    say(f"total prompt tokens ({tokens.legend()}):")
+    for line in tokens.chart(rows):
+        say(line)
+    say(
+        f"linearity, tokens/turn at {longest.turns} over tokens/turn at {rows[0].turns}: "
+        + ", ".join(f"{tokens.MARKS[s][0]} {tokens.linearity(rows, s):.2f}x" for s in tokens.SIDES)
+    )
+    fallbacks = sum(r.ours_fallbacks for r in rows)
+    if fallbacks:
+        console.print(f"[yellow]warning:[/] {fallbacks} of our model turns fell back")
+    for target, met, measured in tokens.verdicts(rows):
+        mark = "[green]PASS[/]" if met else "[red]FAIL[/]"
+        console.print(f"{mark} {target}: {measured}", highlight=False, soft_wrap=True)
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""
@@ -193,3 +283,4 @@ def all_cmd() -> None:
     intent_cmd()
     mood_cmd()
     nba_cmd()
+    tokens_cmd()
