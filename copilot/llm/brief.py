@@ -16,7 +16,7 @@ from copilot.state import SessionState
 from tools.calls import mask
 from tools.kb.tokens import count
 
-PASSAGE_CHARS = 600
+PASSAGE_CHARS = 300  # the passage's matching sentences; search_knowledge gives more
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Brief:
         return {
             "facts": "\n".join(f"- {f}" for f in self.facts) or "- (no customer identified yet)",
             "playbook": self.playbook or "(none yet)",
-            "steps": "\n".join(f"- step {i} [{s}]: {t}" for i, s, t in self.steps) or "- (none)",
+            "steps": _steps(self.steps),
             "next_step": (
                 f"{self.next_step[0]} (uses {self.next_step[2] or 'nothing'}): {self.next_step[1]}"
                 if self.next_step
@@ -70,6 +70,14 @@ class Brief:
                 else ""
             ),
         }
+
+
+def _steps(steps: list[tuple[str, str, str]]) -> str:
+    """Finished steps on one line; the rest one per line with their titles."""
+    done = [i for i, s, _ in steps if s in ("done", "not_needed")]
+    lines = [f"- done: {', '.join(done)}"] if done else []
+    lines += [f"- step {i} [{s}]: {t}" for i, s, t in steps if s not in ("done", "not_needed")]
+    return "\n".join(lines) or "- (none)"
 
 
 def _digest(state: SessionState) -> list[str]:
@@ -131,8 +139,11 @@ def _digest(state: SessionState) -> list[str]:
         if orders.last_device is not None:
             d = orders.last_device
             out.append(f"phone {d.name}, bought {d.purchased}, {d.months_owned} months owned")
-    out += [f"{k}: {v}" for k, v in view_facts(view).items()]
-    for entry in view.timeline[:3]:
+    # The lines above already state the other facts; this one is a conclusion they leave implicit.
+    overage = view_facts(view).get("data_overage")
+    if overage:
+        out.append(f"data_overage: {overage}")
+    for entry in view.timeline[:2]:
         out.append(f"earlier contact {entry.at.date()} by {entry.channel}: {entry.summary}")
     return [redact(line).text for line in out]
 
@@ -175,7 +186,7 @@ def build(state: SessionState, budget_tokens: int, playbook: Playbook | None = N
         offer=(shown.offer_id, shown.title, shown.why) if shown else None,
         offer_gate=(decision.held_back or "no eligible offer") if decision else "no customer yet",
         passages=[
-            (h.chunk_id, h.citation.title, " ".join(h.text.split())[:PASSAGE_CHARS])
+            (h.chunk_id, h.citation.title, " ".join(h.citation.snippet.split())[:PASSAGE_CHARS])
             for h in (state.knowledge.hits if state.knowledge else [])
         ],
         previous_summary=notes.summary or "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -65,11 +66,33 @@ class AnswerDraft(_Strict):
     citations: list[str] = Field(default_factory=list, max_length=6, description="passage ids")
 
 
+def _lean(node: Any) -> Any:
+    """The schema without titles: the model reads descriptions; each token is paid every turn."""
+    if isinstance(node, dict):
+        return {k: _lean(v) for k, v in node.items() if k != "title"}
+    if isinstance(node, list):
+        return [_lean(v) for v in node]
+    return node
+
+
 def tool_spec(name: str, model: type[BaseModel], description: str) -> dict[str, Any]:
     """An OpenAI tool whose parameters are derived from the pydantic model."""
     spec = convert_to_openai_tool(model)
     spec["function"]["name"] = name
     spec["function"]["description"] = description
+    spec["function"]["parameters"] = _lean(spec["function"]["parameters"])
+    return spec
+
+
+def cards_tool(offer: bool, actions: bool) -> dict[str, Any]:
+    """write_cards with only the fields this turn can use: no offer field when none is allowed,
+    no actions when no open step takes one (policy would refuse them anyway)."""
+    spec = copy.deepcopy(CARDS_TOOL)
+    properties = spec["function"]["parameters"]["properties"]
+    if not offer:
+        del properties["offer"]
+    if not actions:
+        del properties["actions"]
     return spec
 
 

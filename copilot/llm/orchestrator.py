@@ -30,10 +30,17 @@ from pydantic import BaseModel, ValidationError
 
 import prompts
 from copilot.llm.brief import Brief
-from copilot.llm.drafts import ANSWER, ANSWER_TOOL, CARDS_TOOL, WRITE_CARDS, AnswerDraft, PanelDraft
+from copilot.llm.drafts import (
+    ANSWER,
+    ANSWER_TOOL,
+    WRITE_CARDS,
+    AnswerDraft,
+    PanelDraft,
+    cards_tool,
+)
 from copilot.llm.ledger import CallLedger
 from copilot.llm.notes import Tally
-from copilot.llm.policy import Owner, Verdict, check, check_answer
+from copilot.llm.policy import ACTION_USES, Owner, Verdict, check, check_answer
 from copilot.llm.provider import LlmConfig
 from copilot.pii import RedactionPolicy, redact
 from tools.kb.tokens import count
@@ -114,8 +121,11 @@ class Orchestrator:
     ) -> TurnResult:
         """One turn: the model writes the cards, policy checks each piece."""
         user = prompts.render("turn", **brief.variables())
+        spec = cards_tool(
+            brief.offer is not None, bool(brief.open_uses & set(ACTION_USES.values()))
+        )
         result = await self._run(
-            brief, box, user, WRITE_CARDS, PanelDraft, CARDS_TOOL, event_id, "cards", on_token
+            brief, box, user, WRITE_CARDS, PanelDraft, spec, event_id, "cards", on_token
         )
         if isinstance(result, TurnResult):
             return result
