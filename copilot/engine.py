@@ -233,6 +233,8 @@ class Engine:
         live = _Live(SessionState(session_id=session_id))
         if self.deps.actions is not None:
             live.state.proposals = {p.action_id: p for p in self.deps.actions.session(session_id)}
+        if self.deps.llm is not None:
+            self.assistant.restore(live.state)
         history = self.deps.store.events(session_id)
         for past in history:
             await self._fold(live.state, past, past.text)

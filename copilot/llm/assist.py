@@ -88,6 +88,17 @@ class Assistant:
         self.engine = engine
         self.llm = llm
 
+    def restore(self, state: SessionState) -> None:
+        """A restarted process picks up the model's summary and spend where they were."""
+        ledger = self.llm.ledger
+        if ledger is None:
+            return
+        kept = ledger.last_summary(state.session_id)
+        if kept is not None:
+            state.llm.summary, state.llm.covered = kept
+            state.llm.status = "ok"
+        state.llm.conversation = ledger.spent(state.session_id)
+
     def _box(self, state: SessionState, brief: Brief | None = None) -> ToolBox:
         """The scoped tools; for a card turn (brief given) only those the facts leave a need for.
 
@@ -141,6 +152,10 @@ class Assistant:
         async with live.lock:
             state = live.state
             remember(state.llm, result, brief, event_id, self.llm.config.model)
+            if result.verdict and result.verdict.summary and self.llm.ledger is not None:
+                self.llm.ledger.keep_summary(
+                    session_id, event_id, result.verdict.summary, brief.covers
+                )
             for action in result.verdict.actions if result.verdict else []:
                 try:
                     request = request_of(action.kind, dict(action.arguments))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     func,
     select,
 )
@@ -40,6 +41,8 @@ llm_calls = Table(
     Column("cost_usd", Float, nullable=False),
     Column("outcome", String(16), nullable=False),
     Column("detail", String(300)),
+    Column("summary", Text, doc="the accepted running summary after this call, if any"),
+    Column("covers", Integer, doc="how many of the session's turns that summary covers"),
     Column("at", DateTime, nullable=False),
     Index("ix_llm_session", "session_id"),
 )
@@ -90,6 +93,31 @@ class CallLedger:
                     at=datetime.now(UTC).replace(tzinfo=None),
                 )
             )
+
+    def keep_summary(self, session_id: str, event_id: str, summary: str, covers: int) -> None:
+        """Store the summary policy accepted, so a restarted process carries on from it."""
+        c = llm_calls.c
+        latest = (
+            select(func.max(c.id))
+            .where(c.session_id == session_id, c.event_id == event_id, c.purpose == "cards")
+            .scalar_subquery()
+        )
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(
+                llm_calls.update().where(c.id == latest).values(summary=summary, covers=covers)
+            )
+
+    def last_summary(self, session_id: str) -> tuple[str, int] | None:
+        c = llm_calls.c
+        query = (
+            select(c.summary, c.covers)
+            .where(c.session_id == session_id, c.summary.is_not(None))
+            .order_by(c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (str(row[0]), int(row[1] or 0))
 
     def spent(self, session_id: str) -> Tally:
         c = llm_calls.c

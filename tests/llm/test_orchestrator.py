@@ -434,3 +434,19 @@ def test_ask_without_a_model_gives_the_best_passage_and_bad_questions_are_refuse
         asyncio.run(engine.ask("s1", "   "))
     with pytest.raises(Exception, match="no session"):
         asyncio.run(engine.ask("nobody", "hello?"))
+
+
+def test_a_restart_carries_on_from_the_models_summary_and_spend(build: Build) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        first = build(fake.url)
+        asyncio.run(turn(first, utter(1, PHONE_TURN)))
+        asyncio.run(turn(first, utter(2, "Let me check that for you.", speaker="agent")))
+        before = card(first, "s1", "summary")
+        again = build(fake.url)  # a new process on the same session database
+        asyncio.run(turn(again, utter(3, "Ten years on autopay, why now?")))
+    last = fake.requests[-1]["messages"][1]["content"]
+    previous = last.split("PREVIOUS SUMMARY", 1)[1].split("NEW TURNS", 1)[0]
+    assert before["prose"] in previous
+    assert "past due" not in last.split("NEW TURNS SINCE THAT SUMMARY", 1)[1]
+    usage = card(again, "s1", "summary")["usage"]["conversation"]
+    assert usage["calls"] == 3 and usage["prompt_tokens"] == fake.prompt_tokens
