@@ -6,13 +6,17 @@ the turns since it). Both baselines are LangChain's `create_agent` over the same
 tools, the same system prompt and the same `write_cards` finish:
 
 - transcript: it keeps no notes between turns, so each turn a fresh invocation is handed the
-  whole transcript so far and asked to update the panel. Having no facts, it looks up the
-  customer's billing accounts every turn, then writes the cards.
+  whole transcript so far and asked to update the panel. Having no facts, it gathers on every
+  turn what our prompt carries, in one response of parallel tool calls: the customer's profile,
+  billing accounts and orders, and the knowledge passages for the latest customer line. Then
+  it writes the cards.
 - agent history: the way the agent is run in a chat, one thread with a checkpointer
   (`InMemorySaver`), sent only the new line each turn (the standing instruction comes once, with
   the first line). Every request re-reads the thread: each earlier line, the agent's own tool
-  calls and their results. It looks the accounts up once, on the first turn; later turns find
-  the result in the thread.
+  calls and their results. It looks the profile, accounts and orders up once, on the first
+  turn (later turns find them in the thread), and searches the knowledge base on each customer
+  turn for the new line, as ours retrieves on each customer turn; an agent turn goes straight
+  to the cards.
 
 Each side talks to its own fake OpenAI-compatible server on loopback, and all are counted with
 the same tiktoken counter (`copilot.testing.fake_openai.prompt_tokens`) over every request sent.
@@ -22,6 +26,7 @@ Deterministic and offline: the fake answers as a model would; what is measured i
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -63,11 +68,17 @@ LABELS: dict[Side, str] = {
     "transcript": "transcript baseline",
     "history": "agent-history baseline",
 }
+# What the baselines' model fetches before it writes: the facts our prompt carries.
+FACT_TOOLS = ("customer_profile", "billing_accounts", "customer_orders")
+SEARCH_TOOL = "search_knowledge"
 NOTES = (
     "transcript baseline: create_agent, a fresh invocation each turn handed the whole "
-    "transcript so far (no memory; looks the accounts up every turn)",
+    "transcript so far; no memory, so every turn it fetches profile, billing accounts, orders "
+    "and knowledge for the latest customer line (4 parallel tool calls), then writes the cards",
     "agent-history baseline: create_agent on one checkpointed thread (InMemorySaver), sent only "
-    "the new line; each request re-reads every earlier line, tool call and tool result",
+    "the new line; fetches profile, billing accounts and orders once (first turn), searches "
+    "knowledge on each customer turn for the new line, then writes the cards; each request "
+    "re-reads every earlier line, tool call and tool result",
 )
 OPENER = f"Hi, I got an email saying my bill is past due. My number is {PHONE}."
 CYCLE = (
@@ -198,20 +209,56 @@ def _sent(fake: FakeOpenAI, since: int) -> tuple[int, int]:
     return len(bodies), sum(prompt_tokens(b) for b in bodies)
 
 
-def baseline_respond(body: dict[str, Any]) -> Reply:
-    """The baselines' model: look the accounts up unless a tool result is in view, then write.
+def _line(message: dict[str, Any]) -> tuple[str, str] | None:
+    """(speaker, text) of a conversation line as the baselines send it, else None."""
+    content = message.get("content")
+    if message.get("role") != "user" or not isinstance(content, str):
+        return None
+    speaker, sep, text = content.partition(f" ({CHANNEL}): ")
+    return (speaker, text) if sep and speaker in ("customer", "agent") else None
 
-    The transcript agent sees no tool result from earlier turns, so it looks up every turn; the
-    agent with history finds the first turn's lookup in its thread and goes straight to the cards.
+
+def _fetched(messages: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(tool, arguments) of every tool call the model made that is in view."""
+    out = []
+    for m in messages:
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", {})
+            args = fn.get("arguments") or "{}"
+            out.append((str(fn.get("name")), json.loads(args) if isinstance(args, str) else args))
+    return out
+
+
+def baseline_calls(body: dict[str, Any]) -> list[Call]:
+    """What the baselines' model fetches before it writes: whatever it needs and cannot see.
+
+    The facts our prompt carries (profile, billing accounts, orders) unless their results are in
+    view, and the knowledge passages for the latest customer line unless that search is in view.
+    A fresh transcript invocation sees no earlier result, so it fetches all four every turn; the
+    agent with history finds the facts in its thread after the first turn and the search for an
+    unchanged customer line after the turn that searched it, so it searches each customer turn.
+    Nothing once this turn's results are in: after its tool results, the model writes.
     """
     messages = body.get("messages", [])
-    if not any(m.get("role") == "tool" for m in messages):
-        return Reply(calls=[Call("billing_accounts", {})])
-    said = [
-        str(m.get("content", "")).split(": ", 1)[-1]
-        for m in messages
-        if m.get("role") == "user" and str(m.get("content", "")).startswith("customer")
-    ]
+    if messages and messages[-1].get("role") == "tool":
+        return []
+    fetched = _fetched(messages)
+    names = {name for name, _ in fetched}
+    calls = [Call(name, {}) for name in FACT_TOOLS if name not in names]
+    said = [text for speaker, text in filter(None, map(_line, messages)) if speaker == "customer"]
+    searched = {str(args.get("query")) for name, args in fetched if name == SEARCH_TOOL}
+    if said and said[-1] not in searched:
+        calls.append(Call(SEARCH_TOOL, {"query": said[-1]}))
+    return calls
+
+
+def baseline_respond(body: dict[str, Any]) -> Reply:
+    """The baselines' model: fetch what `baseline_calls` finds missing, in parallel, then write."""
+    calls = baseline_calls(body)
+    if calls:
+        return Reply(calls=calls)
+    messages = body.get("messages", [])
+    said = [text for speaker, text in filter(None, map(_line, messages)) if speaker == "customer"]
     summary = " ".join(" ".join(said[-3:]).split()[:80]) or "Conversation just started."
     return Reply(
         calls=[
@@ -293,7 +340,7 @@ def _state(messages: Sequence[AnyMessage]) -> InputAgentState:
 async def _baseline(
     settings: Settings,
     customer: str,
-    retriever: Retriever | None,
+    retriever: Retriever,
     turns: Sequence[int],
     tick: Callable[[], None] | None,
     side: Side,
@@ -327,9 +374,13 @@ async def _baseline(
                 http_async_client=http,
             )
             kit = CustomerTools(systems, customer, retriever, settings.tool_timeout_s)
+            tools = kit.tools()
+            missing = {*FACT_TOOLS, SEARCH_TOOL} - {t.name for t in tools}
+            if missing:
+                raise RuntimeError(f"the customer tools lack {sorted(missing)}")
             agent = create_agent(
                 model=model,
-                tools=[*kit.tools(), _finish_tool()],
+                tools=[*tools, _finish_tool()],
                 system_prompt=system,
                 checkpointer=InMemorySaver() if side == "history" else None,
             )
@@ -393,8 +444,11 @@ def run(
             f"sqlite:///{Path(scratch) / 'sessions.db'}",
         )
         ours = asyncio.run(_ours(engine, fake, lengths, tick))
-    # The same knowledge base, read through the engine's retriever (one embedder loaded).
+    # The same knowledge base, read through the engine's retriever (one embedder loaded): the
+    # baselines' search_knowledge exists only when their tools are given it.
     retriever = engine.deps.retriever
+    if retriever is None:
+        raise RuntimeError("the engine was built without a retriever: no knowledge to compare")
     transcript = asyncio.run(_baseline(base, customer, retriever, lengths, tick, "transcript"))
     history = asyncio.run(_baseline(base, customer, retriever, lengths, tick, "history"))
     return [
