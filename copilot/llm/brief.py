@@ -16,7 +16,7 @@ from copilot.state import SessionState
 from tools.calls import mask
 from tools.kb.tokens import count
 
-PASSAGE_CHARS = 300  # the passage's matching sentences; search_knowledge gives more
+PASSAGE_CHARS = 180  # the passage's best sentence or two; search_knowledge gives more
 
 
 @dataclass
@@ -143,7 +143,7 @@ def _digest(state: SessionState) -> list[str]:
     overage = view_facts(view).get("data_overage")
     if overage:
         out.append(f"data_overage: {overage}")
-    for entry in view.timeline[:2]:
+    for entry in view.timeline[:1]:  # where this contact came from; tools give the rest
         out.append(f"earlier contact {entry.at.date()} by {entry.channel}: {entry.summary}")
     return [redact(line).text for line in out]
 

@@ -84,14 +84,16 @@ def tool_spec(name: str, model: type[BaseModel], description: str) -> dict[str, 
     return spec
 
 
-def cards_tool(offer: bool, actions: bool) -> dict[str, Any]:
+def cards_tool(offer: bool, actions: set[str]) -> dict[str, Any]:
     """write_cards with only the fields this turn can use: no offer field when none is allowed,
-    no actions when no open step takes one (policy would refuse them anyway)."""
+    only the action kinds an open step takes (policy would refuse the others anyway)."""
     spec = copy.deepcopy(CARDS_TOOL)
     properties = spec["function"]["parameters"]["properties"]
     if not offer:
         del properties["offer"]
-    if not actions:
+    if actions:
+        properties["actions"]["items"]["properties"]["kind"]["enum"] = sorted(actions)
+    else:
         del properties["actions"]
     return spec
 

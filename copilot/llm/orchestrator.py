@@ -121,9 +121,8 @@ class Orchestrator:
     ) -> TurnResult:
         """One turn: the model writes the cards, policy checks each piece."""
         user = prompts.render("turn", **brief.variables())
-        spec = cards_tool(
-            brief.offer is not None, bool(brief.open_uses & set(ACTION_USES.values()))
-        )
+        kinds = {kind for kind, uses in ACTION_USES.items() if uses in brief.open_uses}
+        spec = cards_tool(brief.offer is not None, kinds)
         result = await self._run(
             brief, box, user, WRITE_CARDS, PanelDraft, spec, event_id, "cards", on_token
         )

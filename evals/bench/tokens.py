@@ -8,15 +8,15 @@ tools, the same system prompt and the same `write_cards` finish:
 - transcript: it keeps no notes between turns, so each turn a fresh invocation is handed the
   whole transcript so far and asked to update the panel. Having no facts, it gathers on every
   turn what our prompt carries, in one response of parallel tool calls: the customer's profile,
-  billing accounts and orders, and the knowledge passages for the latest customer line. Then
+  billing accounts and orders, and the knowledge passages for the recent customer lines. Then
   it writes the cards.
 - agent history: the way the agent is run in a chat, one thread with a checkpointer
   (`InMemorySaver`), sent only the new line each turn (the standing instruction comes once, with
   the first line). Every request re-reads the thread: each earlier line, the agent's own tool
   calls and their results. It looks the profile, accounts and orders up once, on the first
   turn (later turns find them in the thread), and searches the knowledge base on each customer
-  turn for the new line, as ours retrieves on each customer turn; an agent turn goes straight
-  to the cards.
+  turn for the recent customer lines, as ours retrieves on each customer turn; an agent turn
+  goes straight to the cards.
 
 Each side talks to its own fake OpenAI-compatible server on loopback, and all are counted with
 the same tiktoken counter (`copilot.testing.fake_openai.prompt_tokens`) over every request sent.
@@ -74,11 +74,12 @@ SEARCH_TOOL = "search_knowledge"
 NOTES = (
     "transcript baseline: create_agent, a fresh invocation each turn handed the whole "
     "transcript so far; no memory, so every turn it fetches profile, billing accounts, orders "
-    "and knowledge for the latest customer line (4 parallel tool calls), then writes the cards",
+    "and knowledge for the last three customer lines (4 parallel tool calls), then writes "
+    "the cards",
     "agent-history baseline: create_agent on one checkpointed thread (InMemorySaver), sent only "
     "the new line; fetches profile, billing accounts and orders once (first turn), searches "
-    "knowledge on each customer turn for the new line, then writes the cards; each request "
-    "re-reads every earlier line, tool call and tool result",
+    "knowledge on each customer turn for the last three customer lines, then writes the cards; "
+    "each request re-reads every earlier line, tool call and tool result",
 )
 OPENER = f"Hi, I got an email saying my bill is past due. My number is {PHONE}."
 CYCLE = (
@@ -233,7 +234,7 @@ def baseline_calls(body: dict[str, Any]) -> list[Call]:
     """What the baselines' model fetches before it writes: whatever it needs and cannot see.
 
     The facts our prompt carries (profile, billing accounts, orders) unless their results are in
-    view, and the knowledge passages for the latest customer line unless that search is in view.
+    view, and the knowledge passages for the recent customer lines unless that search is in view.
     A fresh transcript invocation sees no earlier result, so it fetches all four every turn; the
     agent with history finds the facts in its thread after the first turn and the search for an
     unchanged customer line after the turn that searched it, so it searches each customer turn.
@@ -247,8 +248,11 @@ def baseline_calls(body: dict[str, Any]) -> list[Call]:
     calls = [Call(name, {}) for name in FACT_TOOLS if name not in names]
     said = [text for speaker, text in filter(None, map(_line, messages)) if speaker == "customer"]
     searched = {str(args.get("query")) for name, args in fetched if name == SEARCH_TOOL}
-    if said and said[-1] not in searched:
-        calls.append(Call(SEARCH_TOOL, {"query": said[-1]}))
+    # A model writes its query about the conversation, not only its last line (which often says
+    # just "it"); ours retrieves with a blend of the recent turns too.
+    query = " ".join(said[-3:])[:500]
+    if said and query not in searched:
+        calls.append(Call(SEARCH_TOOL, {"query": query}))
     return calls
 
 

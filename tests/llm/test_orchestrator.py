@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import prompts
 from copilot.actions import ActionLedger
 from copilot.engine import Engine, EngineDeps
 from copilot.events import Event
@@ -300,7 +301,8 @@ def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build:
         assert engine.deps.llm is not None and engine.deps.llm.ledger is not None
         calls = engine.deps.llm.ledger.calls("s1")
         usage = card(engine, "s1", "summary")["usage"]
-        assert [c["prompt"] for c in calls] == ["turn.v1", "turn.v1"]
+        latest = f"turn.v{max(prompts.catalogue()['turn'])}"
+        assert [c["prompt"] for c in calls] == [latest, latest]
         assert sum(c["prompt_tokens"] for c in calls) == fake.prompt_tokens
         assert usage["conversation"]["prompt_tokens"] == fake.prompt_tokens
         assert usage["turn"]["prompt_tokens"] == calls[-1]["prompt_tokens"]
