@@ -74,7 +74,7 @@ def scenario_run(
             settings = load_settings()
             if engine == "offline":
                 settings = settings.model_copy(update={"llm_base_url": None})
-            elif settings.llm_base_url is None:  # a real model when one is configured
+            elif not settings.llm_base_url:  # a real model when one is configured
                 fake = stack.enter_context(_fake_model())
                 settings = settings.model_copy(
                     update={"llm_base_url": fake.url, "llm_model": FAKE_MODEL, "llm_coalesce_ms": 0}
