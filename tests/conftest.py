@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,10 +124,12 @@ def full_engine(
 
     intent, mood = models
 
-    def build(url: str, down: list[str] | None = None) -> Engine:
+    def build(url: str, down: list[str] | None = None, **extra: Any) -> Engine:
+        """extra replaces or adds deps: other systems, the LLM path, the action ledger."""
+        systems = extra.pop("systems", None) or sql_systems(data_dir)
         return Engine(
             EngineDeps(
-                systems=with_outage(sql_systems(data_dir), down or []),
+                systems=with_outage(systems, down or []),
                 retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
                 store=SessionStore(url),
                 intent=intent,
@@ -136,6 +139,7 @@ def full_engine(
                 offers=load_offers(),
                 ledger=OfferLedger(url),
                 today=lambda: TODAY,
+                **extra,
             )
         )
 

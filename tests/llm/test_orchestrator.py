@@ -15,24 +15,16 @@ import pytest
 
 import prompts
 from copilot.actions import ActionLedger
-from copilot.engine import Engine, EngineDeps
+from copilot.engine import Engine
 from copilot.events import Event
 from copilot.llm.ledger import CallLedger
 from copilot.llm.orchestrator import Orchestrator
 from copilot.llm.provider import LlmConfig, chat_model
-from copilot.offers import OfferLedger
-from copilot.offers import load_default as load_offers
 from copilot.panel import PanelUpdate, StreamItem, TokenDelta
-from copilot.playbooks import load_default as load_playbooks
-from copilot.sessions import SessionStore
 from copilot.settings import load_settings
 from copilot.systems import build_systems
 from copilot.testing import model_like
 from copilot.testing.fake_openai import Call, FakeOpenAI, Reply
-from tests.conftest import TODAY
-from tools.kb.embeddings import Embedder
-from tools.kb.retriever import Retriever
-from tools.kb.store import KnowledgeStore, connect
 
 PHONE_TURN = "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."
 HISTORY_TURN = PHONE_TURN + " Last time I called you said autopay was fine."
@@ -51,32 +43,22 @@ def own_data(data_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def build(own_data: Path, demo_kb: Path, embedder: Embedder, models: Any, tmp_path: Path) -> Build:
-    intent, mood = models
+def build(own_data: Path, full_engine: Any, tmp_path: Path) -> Build:
+    """The shipped engine with the LLM path on, over a copy of the systems that actions write to."""
 
     def make(url: str, **config: Any) -> Engine:
-        settings = load_settings(data_dir=own_data)
         conf = LlmConfig(
             base_url=url, model="fake-model", max_retries=0, coalesce_ms=0, timeout_s=5.0
         )
         conf = LlmConfig(**{**conf.__dict__, **config})
         db = f"sqlite:///{tmp_path / 'sessions.db'}"
-        return Engine(
-            EngineDeps(
-                systems=build_systems(settings),
-                retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
-                store=SessionStore(db),
-                intent=intent,
-                mood=mood,
-                embedder=embedder,
-                playbooks=load_playbooks(),
-                offers=load_offers(),
-                ledger=OfferLedger(db),
-                today=lambda: TODAY,
-                llm=Orchestrator(chat_model(conf), conf, CallLedger(db)),
-                actions=ActionLedger(db),
-            )
+        engine: Engine = full_engine(
+            db,
+            systems=build_systems(load_settings(data_dir=own_data)),
+            llm=Orchestrator(chat_model(conf), conf, CallLedger(db)),
+            actions=ActionLedger(db),
         )
+        return engine
 
     return make
 
