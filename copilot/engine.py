@@ -6,6 +6,7 @@ redact -> store -> entities -> identity -> intent -> mood -> customer view -> kn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -228,6 +229,26 @@ class Engine:
     def panel(self, session_id: str) -> list[Card]:
         live = self._live.get(session_id)
         return list(live.panel.cards.values()) if live else []
+
+    def warm_up(self) -> None:
+        """Load what the first event would otherwise wait for: models, lexical index."""
+        text = "Hello, my bill looks wrong this month."
+        vector = None
+        if self.deps.embedder is not None:
+            vector = np.asarray(self.deps.embedder.embed([text])[0])
+        if self.deps.intent is not None:
+            self.deps.intent.predict([text], vectors=None if vector is None else [vector])
+        if self.deps.mood is not None:
+            self.deps.mood().update("warm-up", text, vector=vector)
+        if self.deps.retriever is not None:
+            with contextlib.suppress(CopilotError):
+                self.deps.retriever.search(text, 1)
+
+    async def snapshot(self, session_id: str) -> tuple[list[Card], int]:
+        """Every card of a session and the panel's version, rebuilt from the log if need be."""
+        live = self._live.get(session_id) or await self._restore(session_id)
+        async with live.lock:
+            return list(live.panel.cards.values()), live.panel.version
 
     async def _restore(self, session_id: str) -> _Live:
         live = _Live(SessionState(session_id=session_id))

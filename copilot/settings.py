@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     llm_coalesce_ms: int = Field(
         250, ge=0, le=10_000, description="wait this long for a burst of events to end"
     )
+    api_keys_file: Path | None = Field(
+        None, description="YAML of API keys (key: {role, tenant, name}); none: demo keys"
+    )
+    scenarios: Path = Field(Path("evals/scenarios"), description="scenarios the console plays")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -1,9 +1,12 @@
-"""The app factory: settings, systems and routes wired once, nothing done at import time."""
+"""The app factory: settings, systems, keys and routes wired once, nothing done at import time."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -11,30 +14,60 @@ from copilot import __version__
 from copilot.settings import Settings, load_settings
 from copilot.systems import build_systems
 from server import errors
+from server.auth import KeyRing
 from server.deps import CopilotDeps
-from server.routes import customers, health, kb
+from server.limits import BodyLimit
+from server.metrics import Measured
+from server.routes import customers, health, kb, live, scenarios, sessions
 from tools.base import Systems
 from tools.kb.retriever import Retriever
+
+if TYPE_CHECKING:
+    from copilot.engine import Engine
+
+log = logging.getLogger("copilot.server")
+
+
+def _load(deps: CopilotDeps) -> None:
+    deps.engine().warm_up()
+    deps.warm = True
 
 
 def create_app(
     settings: Settings | None = None,
     systems: Systems | None = None,
     retriever: Retriever | None = None,
+    engine: Engine | None = None,
+    keys: KeyRing | None = None,
 ) -> FastAPI:
-    """Build the app; tests pass their own settings, systems or retriever."""
+    """Build the app; tests pass their own settings, systems, engine or keys."""
     s = settings or load_settings()
-    deps = CopilotDeps(settings=s, systems=systems or build_systems(s), _retriever=retriever)
+    ring = keys or (KeyRing.load(s.api_keys_file) if s.api_keys_file else KeyRing.demo())
+    deps = CopilotDeps(
+        settings=s,
+        systems=engine.deps.systems if engine else systems or build_systems(s),
+        keys=ring,
+        _retriever=retriever,
+        _engine=engine,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if keys is None and s.api_keys_file is None:
+            for role, key in ring.by_role().items():
+                log.warning("demo %s key: %s", role, key)
+        # Models load off the event loop; /healthz answers meanwhile, /readyz once done.
+        loading = asyncio.create_task(asyncio.to_thread(_load, deps))
         yield
+        await loading
+        await deps.engine().settle()
         await deps.systems.aclose()
 
     app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
     app.state.deps = deps
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(customers.router)
-    app.include_router(kb.router)
+    for router in (health, sessions, live, customers, kb, scenarios):
+        app.include_router(router.router)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(Measured, metrics=deps.metrics)
     return app

@@ -6,30 +6,80 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from copilot.knowledge import build_retriever
+from copilot.registry import SessionRegistry
 from copilot.settings import Settings
+from server.auth import KeyRing
+from server.metrics import Metrics
+from server.stream import Broadcaster
 from tools.base import Systems
 from tools.kb.retriever import Retriever
+
+if TYPE_CHECKING:
+    from copilot.engine import Engine
 
 
 @dataclass
 class CopilotDeps:
     settings: Settings
     systems: Systems
+    keys: KeyRing
     today: Callable[[], date] = field(default=date.today)
     _retriever: Retriever | None = None
+    _engine: Engine | None = None
+    _registry: SessionRegistry | None = None
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    metrics: Metrics = field(default_factory=Metrics)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _wired: bool = False
+    warm: bool = False  # the engine has loaded its models and answered a first query
+
+    @property
+    def sessions_url(self) -> str:
+        return f"sqlite:///{Path(self.settings.data_dir).parent / 'sessions.db'}"
 
     def retriever(self) -> Retriever:
         """Built on first use: loading the embedding model takes seconds; not every run needs it."""
         with self._lock:
             if self._retriever is None:
-                self._retriever = build_retriever(self.settings)
+                built = self._engine.deps.retriever if self._engine is not None else None
+                self._retriever = built or build_retriever(self.settings)
             return self._retriever
+
+    def engine(self) -> Engine:
+        """The copilot engine, built once (models load here), its stream wired to the fan-out."""
+        with self._lock:
+            if self._engine is None:
+                from copilot.runtime import build_engine
+
+                self._engine = build_engine(self.settings, self.sessions_url)
+            if not self._wired:
+                self._engine.subscribe(self.broadcaster)
+                self._engine.subscribe(self._count)
+                self._wired = True
+            return self._engine
+
+    async def _count(self, item: object) -> None:
+        from copilot.panel import PanelUpdate
+
+        if isinstance(item, PanelUpdate):
+            self.metrics.updates[item.source] += 1
+            if item.source == "fast":
+                self.metrics.panel_latency.observe(item.latency_ms)
+
+    def engine_ready(self) -> bool:
+        return self._engine is not None and self.warm
+
+    def registry(self) -> SessionRegistry:
+        with self._lock:
+            if self._registry is None:
+                self._registry = SessionRegistry(self.sessions_url)
+            return self._registry
 
 
 def get_deps(request: Request) -> CopilotDeps:

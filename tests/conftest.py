@@ -158,3 +158,20 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pat
     report = ingest(KnowledgeStore(connect(folder)), embedder, DEMO_ARTICLES)
     assert report.problems == [] and report.articles >= 40
     return folder
+
+
+def api_keys() -> Any:
+    """API keys for server tests: one per role of tenant brightwave, one agent of another tenant."""
+    from server.auth import KeyRing, KeySpec
+
+    specs = {
+        f"test-{role}-key-0123456789": KeySpec(role=role, tenant="brightwave", name=f"{role} one")
+        for role in ("agent", "bot", "supervisor", "qa", "admin")
+    }
+    specs["test-other-agent-key-0123"] = KeySpec(role="agent", tenant="acme", name="eve")
+    return KeyRing(specs)
+
+
+def bearer(role: str) -> dict[str, str]:
+    key = "test-other-agent-key-0123" if role == "other" else f"test-{role}-key-0123456789"
+    return {"Authorization": f"Bearer {key}"}

@@ -10,16 +10,19 @@ import pytest
 
 from copilot.settings import load_settings
 from server.app import create_app
+from tests.conftest import api_keys, bearer
 from tools.demo.stories import ANNA, MARGARET, TOM
 from tools.services import start_apps
 
 
 @pytest.fixture(scope="module")
 def api(data_dir: Path) -> Iterator[httpx.Client]:
-    app = create_app(load_settings(data_dir=data_dir))
+    app = create_app(load_settings(data_dir=data_dir), keys=api_keys())
     with (
         start_apps({"copilot": app}) as running,
-        httpx.Client(base_url=running.urls["copilot"], timeout=10) as client,
+        httpx.Client(
+            base_url=running.urls["copilot"], timeout=10, headers=bearer("agent")
+        ) as client,
     ):
         yield client
 

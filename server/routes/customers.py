@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from server.auth import Writer
 from server.deps import DepsDep
 from tools import identifiers
 from tools.identity import IdentityQuery, Resolution, resolve
@@ -18,6 +19,7 @@ Text = Annotated[str | None, Query(max_length=254)]
 @router.get("/resolve")
 async def resolve_customer(
     deps: DepsDep,
+    who: Writer,
     phone: Text = None,
     email: Text = None,
     account: Text = None,
@@ -47,7 +49,9 @@ async def resolve_customer(
 
 @router.get("/{customer_id}/360")
 async def customer_view(
-    deps: DepsDep, customer_id: Annotated[str, Path(max_length=64)]
+    deps: DepsDep,
+    customer_id: Annotated[str, Path(max_length=64)],
+    who: Writer,
 ) -> Customer360:
     """Profile, billing, orders and timeline in one document; each section has its own status."""
     cid = identifiers.customer_id(customer_id)

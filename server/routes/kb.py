@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from server.auth import Reader
 from server.deps import DepsDep
 from tools.kb.models import Filters, SearchResult
 from tools.kb.query import ConversationQuery
@@ -18,6 +19,7 @@ Name = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 @router.get("/search")
 async def search(
     deps: DepsDep,
+    who: Reader,
     q: Annotated[str, Query(max_length=2000, description="the question or conversation text")],
     k: Annotated[int, Query(ge=1, le=20)] = 5,
     product: Name = None,
@@ -33,7 +35,10 @@ async def search(
 
 @router.post("/query")
 async def query(
-    deps: DepsDep, conversation: ConversationQuery, k: Annotated[int, Query(ge=1, le=20)] = 5
+    deps: DepsDep,
+    conversation: ConversationQuery,
+    who: Reader,
+    k: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> SearchResult:
     """Search with a query built from the conversation: recent customer turns, intent, entities."""
     return await asyncio.to_thread(deps.retriever().search, conversation, k)

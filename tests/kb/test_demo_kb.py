@@ -10,6 +10,7 @@ import pytest
 
 from copilot.settings import load_settings
 from server.app import create_app
+from tests.conftest import api_keys, bearer
 from tools.kb.embeddings import Embedder
 from tools.kb.query import ConversationQuery, Turn
 from tools.kb.retriever import Retriever
@@ -57,8 +58,8 @@ def api(demo_kb: Path, embedder: Embedder, data_dir: Path) -> Iterator[httpx.Cli
     settings = load_settings(data_dir=data_dir, kb_dir=demo_kb)
     retriever = Retriever(KnowledgeStore(connect(demo_kb)), embedder)
     with (
-        start_apps({"api": create_app(settings, retriever=retriever)}) as running,
-        httpx.Client(base_url=running.urls["api"], timeout=30) as client,
+        start_apps({"api": create_app(settings, retriever=retriever, keys=api_keys())}) as running,
+        httpx.Client(base_url=running.urls["api"], timeout=30, headers=bearer("agent")) as client,
     ):
         yield client
 

@@ -1,0 +1,183 @@
+"""Events in (one or a batch), the live stream out (SSE), and the agent's approvals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from copilot.events import MAX_TEXT, Channel, Event, EventType, Speaker
+from copilot.panel import Card
+from server.auth import Principal, Reader, Sender, Writer
+from server.deps import CopilotDeps, DepsDep
+from server.routes.sessions import SessionId, owned
+from server.stream import sse
+from tools.errors import CopilotError, InvalidInput, NotFound
+
+router = APIRouter(prefix="/v1/sessions", tags=["live"])
+ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+MAX_BATCH = 100
+HEARTBEAT_S = 15.0
+
+
+class Closed(CopilotError):
+    status_code = 409
+    code = "session_closed"
+
+
+class EventIn(BaseModel):
+    """An event for the session in the path; `ts` defaults to when it arrived."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(pattern=ID)
+    type: EventType
+    speaker: Speaker = "customer"
+    channel: Channel = "chat"
+    text: str = Field("", max_length=MAX_TEXT)
+    ts: datetime | None = None
+    seq: int | None = Field(None, ge=0)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Ack(BaseModel):
+    """What became of an event; no panel content, so a bot that sends events reads nothing."""
+
+    event_id: str
+    duplicate: bool
+    version: int | None = Field(None, description="the panel version this event produced")
+    latency_ms: float | None = None
+
+
+def _event(session_id: str, body: EventIn) -> Event:
+    try:
+        return Event(
+            **body.model_dump(exclude={"ts"}),
+            session_id=session_id,
+            ts=body.ts or datetime.now(UTC),
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "event"
+        raise InvalidInput(where, err["msg"]) from None
+
+
+async def _open(deps: CopilotDeps, session_id: str, who: Principal) -> None:
+    info = owned(deps, session_id, who)
+    if not info.open:
+        raise Closed(f"session {session_id} is closed")
+
+
+async def _apply(deps: CopilotDeps, event: Event) -> Ack:
+    update = await deps.engine().handle(event)
+    deps.metrics.events += 1
+    if update is None:
+        return Ack(event_id=event.event_id, duplicate=True)
+    return Ack(
+        event_id=event.event_id,
+        duplicate=False,
+        version=update.version,
+        latency_ms=update.latency_ms,
+    )
+
+
+@router.post("/{session_id}/events", status_code=202)
+async def post_event(session_id: SessionId, body: EventIn, deps: DepsDep, who: Sender) -> Ack:
+    """One event; the same event_id again changes nothing."""
+    await _open(deps, session_id, who)
+    return await _apply(deps, _event(session_id, body))
+
+
+@router.post("/{session_id}/events:batch", status_code=202)
+async def post_events(session_id: SessionId, body: Batch, deps: DepsDep, who: Sender) -> list[Ack]:
+    """Up to 100 events in order; all are checked before any is applied."""
+    await _open(deps, session_id, who)
+    events = [_event(session_id, e) for e in body.events]
+    return [await _apply(deps, e) for e in events]
+
+
+@router.get("/{session_id}/stream", response_class=StreamingResponse)
+async def stream(
+    session_id: SessionId,
+    request: Request,
+    deps: DepsDep,
+    who: Reader,
+    last_event_id: Annotated[str | None, Header()] = None,
+    since: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+) -> StreamingResponse:
+    """Panel updates (id = panel version) and token deltas as server-sent events.
+
+    Reconnect with Last-Event-ID (or ?last_event_id=) to get what was missed.
+    """
+    owned(deps, session_id, who)
+    resume = since
+    if last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise InvalidInput("Last-Event-ID", "expected the panel version last received")
+        resume = int(last_event_id)
+    cards, version = await deps.engine().snapshot(session_id)
+    items = deps.broadcaster.follow(session_id, resume, cards, version)
+
+    async def body() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        nxt = asyncio.ensure_future(anext(items))
+        try:
+            while True:
+                done, _ = await asyncio.wait({nxt}, timeout=HEARTBEAT_S)
+                if await request.is_disconnected():
+                    return
+                if not done:
+                    yield ": ping\n\n"
+                    continue
+                try:
+                    item = nxt.result()
+                except StopAsyncIteration:
+                    return
+                yield sse(item)
+                nxt = asyncio.ensure_future(anext(items))
+        finally:
+            # Stop the pending read first: a generator cannot be closed while it runs.
+            nxt.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await nxt
+            await items.aclose()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+ActionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
+async def _decide(
+    deps: CopilotDeps, session_id: str, action: str, approve: bool, who: Principal
+) -> Card:
+    await _open(deps, session_id, who)
+    engine = deps.engine()
+    await engine.decide(session_id, action, approve=approve, by=who.name)
+    found = {c.id: c for c in engine.panel(session_id)}.get(f"action:{action}")
+    if found is None:
+        raise NotFound(f"no action {action} in session {session_id}")
+    return found
+
+
+@router.post("/{session_id}/actions/{action_id}/approve")
+async def approve(session_id: SessionId, action_id: ActionId, deps: DepsDep, who: Writer) -> Card:
+    """Run a proposed write action; recorded with the approving agent's name."""
+    return await _decide(deps, session_id, action_id, True, who)
+
+
+@router.post("/{session_id}/actions/{action_id}/reject")
+async def reject(session_id: SessionId, action_id: ActionId, deps: DepsDep, who: Writer) -> Card:
+    """Turn a proposal down; nothing is written to any system."""
+    return await _decide(deps, session_id, action_id, False, who)

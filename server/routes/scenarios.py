@@ -1,0 +1,92 @@
+"""Scenario files for the console's "play a scenario": their turns as events to send."""
+
+from __future__ import annotations
+
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
+from copilot.scenario import load
+from server.auth import Reader
+from server.deps import DepsDep
+from tools.errors import CopilotError, NotFound
+
+router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
+
+
+class ScenarioInfo(BaseModel):
+    name: str
+    description: str
+
+
+class PlayTurn(BaseModel):
+    type: str
+    speaker: str
+    channel: str
+    text: str
+    data: dict[str, Any]
+    delay_s: float
+
+
+class Playable(BaseModel):
+    name: str
+    description: str
+    channel: str
+    turns: list[PlayTurn]
+
+
+def _folder(deps: DepsDep) -> FilePath:
+    return FilePath(deps.settings.scenarios)
+
+
+@router.get("")
+async def list_scenarios(deps: DepsDep, who: Reader) -> list[ScenarioInfo]:
+    out = []
+    for path in sorted(_folder(deps).glob("*.yaml")):
+        try:
+            found = load(path)
+        except CopilotError:
+            continue  # a broken file is the eval suite's to report, not the console's
+        out.append(ScenarioInfo(name=found.name, description=found.description))
+    return out
+
+
+@router.get("/{name}")
+async def get_scenario(
+    name: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")],
+    deps: DepsDep,
+    who: Reader,
+) -> Playable:
+    """The turns to post, metadata first; delay_s is the pause before each."""
+    path = _folder(deps) / f"{name}.yaml"
+    if not path.is_file():
+        raise NotFound(f"no scenario {name}")
+    found = load(path)
+    turns = []
+    if found.metadata:
+        turns.append(
+            PlayTurn(
+                type="metadata",
+                speaker="system",
+                channel=found.channel,
+                text="",
+                data=found.metadata,
+                delay_s=0.0,
+            )
+        )
+    turns += [
+        PlayTurn(
+            type=t.type,
+            speaker=t.speaker,
+            channel=t.channel or found.channel,
+            text=t.text,
+            data=t.data,
+            delay_s=min(t.delay_s, 4.0),
+        )
+        for t in found.turns
+    ]
+    return Playable(
+        name=found.name, description=found.description, channel=found.channel, turns=turns
+    )

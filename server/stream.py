@@ -1,0 +1,112 @@
+"""Live fan-out of each session's stream to its subscribers, with resume after a dropped connection.
+
+Panel updates carry their version as the SSE id; a subscriber that comes back with Last-Event-ID
+gets what it missed from a short history, or one full snapshot when that history does not reach
+back far enough. Token deltas are live only: the panel update that follows them is what counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+
+from copilot.panel import Card, PanelUpdate, StreamItem, TokenDelta
+
+KEEP = 256  # panel updates kept per session for resuming
+QUEUE = 1024  # a subscriber further behind than this is dropped and resumes on reconnect
+
+
+@dataclass
+class _Channel:
+    history: deque[PanelUpdate] = field(default_factory=lambda: deque(maxlen=KEEP))
+    queues: set[asyncio.Queue[StreamItem | None]] = field(default_factory=set)
+
+
+class Broadcaster:
+    """Engine listener: every item goes to the session's live subscribers."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, _Channel] = {}
+        self.dropped = 0
+
+    async def __call__(self, item: StreamItem) -> None:
+        channel = self._channels.setdefault(item.session_id, _Channel())
+        if isinstance(item, PanelUpdate):
+            channel.history.append(item)
+        for queue in list(channel.queues):
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                channel.queues.discard(queue)
+                self.dropped += 1
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)  # tells the subscriber to end; it will resume
+
+    def subscribers(self) -> int:
+        return sum(len(c.queues) for c in self._channels.values())
+
+    def forget(self, session_id: str) -> None:
+        channel = self._channels.pop(session_id, None)
+        for queue in channel.queues if channel else ():
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+
+    async def follow(
+        self, session_id: str, since: int | None, snapshot: list[Card], version: int
+    ) -> AsyncGenerator[StreamItem, None]:
+        """What the subscriber missed since `since`, then everything live until it leaves."""
+        channel = self._channels.setdefault(session_id, _Channel())
+        queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(maxsize=QUEUE)
+        channel.queues.add(queue)
+        try:
+            last = max(since or 0, version)
+            for missed in self._catch_up(channel, session_id, since, snapshot, version):
+                last = max(last, missed.version)
+                yield missed
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                if isinstance(item, PanelUpdate):
+                    if item.version <= last:
+                        continue  # already sent in the catch-up
+                    last = item.version
+                yield item
+        finally:
+            channel.queues.discard(queue)
+
+    def _catch_up(
+        self,
+        channel: _Channel,
+        session_id: str,
+        since: int | None,
+        snapshot: list[Card],
+        version: int,
+    ) -> list[PanelUpdate]:
+        if since is not None and since >= version:
+            return []
+        history = [u for u in channel.history if since is not None and u.version > since]
+        if since is not None and history and history[0].version == since + 1:
+            return history
+        # A first connection, or a gap the history cannot fill: the whole panel as it is now,
+        # then anything published between taking that snapshot and subscribing.
+        whole = PanelUpdate(
+            session_id=session_id,
+            version=version,
+            event_id="snapshot",
+            cards=snapshot,
+            latency_ms=0.0,
+            source="fast",
+        )
+        return [whole, *(u for u in channel.history if u.version > version)]
+
+
+def sse(item: StreamItem) -> str:
+    """One item as a server-sent event; panel updates carry their version as the id."""
+    body = item.model_dump_json()
+    if isinstance(item, TokenDelta):
+        return f"event: token\ndata: {body}\n\n"
+    return f"id: {item.version}\nevent: panel_update\ndata: {body}\n\n"
