@@ -404,7 +404,9 @@ class Engine:
         """Embed an utterance once; intent, mood and retrieval all reuse the vector."""
         if self.deps.embedder is None:
             return None
-        vector = np.asarray(self.deps.embedder.embed([" ".join(event.text.split())])[0])
+        # Off the event loop: other sessions' events and streams go on while the model runs.
+        embedded = await asyncio.to_thread(self.deps.embedder.embed, [" ".join(event.text.split())])
+        vector = np.asarray(embedded[0])
         state.remember_vector(event.event_id, vector)
         return vector
 
