@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint typecheck pytest eval-gate bench data lock clean
+.PHONY: install browser demo test lint typecheck pytest eval-gate bench data lock clean
 
 install: $(STAMP)
 
@@ -44,7 +44,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# The browser tests drive Debian's chromium through Playwright (its own download fails offline).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| { echo "chromium is required for the browser tests: apt-get install chromium"; exit 1; }
+
+pytest: install browser
 	$(BIN)/pytest
 
 # The offline scenario suite through the thresholds in evals/thresholds.yaml, on the eval data
