@@ -273,6 +273,8 @@ class Engine:
             found = extract(raw_text, today)
             if not found.is_empty():
                 state.entities = state.entities.merge(found)
+        if event.type == "action_result":
+            self._settle_proposals(state, event)
         if event.type == "action_result" and state.view is not None:
             await self._load_view(state, state.view.customer_id)
         if event.type == "utterance" and event.speaker == "customer" and event.text.strip():
@@ -369,6 +371,20 @@ class Engine:
         request = offline_request(step.uses, state.view)
         if request is not None:
             self.add_proposal(state, request, "playbook", f"step {step.id}: {step.title}")
+
+    def _settle_proposals(self, state: SessionState, event: Event) -> None:
+        """An action done outside the copilot (a bot, another screen) closes its proposal."""
+        done = event.data.get("action")
+        if event.data.get("status", "done") in ("failed", "error") or not done:
+            return
+        for proposal in state.proposals.values():
+            if proposal.kind == done and proposal.status == "proposed":
+                proposal.status, proposal.result = (
+                    "done",
+                    f"done outside the copilot ({event.event_id})",
+                )
+                if self.deps.actions is not None:
+                    self.deps.actions.decide(proposal.action_id, "done", None, proposal.result)
 
     def add_proposal(self, state: SessionState, request: Any, by: str, why: str) -> Proposal | None:
         """Record a proposal once; the action card asks the agent to approve it."""

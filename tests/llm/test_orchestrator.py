@@ -434,3 +434,22 @@ def test_a_restart_carries_on_from_the_models_summary_and_spend(build: Build) ->
     assert "past due" not in last.split("NEW TURNS SINCE THAT SUMMARY", 1)[1]
     usage = card(again, "s1", "summary")["usage"]["conversation"]
     assert usage["calls"] == 3 and usage["prompt_tokens"] == fake.prompt_tokens
+
+
+def test_an_action_done_elsewhere_closes_its_proposal(build: Build) -> None:
+    with FakeOpenAI(responder=model_like.respond) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
+        elsewhere = Event(
+            event_id="s1-3",
+            session_id="s1",
+            type="action_result",
+            speaker="system",
+            ts=START + timedelta(seconds=3),
+            data={"action": "update_autopay", "status": "done"},
+        )
+        asyncio.run(turn(engine, elsewhere))
+    closed = next(c.data for c in engine.panel("s1") if c.data.get("kind") == "update_autopay")
+    assert closed["status"] == "done" and not closed["needs_approval"]
+    assert "outside the copilot" in closed["result"]
