@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import HTTPConnection
 
 from copilot.yamlfile import read_yaml
 from tools.errors import ConfigurationError, CopilotError
@@ -89,7 +90,7 @@ class KeyRing:
         return None
 
 
-def principal(request: Request) -> Principal:
+def principal(request: HTTPConnection) -> Principal:
     """The caller, from `Authorization: Bearer KEY` (or ?access_token= for EventSource)."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
@@ -116,6 +117,7 @@ def allow(*roles: Role) -> Callable[[Request], Principal]:
 
 
 # Who may do what: read a tenant's sessions, act on them, or only send events in.
-Reader = Annotated[Principal, Depends(allow("agent", "supervisor", "qa", "admin"))]
+READ_ROLES: tuple[Role, ...] = ("agent", "supervisor", "qa", "admin")
+Reader = Annotated[Principal, Depends(allow(*READ_ROLES))]
 Writer = Annotated[Principal, Depends(allow("agent", "supervisor", "admin"))]
 Sender = Annotated[Principal, Depends(allow("agent", "bot", "supervisor", "admin"))]

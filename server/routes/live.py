@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.events import MAX_TEXT, Channel, Event, EventType, Speaker
 from copilot.panel import Card
-from server.auth import Principal, Reader, Sender, Writer
+from server.auth import READ_ROLES, Forbidden, Principal, Reader, Sender, Writer, principal
 from server.deps import CopilotDeps, DepsDep
 from server.routes.sessions import SessionId, owned
 from server.stream import sse
@@ -181,3 +181,29 @@ async def approve(session_id: SessionId, action_id: ActionId, deps: DepsDep, who
 async def reject(session_id: SessionId, action_id: ActionId, deps: DepsDep, who: Writer) -> Card:
     """Turn a proposal down; nothing is written to any system."""
     return await _decide(deps, session_id, action_id, False, who)
+
+
+@router.websocket("/{session_id}/ws")
+async def websocket_stream(websocket: WebSocket, session_id: str) -> None:
+    """The same items as the SSE stream, as JSON text frames; ?access_token= and ?last_event_id=."""
+    deps: CopilotDeps = websocket.app.state.deps
+    try:
+        who = principal(websocket)
+        if who.role not in READ_ROLES:
+            raise Forbidden(f"the {who.role} role may not read sessions")
+        owned(deps, session_id, who)
+        since = websocket.query_params.get("last_event_id")
+        resume = int(since) if since and since.isdigit() else None
+    except CopilotError as exc:
+        await websocket.close(code=4000 + exc.status_code, reason=exc.message[:120])
+        return
+    await websocket.accept()
+    cards, version = await deps.engine().snapshot(session_id)
+    items = deps.broadcaster.follow(session_id, resume, cards, version)
+    try:
+        async for item in items:
+            await websocket.send_text(item.model_dump_json())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await items.aclose()

@@ -22,7 +22,7 @@ def test_every_posted_event_reaches_its_stream_without_errors(rows: list[load.Ro
     assert [r.sessions for r in rows] == [1, 5]
     for r in rows:
         assert r.errors == []
-        assert r.lost == 0 and r.gaps == 0
+        assert r.lost == r.late == r.gaps == r.missing == 0
         assert r.sent >= 4 * r.sessions
         assert r.delivered == r.sent
         assert len(r.latencies_ms) == r.sent
@@ -44,6 +44,7 @@ def make_row(sessions: int, latencies: list[float], errors: int = 0, lost: int =
         engine_ms=[5.0] * len(latencies),
         errors=["post event: HTTP 503 busy"] * errors,
         lost=lost,
+        late=lost,
         gaps=0,
         rss_mib=700.0,
         server_cpu=0.5,
@@ -60,7 +61,9 @@ def test_targets_are_judged_honestly() -> None:
     assert got[0][2].startswith("p95 400 ms") and "2 at 200" in got[1][2]
     # What was lost has no latency: a fast p95 over the rest does not pass.
     lossy = [make_row(200, [30.0] * 100, lost=3)]
-    assert [met for _, met, _ in load.verdicts(lossy)] == [False, True, False]
+    got = load.verdicts(lossy)
+    assert [met for _, met, _ in got] == [False, True, False]
+    assert "3 late, 0 never seen, 0 gaps" in got[2][2]
 
 
 def test_a_version_gap_counts_as_lost() -> None:

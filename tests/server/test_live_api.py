@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -199,3 +200,22 @@ def test_feedback_ask_health_and_metrics(served: str) -> None:
         "copilot_events_total" in metrics
         and 'copilot_event_to_panel_ms_bucket{le="+Inf"}' in metrics
     )
+
+
+def test_the_websocket_carries_the_same_stream(served: str) -> None:
+    from websockets.sync.client import connect
+
+    sid = new_session(served)
+    key = bearer("agent")["Authorization"].removeprefix("Bearer ")
+    ws_url = served.replace("http://", "ws://") + f"/v1/sessions/{sid}/ws?access_token={key}"
+    with connect(ws_url, open_timeout=10) as ws:
+        first = json.loads(ws.recv(timeout=10))
+        assert first["type"] == "panel_update" and first["event_id"] == "snapshot"
+        with client(served, "agent") as c:
+            say(c, sid, 1, PHONE_TURN)
+        update = json.loads(ws.recv(timeout=10))
+        assert update["version"] == 1 and update["event_id"] == "e1"
+    bot_key = bearer("bot")["Authorization"].removeprefix("Bearer ")
+    refused = served.replace("http://", "ws://") + f"/v1/sessions/{sid}/ws?access_token={bot_key}"
+    with pytest.raises(Exception, match="403"), connect(refused, open_timeout=10) as ws:
+        ws.recv(timeout=5)
