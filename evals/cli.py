@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -15,6 +17,7 @@ from evals.bench import foundation, knowledge, summary
 from evals.bench.foundation import Figure
 
 if TYPE_CHECKING:
+    from evals.bench.load import Row as LoadRow
     from evals.bench.tokens import Row
 
 console = Console()
@@ -268,6 +271,112 @@ def show_tokens(rows: list[Row]) -> None:
         console.print(f"[yellow]warning:[/] {fallbacks} of our model turns fell back")
     for target, met, measured in tokens.verdicts(rows):
         mark = "[green]PASS[/]" if met else "[red]FAIL[/]"
+        console.print(f"{mark} {target}: {measured}", highlight=False, soft_wrap=True)
+
+
+@bench_app.command("load")
+def load_cmd(
+    sessions: Annotated[
+        list[int] | None,
+        typer.Option(help="concurrent sessions per level, repeatable; 50 200 500"),
+    ] = None,
+    seconds: Annotated[
+        float, typer.Option(min=5, max=3600, help="conversation time per level")
+    ] = 30.0,
+) -> None:
+    """Concurrent sessions over HTTP on loopback: events/s and event-to-panel latency."""
+    from evals.bench import load
+
+    levels = sorted(set(sessions or load.LEVELS))
+    if min(levels) < 1:
+        raise typer.BadParameter("a level has at least one session", param_hint="--sessions")
+    levels = [load.BASELINE, *(n for n in levels if n != load.BASELINE)]
+    data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
+    kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
+    with console.status("") as status:
+        rows = measure(load.run, levels, seconds, data_dir, kb_dir, load.THINK_S, status.update)
+    show_load(rows, seconds)
+
+
+def show_load(rows: list[LoadRow], seconds: float) -> None:
+    """The per-level table beside the one-session baseline, the notes and the targets."""
+    from evals.bench import load
+
+    def ms(value: float) -> str:
+        return "-" if math.isnan(value) else f"{value:,.0f}"  # NaN: nothing arrived
+
+    def times(ratio: float) -> str:
+        return "-" if math.isnan(ratio) else f"{ratio:.1f}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+    base = rows[0]
+    table = Table(
+        "sessions",
+        "events\nper s",
+        "p50\nms",
+        "p95\nms",
+        "max\nms",
+        "p95 vs\nbaseline",
+        "errors",
+        "lost\nupdates",
+        title=f"event-to-panel latency over HTTP, {seconds:g} s a level, baseline 1 session",
+    )
+    server = Table(
+        "sessions",
+        "events\nsent",
+        "engine\np95 ms",
+        "server RSS\nMiB at end",
+        "server\ncores busy",
+        "load generator\ncores busy",
+        title="the server process and the load generator at each level",
+    )
+    for r in rows:
+        table.add_row(
+            str(r.sessions),
+            f"{r.events_per_s:,.1f}",
+            ms(r.p50),
+            ms(r.p95),
+            ms(r.max_ms),
+            times(r.p95 / base.p95 if base.p95 > 0 else math.nan),  # NaN compares False
+            f"{len(r.errors):,}",
+            f"{r.lost:,}",
+        )
+        server.add_row(
+            str(r.sessions),
+            f"{r.sent:,}",
+            ms(r.engine_p95),
+            f"{r.rss_mib:,.0f}",
+            f"{r.server_cpu:.2f}",
+            f"{r.client_cpu:.2f}",
+        )
+    console.print(table)
+    console.print(server)
+    lo, hi = load.THINK_S
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    stagger = min(load.STAGGER_S, seconds / 3)
+    say(
+        f"each session: create, subscribe to its SSE stream, then one line every {lo:g}-{hi:g} s "
+        "(customer and agent in turn, from evals/scenarios; half open with a story phone "
+        "number), each line after the 202 of the one before, so an overloaded server is offered "
+        f"fewer (events sent); sessions start over the first {stagger:.3g} s. "
+        "latency: before the POST to the update on the stream; lost: no update within "
+        f"{load.TIMEOUT_S:g} s, or a version gap; engine p95: the server's own time in the "
+        "fast path, from each 202."
+    )
+    say(
+        "a fresh `copilot serve` per level (one uvicorn worker, offline engine, no LLM); the "
+        f"load generator shares this machine's {os.cpu_count()} cores with it (CPU: cores "
+        "busy on average while the sessions post)."
+    )
+    for r in rows:
+        for kind, count in r.error_kinds()[:5]:
+            say(f"errors at {r.sessions} sessions: {count} x {kind}")
+    for target, met, measured in load.verdicts(rows):
+        mark = (
+            "[yellow]NOT JUDGED[/]" if met is None else "[green]PASS[/]" if met else "[red]FAIL[/]"
+        )
         console.print(f"{mark} {target}: {measured}", highlight=False, soft_wrap=True)
 
 
