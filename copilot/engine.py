@@ -294,8 +294,6 @@ class Engine:
             # The systems wait on I/O while retrieval works the CPU: run them side by side.
             await asyncio.gather(self._identify(state, event), self._search(state, event))
         else:
-            if event.type == "utterance" and event.text.strip() and self.deps.retriever:
-                await self._embed(state, event)  # the next knowledge query blends it in
             await self._identify(state, event)
         self._advance(state, event)
 
@@ -420,11 +418,20 @@ class Engine:
         """Embed an utterance once; intent, mood and retrieval all reuse the vector."""
         if self.deps.embedder is None:
             return None
+        ids, texts = [event.event_id], [event.text]
+        replies = [t for t in state.turns if t.speaker in ("agent", "bot")]
+        if self.deps.retriever and replies and replies[-1].event_id not in state.vectors:
+            # The agent's last reply is embedded only when a customer turn needs it for the
+            # knowledge query, in the same forward pass: half the model calls of a conversation.
+            ids.append(replies[-1].event_id)
+            texts.append(replies[-1].text)
         # Off the event loop: other sessions' events and streams go on while the model runs.
-        embedded = await asyncio.to_thread(self.deps.embedder.embed, [" ".join(event.text.split())])
-        vector = np.asarray(embedded[0])
-        state.remember_vector(event.event_id, vector)
-        return vector
+        embedded = await asyncio.to_thread(
+            self.deps.embedder.embed, [" ".join(t.split()) for t in texts]
+        )
+        for turn_id, row in zip(reversed(ids), reversed(embedded), strict=True):
+            state.remember_vector(turn_id, np.asarray(row))
+        return state.vectors[event.event_id]
 
     async def _identify(self, state: SessionState, event: Event) -> None:
         given = self._identity_query(state)
