@@ -31,7 +31,11 @@ def test_health_and_console(api: httpx.Client) -> None:
     health = api.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     page = api.get("/")
-    assert page.status_code == 200 and "agent console" in page.text
+    assert page.status_code == 200 and "agent console" in page.text.lower()
+    assert "<copilot-panel" in page.text
+    widget = api.get("/widget.js")
+    assert widget.status_code == 200 and "customElements.define" in widget.text
+    assert "copilot-panel" in api.get("/panel").text
 
 
 def test_resolve_and_view(api: httpx.Client) -> None:
