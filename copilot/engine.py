@@ -116,6 +116,12 @@ class Engine:
         if self.lanes is not None:
             await self.lanes.settle(session_id)
 
+    async def release(self, session_id: str) -> None:
+        """A closed session leaves memory; its log stays, and reading it rebuilds the panel."""
+        if self.lanes is not None:
+            await self.lanes.forget(session_id)
+        self._live.pop(session_id, None)
+
     def live(self, session_id: str) -> _Live | None:
         return self._live.get(session_id)
 

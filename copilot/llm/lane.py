@@ -58,6 +58,11 @@ class Lanes:
                 return
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def forget(self, key: str) -> None:
+        """Finish the session's pending run, then drop its lane."""
+        await self.settle(key)
+        self._lanes.pop(key, None)
+
     async def aclose(self) -> None:
         for lane in self._lanes.values():
             if lane.task is not None and not lane.task.done():

@@ -79,6 +79,7 @@ async def close_session(session_id: SessionId, deps: DepsDep, who: Writer) -> Se
     owned(deps, session_id, who)
     info = deps.registry().close(session_id, who.name)
     deps.broadcaster.forget(session_id)
+    await deps.engine().release(session_id)
     return info
 
 
