@@ -283,6 +283,15 @@ def load_cmd(
     seconds: Annotated[
         float, typer.Option(min=5, max=3600, help="conversation time per level")
     ] = 30.0,
+    ramp: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="spread session starts over this many seconds; each session then posts for "
+            "--seconds from its own start (default: 5 s, inside --seconds)",
+        ),
+    ] = None,
 ) -> None:
     """Concurrent sessions over HTTP on loopback: events/s and event-to-panel latency."""
     from evals.bench import load
@@ -290,15 +299,23 @@ def load_cmd(
     levels = sorted(set(sessions or load.LEVELS))
     if min(levels) < 1:
         raise typer.BadParameter("a level has at least one session", param_hint="--sessions")
+    if ramp is not None and seconds < 3 * load.THINK_S[1]:
+        raise typer.BadParameter(
+            f"with --ramp, each session posts for --seconds: at least {3 * load.THINK_S[1]:g} s "
+            "(three think times)",
+            param_hint="--seconds",
+        )
     levels = [load.BASELINE, *(n for n in levels if n != load.BASELINE)]
     data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
     kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
     with console.status("") as status:
-        rows = measure(load.run, levels, seconds, data_dir, kb_dir, load.THINK_S, status.update)
-    show_load(rows, seconds)
+        rows = measure(
+            load.run, levels, seconds, data_dir, kb_dir, load.THINK_S, status.update, ramp
+        )
+    show_load(rows, seconds, ramp)
 
 
-def show_load(rows: list[LoadRow], seconds: float) -> None:
+def show_load(rows: list[LoadRow], seconds: float, ramp: float | None = None) -> None:
     """The per-level table beside the one-session baseline, the notes and the targets."""
     from evals.bench import load
 
@@ -318,7 +335,11 @@ def show_load(rows: list[LoadRow], seconds: float) -> None:
         "p95 vs\nbaseline",
         "errors",
         "lost\nupdates",
-        title=f"event-to-panel latency over HTTP, {seconds:g} s a level, baseline 1 session",
+        "steady\np50 ms",
+        "steady\np95 ms",
+        "steady\nn",
+        title=f"event-to-panel latency over HTTP, {seconds:g} s a level, baseline 1 session"
+        + (f", starts over {ramp:g} s" if ramp is not None else ""),
     )
     server = Table(
         "sessions",
@@ -339,6 +360,9 @@ def show_load(rows: list[LoadRow], seconds: float) -> None:
             times(r.p95 / base.p95 if base.p95 > 0 else math.nan),  # NaN compares False
             f"{len(r.errors):,}",
             f"{r.lost:,}",
+            "-" if r.steady_p50 is None else ms(r.steady_p50),
+            "-" if r.steady_p95 is None else ms(r.steady_p95),
+            f"{r.steady_n:,}",
         )
         server.add_row(
             str(r.sessions),
@@ -355,15 +379,22 @@ def show_load(rows: list[LoadRow], seconds: float) -> None:
     def say(line: str) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-    stagger = min(load.STAGGER_S, seconds / 3)
+    stagger, window = load.ramp_window(seconds, ramp)
     say(
         f"each session: create, subscribe to its SSE stream, then one line every {lo:g}-{hi:g} s "
         "(customer and agent in turn, from evals/scenarios; half open with a story phone "
         "number), each line after the 202 of the one before, so an overloaded server is offered "
-        f"fewer (events sent); sessions start over the first {stagger:.3g} s. "
-        "latency: before the POST to the update on the stream; lost: no update within "
+        f"fewer (events sent); sessions start over the first {stagger:.3g} s"
+        + (
+            f" and each posts for {seconds:g} s (a {window:g} s window). "
+            if ramp is not None
+            else ". "
+        )
+        + "latency: before the POST to the update on the stream; lost: no update within "
         f"{load.TIMEOUT_S:g} s, or a version gap; engine p95: the server's own time in the "
-        "fast path, from each 202."
+        "fast path, from each 202. steady: only events posted "
+        f"{load.STEADY_AFTER_S:g} s after the last start, once the first events' backlog "
+        "(identity resolution, the customer 360) had time to clear."
     )
     say(
         "a fresh `copilot serve` per level (one uvicorn worker, offline engine, no LLM); the "
@@ -371,9 +402,18 @@ def show_load(rows: list[LoadRow], seconds: float) -> None:
         "busy on average while the sessions post)."
     )
     for r in rows:
+        slow_first, slowest = r.slow_firsts()
+        if slowest:
+            share = sum(r.firsts) / len(r.firsts) if r.firsts else 0.0
+            say(
+                f"slowest 5% at {r.sessions} sessions: {slow_first} of {slowest} updates "
+                f"({slow_first / slowest:.0%}) were a session's first event "
+                f"(first events are {share:.0%} of all updates)"
+            )
+    for r in rows:
         for kind, count in r.error_kinds()[:5]:
             say(f"errors at {r.sessions} sessions: {count} x {kind}")
-    for target, met, measured in load.verdicts(rows):
+    for target, met, measured in [*load.verdicts(rows), load.steady_verdict(rows)]:
         mark = (
             "[yellow]NOT JUDGED[/]" if met is None else "[green]PASS[/]" if met else "[red]FAIL[/]"
         )

@@ -8,13 +8,18 @@ snapshot, then posts one line at a time at conversational pace (a seeded think t
 its lines), customer and agent in turn, taken from the scenarios in evals/scenarios. Half the
 sessions open with a demo story customer's phone number, so identity resolution and the
 systems fan-out run too. Sessions start staggered over the first seconds and stop posting when
-the level's time is up; then each waits for its last updates.
+the level's time is up; then each waits for its last updates. With a ramp (`ramp`), starts are
+spread over that many seconds instead and each session posts for the level's seconds from its own
+start, so the level's posting window is ramp + seconds.
 
 - latency: from just before a POST to the arrival, on that session's stream, of the panel
   update carrying the posted event_id (the fast path's update), as the client sees it.
 - lost update: a posted (202, not duplicate) event whose update did not arrive within
   TIMEOUT_S, or a gap in the panel versions a stream delivered.
 - error: any non-2xx answer, connection error or timeout, or a stream the server ended.
+- steady state: only the events posted STEADY_AFTER_S after the ramp ended, once every session
+  has started and the backlog of first events (identity resolution, the customer 360) had time
+  to clear; their latencies are also reported on their own.
 
 The load generator is one asyncio process sharing the machine's cores with the server, so its
 own CPU (shown) is taken from the server's; at high levels both compete.
@@ -52,6 +57,7 @@ BASELINE = 1  # the same load at one session: the unloaded latency
 SECONDS = 30.0
 THINK_S = (4.0, 8.0)  # seconds between one session's lines
 STAGGER_S = 5.0  # sessions start spread over this long (at most a third of the level)
+STEADY_AFTER_S = 10.0  # steady state: events posted this long after the ramp ended
 TIMEOUT_S = 10.0  # an update later than this after its POST counts as lost
 READY_S = 180.0  # the server's models load before /readyz answers 200
 TARGET_P95_MS = 250.0
@@ -93,6 +99,10 @@ class Row:
     rss_mib: float
     server_cpu: float  # cores the server kept busy on average while sessions were posting
     client_cpu: float  # cores the load generator kept busy on average, the same window
+    ramp_s: float = 0.0  # sessions started spread over this long
+    steady_ms: list[float] = field(default_factory=list)  # latencies of steady-state events
+    steady_lost: int = 0  # steady-state events whose update came late or never
+    firsts: list[bool] = field(default_factory=list)  # per latency: its session's first event?
 
     @property
     def events_per_s(self) -> float:
@@ -124,6 +134,28 @@ class Row:
 
     def error_kinds(self) -> list[tuple[str, int]]:
         return Counter(self.errors).most_common()
+
+    @property
+    def steady_n(self) -> int:
+        return len(self.steady_ms)
+
+    @property
+    def steady_p50(self) -> float | None:
+        """None where no event was posted in the steady state."""
+        return percentile(self.steady_ms, 50) if self.steady_ms else None
+
+    @property
+    def steady_p95(self) -> float | None:
+        return percentile(self.steady_ms, 95) if self.steady_ms else None
+
+    def slow_firsts(self, share: float = 0.05) -> tuple[int, int]:
+        """(of the slowest `share` of updates, how many were their session's first event, how
+        many updates that is); (0, 0) when nothing arrived."""
+        if not self.latencies_ms or len(self.firsts) != len(self.latencies_ms):
+            return 0, 0
+        count = max(1, math.ceil(share * len(self.latencies_ms)))
+        ranked = sorted(zip(self.latencies_ms, self.firsts, strict=True), reverse=True)[:count]
+        return sum(first for _, first in ranked), count
 
 
 def scripts(count: int, seed: int = SEED) -> list[list[tuple[str, str]]]:
@@ -318,8 +350,21 @@ def rss_mib(pid: int) -> float:
     return math.nan
 
 
+def ramp_window(seconds: float, ramp: float | None) -> tuple[float, float]:
+    """(ramp, posting window) of a level: without a ramp, today's fixed stagger (at most a third
+    of the level) inside `seconds`; with one, each session posts `seconds` from its own start."""
+    if ramp is None:
+        return min(STAGGER_S, seconds / 3), seconds
+    return ramp, ramp + seconds
+
+
 async def _level(
-    base: str, pid: int, sessions: int, seconds: float, think: tuple[float, float]
+    base: str,
+    pid: int,
+    sessions: int,
+    seconds: float,
+    think: tuple[float, float],
+    ramp: float | None = None,
 ) -> Row:
     limits = httpx.Limits(max_connections=2 * sessions + 10, max_keepalive_connections=sessions)
     timeout = httpx.Timeout(30.0, connect=TIMEOUT_S)
@@ -328,37 +373,49 @@ async def _level(
     people = [_Session(i, lines) for i, lines in enumerate(scripts(sessions))]
     rng = random.Random(SEED)
     loop = asyncio.get_running_loop()
-    stagger = min(STAGGER_S, seconds / 3)
+    stagger, window = ramp_window(seconds, ramp)
     cpu: list[float] = []
 
     async def meter() -> None:
         """CPU over the posting window, not the drain after it: cores busy under the load."""
         start = (_cpu_s(pid), _own_cpu_s())
-        await asyncio.sleep(seconds)
-        cpu.extend(((_cpu_s(pid) - start[0]) / seconds, (_own_cpu_s() - start[1]) / seconds))
+        await asyncio.sleep(window)
+        cpu.extend(((_cpu_s(pid) - start[0]) / window, (_own_cpu_s() - start[1]) / window))
+
+    def stop(start_at: float, t0: float) -> float:
+        return t0 + seconds if ramp is None else start_at + seconds
 
     async with httpx.AsyncClient(
         base_url=base, headers=headers, limits=limits, timeout=timeout
     ) as client:
-        t0 = loop.time()
+        t0, t0_perf = loop.time(), time.perf_counter()
         metering = asyncio.create_task(meter())
+        starts = [t0 + rng.uniform(0, stagger) for _ in people]
         await asyncio.gather(
             *(
-                _session(client, s, t0 + rng.uniform(0, stagger), t0 + seconds, think, errors)
-                for s in people
+                _session(client, s, at, stop(at, t0), think, errors)
+                for s, at in zip(people, starts, strict=True)
             )
         )
         await metering
+    steady_from = t0_perf + stagger + STEADY_AFTER_S  # sent_at is on the perf_counter clock
     latencies, lost, late, first, last = [], 0, 0, math.inf, -math.inf
+    steady: list[float] = []
+    firsts: list[bool] = []
+    steady_lost = 0
     for s in people:
         for event_id in s.acked:
             sent, got = s.sent_at[event_id], s.arrived.get(event_id)
             first = min(first, sent)
             if got is None or got - sent > TIMEOUT_S:
                 lost += 1
+                steady_lost += sent >= steady_from
             if got is not None:
                 late += got - sent > TIMEOUT_S
                 latencies.append((got - sent) * 1000)
+                firsts.append(event_id == f"b{s.index}-0")
+                if sent >= steady_from:
+                    steady.append((got - sent) * 1000)
                 last = max(last, got)
     gaps = sum(s.gaps for s in people)
     return Row(
@@ -375,6 +432,10 @@ async def _level(
         rss_mib=rss_mib(pid),
         server_cpu=cpu[0],
         client_cpu=cpu[1],
+        ramp_s=stagger,
+        steady_ms=steady,
+        steady_lost=steady_lost,
+        firsts=firsts,
     )
 
 
@@ -477,8 +538,11 @@ def run(
     kb_dir: Path,
     think: tuple[float, float] = THINK_S,
     say: Callable[[str], None] | None = None,
+    ramp: float | None = None,
 ) -> list[Row]:
-    """Each level in turn against a fresh server process; one row per level."""
+    """Each level in turn against a fresh server process; one row per level. `ramp`: spread the
+    session starts over that many seconds, each session then posting `seconds` (None: STAGGER_S,
+    at most a third of `seconds`, inside `seconds`)."""
     check_inputs(data_dir, kb_dir)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -488,8 +552,12 @@ def run(
                 say(f"{sessions} sessions: starting a fresh server")
             with serve(data_dir, kb_dir, scratch) as (base, pid):
                 if say:
-                    say(f"{sessions} sessions: {seconds:g} s of conversation")
-                rows.append(asyncio.run(_level(base, pid, sessions, seconds, think)))
+                    stagger, window = ramp_window(seconds, ramp)
+                    say(
+                        f"{sessions} sessions: {window:g} s of conversation, "
+                        f"starts over {stagger:.3g} s"
+                    )
+                rows.append(asyncio.run(_level(base, pid, sessions, seconds, think, ramp)))
     return rows
 
 
@@ -518,3 +586,22 @@ def verdicts(rows: Sequence[Row]) -> list[tuple[str, bool | None, str]]:
     )
     out.append(("zero lost updates", lost == 0, f"{lost} lost" + (f": {where}" if where else "")))
     return out
+
+
+def steady_verdict(rows: Sequence[Row]) -> tuple[str, bool | None, str]:
+    """The latency target over the steady state only: events posted STEADY_AFTER_S after the ramp
+    ended, when every session has started and the first events' backlog had time to clear."""
+    target = (
+        f"steady-state p95 <= {TARGET_P95_MS:g} ms at {TARGET_AT} sessions "
+        f"(events after the ramp + {STEADY_AFTER_S:g} s)"
+    )
+    at = next((r for r in rows if r.sessions == TARGET_AT), None)
+    if at is None:
+        return target, None, f"not measured: no {TARGET_AT}-session level in this run"
+    if at.steady_p95 is None:
+        return target, None, "not measured: no event was posted in the steady state"
+    met = at.steady_p95 <= TARGET_P95_MS and at.steady_lost == 0
+    measured = f"steady p95 {at.steady_p95:,.0f} ms over {at.steady_n} updates"
+    if at.steady_lost:
+        measured += f", {at.steady_lost} lost besides"
+    return target, met, measured

@@ -31,7 +31,13 @@ def test_every_posted_event_reaches_its_stream_without_errors(rows: list[load.Ro
         assert math.isfinite(r.p50) and math.isfinite(r.p95)
         assert 0 < r.p50 <= r.p95 <= r.max_ms < load.TIMEOUT_S * 1000
         assert r.rss_mib > 0 and r.server_cpu > 0 and r.client_cpu > 0
+        # 6 s levels end before the ramp + 10 s: no steady-state events, so no steady figures.
+        assert r.steady_n == len(r.steady_ms) == 0 and r.steady_lost == 0
+        assert r.steady_p50 is None and r.steady_p95 is None
+        assert len(r.firsts) == len(r.latencies_ms) and sum(r.firsts) == r.sessions
+        assert 0 <= r.slow_firsts()[0] <= r.slow_firsts()[1]
     assert [met for _, met, _ in load.verdicts(rows)] == [None, True, True]
+    assert load.steady_verdict(rows)[1] is None
 
 
 def make_row(sessions: int, latencies: list[float], errors: int = 0, lost: int = 0) -> load.Row:
@@ -60,6 +66,12 @@ def test_targets_are_judged_honestly() -> None:
     assert [met for _, met, _ in got] == [False, False, True]
     assert got[0][2].startswith("p95 400 ms") and "2 at 200" in got[1][2]
     # What was lost has no latency: a fast p95 over the rest does not pass.
+    steady = make_row(200, [30.0] * 100)
+    steady.steady_ms = [30.0] * 40 + [300.0] * 2
+    assert isinstance(steady.steady_p95, float) and steady.steady_n == 42
+    assert load.steady_verdict([steady])[1] is True
+    steady.steady_ms += [300.0] * 3
+    assert load.steady_verdict([steady])[1] is False
     lossy = [make_row(200, [30.0] * 100, lost=3)]
     got = load.verdicts(lossy)
     assert [met for _, met, _ in got] == [False, True, False]
@@ -112,6 +124,8 @@ def test_command_prints_the_baseline_first_and_the_targets(
     assert "event-to-panel latency" in got.output and "baseline" in got.output
     assert "cores" in got.output
     assert "NOT JUDGED p95 <= 250 ms at 200 sessions" in got.output
+    assert "NOT JUDGED steady-state p95 <= 250 ms at 200 sessions" in got.output
+    assert "steady" in got.output and "slowest 5% at 5 sessions" in got.output
     assert "PASS zero errors" in got.output and "PASS zero lost updates" in got.output
 
 
