@@ -11,7 +11,7 @@ EventType = Literal["utterance", "action_result", "channel_switch", "metadata"]
 Speaker = Literal["customer", "agent", "bot", "system"]
 Channel = Literal["chat", "voice", "email", "sms", "whatsapp", "ivr", "web", "store"]
 MAX_TEXT = 10_000
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # event and session ids
 
 
 class Event(BaseModel):
@@ -19,8 +19,8 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: str = Field(pattern=_ID)
-    session_id: str = Field(pattern=_ID)
+    event_id: str = Field(pattern=ID_PATTERN)
+    session_id: str = Field(pattern=ID_PATTERN)
     type: EventType
     speaker: Speaker = "customer"
     channel: Channel = "chat"

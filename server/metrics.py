@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -86,6 +85,3 @@ class Measured:
             self.metrics.requests[(scope["method"], status)] += 1
             if not scope["path"].endswith("/stream"):
                 self.metrics.request_latency.observe((time.perf_counter() - started) * 1000)
-
-
-Handler = Callable[[Scope, Receive, Send], Awaitable[None]]

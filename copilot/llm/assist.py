@@ -115,8 +115,6 @@ class Assistant:
         return ToolBox(
             tools=tools,
             passages=lambda: set(kit.log.passages),
-            calls=lambda: list(kit.log.calls),
-            refusals=lambda: list(kit.log.refusals),
         )
 
     def _brief(self, state: SessionState) -> Brief:

@@ -38,7 +38,6 @@ class Brief:
     covers: int  # turns covered once this brief's summary is accepted
     accounts: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
-    lines: set[str] = field(default_factory=set)
     open_uses: set[str] = field(default_factory=set)  # `uses` of the steps not yet done
 
     @property
@@ -203,5 +202,4 @@ def build(state: SessionState, budget_tokens: int, playbook: Playbook | None = N
             )
         },
         open_uses=open_uses,
-        lines={u.line_id for a in (view.billing.data or []) for u in a.usage} if view else set(),
     )

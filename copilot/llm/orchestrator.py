@@ -65,8 +65,6 @@ class TurnResult:
     verdict: Verdict | None = None
     answer: str | None = None
     citations: list[str] = field(default_factory=list)
-    tools_called: list[str] = field(default_factory=list)
-    refusals: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,8 +73,6 @@ class ToolBox:
 
     tools: list[BaseTool] = field(default_factory=list)
     passages: Callable[[], set[str]] = set
-    calls: Callable[[], list[str]] = lambda: []
-    refusals: Callable[[], list[str]] = lambda: []
 
 
 def _safe(text: str) -> str:
@@ -138,8 +134,6 @@ class Orchestrator:
             user.ref,
             tally,
             verdict=verdict,
-            tools_called=box.calls(),
-            refusals=box.refusals(),
         )
 
     async def answer(
@@ -166,8 +160,6 @@ class Orchestrator:
             tally,
             answer=text,
             citations=draft.citations if text else [],
-            tools_called=box.calls(),
-            refusals=box.refusals(),
         )
 
     async def _run(
@@ -220,9 +212,7 @@ class Orchestrator:
                     outcome,
                     detail,
                 )
-        return TurnResult(
-            "fallback", detail, user.ref, tally, tools_called=box.calls(), refusals=box.refusals()
-        )
+        return TurnResult("fallback", detail, user.ref, tally)
 
     async def _loop(
         self,

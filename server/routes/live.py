@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, WebSocket, WebSocke
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from copilot.events import MAX_TEXT, Channel, Event, EventType, Speaker
+from copilot.events import ID_PATTERN, MAX_TEXT, Channel, Event, EventType, Speaker
 from copilot.panel import Card
 from server.auth import READ_ROLES, Forbidden, Principal, Reader, Sender, Writer, principal
 from server.deps import CopilotDeps, DepsDep
@@ -21,7 +21,6 @@ from server.stream import sse
 from tools.errors import CopilotError, InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/sessions", tags=["live"])
-ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_BATCH = 100
 HEARTBEAT_S = 15.0
 
@@ -35,7 +34,7 @@ class EventIn(BaseModel):
     """An event for the session in the path; `ts` defaults to when it arrived."""
 
     model_config = ConfigDict(extra="forbid")
-    event_id: str = Field(pattern=ID)
+    event_id: str = Field(pattern=ID_PATTERN)
     type: EventType
     speaker: Speaker = "customer"
     channel: Channel = "chat"

@@ -7,21 +7,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot.events import Channel
-from copilot.llm.assist import AskResult
+from copilot.events import ID_PATTERN, Channel
+from copilot.llm.assist import MAX_QUESTION, AskResult
 from copilot.panel import Card
 from copilot.registry import MAX_FEEDBACK_TEXT, Feedback, SessionInfo, Verdict
 from server.auth import Forbidden, Principal, Reader, Sender, Writer
 from server.deps import CopilotDeps, DepsDep
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
-SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+SessionId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 class NewSession(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Channel = "chat"
-    session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+    session_id: str | None = Field(None, pattern=ID_PATTERN)
 
 
 class PanelView(BaseModel):
@@ -40,7 +40,7 @@ class FeedbackIn(BaseModel):
 
 class Question(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=1000)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
 
 
 def owned(deps: CopilotDeps, session_id: str, who: Principal) -> SessionInfo:
