@@ -14,8 +14,7 @@ from typing import Any
 
 from copilot import scenario as scenarios
 from copilot.engine import Engine
-from copilot.llm.policy import MASK
-from copilot.pii import RedactionPolicy, redact
+from copilot.pii import RedactionPolicy, redact, unmasked
 from copilot.systems import with_outage
 from evals.bench.foundation import percentile
 from evals.judge import Judge
@@ -59,11 +58,7 @@ def request_leaks(requests: list[dict[str, Any]]) -> Metric:
     for body in requests:
         for message in body.get("messages", []):
             text = str(message.get("content") or "")
-            found += sum(
-                1
-                for f in redact(text, policy).findings
-                if not MASK.fullmatch(text[f.start : f.end])
-            )
+            found += len(unmasked(text, policy))
     return Metric(
         key="pii_in_model_requests",
         label="unmasked PII in requests to the model",

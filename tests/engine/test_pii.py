@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.pii import RedactionPolicy, luhn_ok, redact
+from copilot.pii import RedactionPolicy, luhn_ok, redact, unmasked
 
 MASKED = [
     ("my card is 4111 1111 1111 1111 exp 09/27", "[card ending 1111]", "4111"),
@@ -75,3 +75,9 @@ def test_card_last_four_survives_for_identity() -> None:
 
 def test_luhn() -> None:
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_masks_already_in_the_text_are_not_found_again() -> None:
+    raw = "card 4111 1111 1111 1111, password is hunter22, ssn 123-45-6789"
+    assert {f.kind for f in unmasked(raw)} >= {"card", "secret"}
+    assert unmasked(redact(raw).text) == []
