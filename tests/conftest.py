@@ -102,19 +102,20 @@ def models(
 FullEngine = Callable[..., Engine]
 
 
-@pytest.fixture
-def full_engine(
-    data_dir: Path,
+def shipped_engine(
+    url: str,
+    systems: Systems,
     demo_kb: Path,
     embedder: Embedder,
     models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
-) -> FullEngine:
+    down: list[str] | None = None,
+    **extra: Any,
+) -> Engine:
     """An engine with every part the product ships: models, playbooks, offers and ledger.
 
-    Call it with the session database URL (engines sharing one URL see one log, as after a
-    restart) and, optionally, the systems that are down.
+    extra replaces or adds deps: the LLM path, the action ledger.
     """
-    from copilot.engine import Engine, EngineDeps
+    from copilot.engine import EngineDeps
     from copilot.offers import OfferLedger
     from copilot.offers import load_default as load_offers
     from copilot.playbooks import load_default as load_playbooks
@@ -123,25 +124,39 @@ def full_engine(
     from tools.kb.retriever import Retriever
 
     intent, mood = models
+    return Engine(
+        EngineDeps(
+            systems=with_outage(systems, down or []),
+            retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
+            store=SessionStore(url),
+            intent=intent,
+            mood=mood,
+            embedder=embedder,
+            playbooks=load_playbooks(),
+            offers=load_offers(),
+            ledger=OfferLedger(url),
+            today=lambda: TODAY,
+            **extra,
+        )
+    )
+
+
+@pytest.fixture
+def full_engine(
+    data_dir: Path,
+    demo_kb: Path,
+    embedder: Embedder,
+    models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
+) -> FullEngine:
+    """`shipped_engine` over the test data's systems (or others given as systems=).
+
+    Call it with the session database URL (engines sharing one URL see one log, as after a
+    restart) and, optionally, the systems that are down.
+    """
 
     def build(url: str, down: list[str] | None = None, **extra: Any) -> Engine:
-        """extra replaces or adds deps: other systems, the LLM path, the action ledger."""
         systems = extra.pop("systems", None) or sql_systems(data_dir)
-        return Engine(
-            EngineDeps(
-                systems=with_outage(systems, down or []),
-                retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
-                store=SessionStore(url),
-                intent=intent,
-                mood=mood,
-                embedder=embedder,
-                playbooks=load_playbooks(),
-                offers=load_offers(),
-                ledger=OfferLedger(url),
-                today=lambda: TODAY,
-                **extra,
-            )
-        )
+        return shipped_engine(url, systems, demo_kb, embedder, models, down, **extra)
 
     return build
 

@@ -5,8 +5,6 @@ Screenshots land in var/test-artifacts/browser/ for a person to look at.
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
-from copilot.settings import load_settings
-from server.app import create_app
-from tests.conftest import api_keys, bearer
-from tools.services import start_apps
+from tests.conftest import bearer
+from tests.server.conftest import copied_settings, serving
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -37,14 +33,7 @@ AGENT_KEY = bearer("agent")["Authorization"].removeprefix("Bearer ")
 def console_url(
     data_dir: Path, demo_kb: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("browser")
-    shutil.copytree(data_dir, root / "data")
-    app = create_app(load_settings(data_dir=root / "data", kb_dir=demo_kb), keys=api_keys())
-    with start_apps({"copilot": app}) as running:
-        url = running.urls["copilot"]
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{url}/readyz").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with serving(copied_settings(data_dir, demo_kb, tmp_path_factory.mktemp("browser"))) as url:
         yield url
 
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 
-from copilot.settings import load_settings
-from server.app import create_app
-from tests.conftest import api_keys, bearer
-from tools.services import start_apps
+from tests.conftest import bearer
+from tests.server.conftest import copied_settings, serving
 
 EXAMPLES = 12  # per operation; every operation of the spec is fuzzed
 
@@ -27,14 +22,7 @@ EXAMPLES = 12  # per operation; every operation of the spec is fuzzed
 def api_url(
     data_dir: Path, demo_kb: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(data_dir, root / "data")
-    app = create_app(load_settings(data_dir=root / "data", kb_dir=demo_kb), keys=api_keys())
-    with start_apps({"copilot": app}) as running:
-        url = running.urls["copilot"]
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{url}/readyz").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)  # /readyz is 503 while the models load, by design
+    with serving(copied_settings(data_dir, demo_kb, tmp_path_factory.mktemp("fuzz"))) as url:
         yield url
 
 

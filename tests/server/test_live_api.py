@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -14,11 +13,9 @@ import httpx
 import pytest
 
 from copilot.actions import ActionLedger
-from copilot.settings import load_settings
 from copilot.systems import build_systems
-from server.app import create_app
-from tests.conftest import api_keys, bearer
-from tools.services import start_apps
+from tests.conftest import bearer, shipped_engine
+from tests.server.conftest import copied_settings, serving
 
 PHONE_TURN = "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."
 
@@ -31,41 +28,13 @@ def served(
     embedder: Any,
     models: Any,
 ) -> Iterator[str]:
-    from copilot.engine import Engine, EngineDeps
-    from copilot.offers import OfferLedger
-    from copilot.offers import load_default as load_offers
-    from copilot.playbooks import load_default as load_playbooks
-    from copilot.sessions import SessionStore
-    from tests.conftest import TODAY
-    from tools.kb.retriever import Retriever
-    from tools.kb.store import KnowledgeStore, connect
-
     root = tmp_path_factory.mktemp("server")
-    shutil.copytree(data_dir, root / "data")
-    settings = load_settings(data_dir=root / "data", kb_dir=demo_kb)
+    settings = copied_settings(data_dir, demo_kb, root)
     db = f"sqlite:///{root / 'sessions.db'}"
-    intent, mood = models
-    engine = Engine(
-        EngineDeps(
-            systems=build_systems(settings),
-            retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
-            store=SessionStore(db),
-            intent=intent,
-            mood=mood,
-            embedder=embedder,
-            playbooks=load_playbooks(),
-            offers=load_offers(),
-            ledger=OfferLedger(db),
-            actions=ActionLedger(db),
-            today=lambda: TODAY,
-        )
+    engine = shipped_engine(
+        db, build_systems(settings), demo_kb, embedder, models, actions=ActionLedger(db)
     )
-    app = create_app(settings, engine=engine, keys=api_keys())
-    with start_apps({"copilot": app}) as running:
-        url = running.urls["copilot"]
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/readyz").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with serving(settings, engine) as url:
         yield url
 
 
