@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from copilot import __version__
+from copilot.demo_keys import default_path, demo_keys
 from copilot.settings import Settings, load_settings
 from copilot.systems import build_systems
 from server import errors
@@ -42,7 +43,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests pass their own settings, systems, engine or keys."""
     s = settings or load_settings()
-    ring = keys or (KeyRing.load(s.api_keys_file) if s.api_keys_file else KeyRing.demo())
+    if keys is None and s.api_keys_file is None:
+        demo_keys(default_path(s.data_dir))  # the same file `copilot serve` makes and prints
+    ring = keys or KeyRing.load(s.api_keys_file or default_path(s.data_dir))
     deps = CopilotDeps(
         settings=s,
         systems=engine.deps.systems if engine else systems or build_systems(s),

@@ -7,22 +7,18 @@ configured the server makes one key per role for the demo tenant and prints them
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import HTTPConnection
 
+from copilot.demo_keys import Role
 from copilot.yamlfile import read_yaml
 from tools.errors import ConfigurationError, CopilotError
-
-Role = Literal["agent", "bot", "supervisor", "qa", "admin"]
-ROLES: tuple[Role, ...] = ("agent", "bot", "supervisor", "qa", "admin")
-DEMO_TENANT = "brightwave"
 
 
 class Unauthorized(CopilotError):
@@ -67,18 +63,6 @@ class KeyRing:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise ConfigurationError(f"{path}: {where}: {err['msg']}") from None
-
-    @classmethod
-    def demo(cls) -> KeyRing:
-        """One fresh key per role for the demo tenant."""
-        return cls(
-            {
-                f"demo-{role}-{secrets.token_urlsafe(12)}": KeySpec(
-                    role=role, tenant=DEMO_TENANT, name=f"demo {role}"
-                )
-                for role in ROLES
-            }
-        )
 
     def by_role(self) -> dict[str, str]:
         return {spec.role: key for key, spec in self._keys.items()}

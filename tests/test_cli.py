@@ -107,3 +107,16 @@ def test_load_into_postgres_and_reject_a_bad_url(data_dir: Path, postgres: dict[
     )
     assert bad.returncode == 2 and "could not load crm" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_demo_keys_are_made_once_and_kept(tmp_path: Path) -> None:
+    from copilot.demo_keys import ROLES, demo_keys
+    from server.auth import KeyRing
+
+    path = tmp_path / "demo-keys.yaml"
+    first = demo_keys(path)
+    assert set(first) == set(ROLES) and (path.stat().st_mode & 0o777) == 0o600
+    assert demo_keys(path) == first  # a restart keeps them
+    ring = KeyRing.load(path)
+    found = ring.find(first["agent"])
+    assert found is not None and found.role == "agent" and found.tenant == "brightwave"

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
-from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-import yaml
 
 from copilot.commands.common import console, settings
-
-ROLES = ("agent", "bot", "supervisor", "qa", "admin")
-
-
-def demo_keys(path: Path) -> dict[str, str]:
-    """One key per role for the demo tenant, kept in `path` so a restart keeps them."""
-    if path.is_file():
-        found = yaml.safe_load(path.read_text()) or {}
-        return {str(v["role"]): str(k) for k, v in found.items()}
-    keys = {role: f"demo-{role}-{secrets.token_urlsafe(12)}" for role in ROLES}
-    body = {k: {"role": r, "tenant": "brightwave", "name": f"demo {r}"} for r, k in keys.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    path.chmod(0o600)
-    return keys
+from copilot.demo_keys import default_path, demo_keys
 
 
 def serve(
@@ -38,7 +21,7 @@ def serve(
     bind_host, bind_port = host or s.host, port or s.port
     base = f"http://{bind_host}:{bind_port}"
     if s.api_keys_file is None:
-        path = Path(s.data_dir).parent / "demo-keys.yaml"
+        path = default_path(s.data_dir)
         keys = demo_keys(path)
         os.environ["COPILOT_API_KEYS_FILE"] = str(path)
         console.print(f"demo API keys (tenant brightwave), kept in {path}:")
