@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import platform
@@ -12,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from copilot.events import Event
 from evals.bench.knowledge import DATASETS
 from evals.judge import JudgeConfig
 from evals.report import Run, Suite
@@ -41,17 +39,6 @@ def expand(names: list[str]) -> list[str]:
             if one not in out:
                 out.append(one)
     return out
-
-
-def warm_up() -> Event:
-    return Event(
-        event_id="warm-up",
-        session_id=f"warm-up-{uuid.uuid4().hex[:8]}",
-        type="utterance",
-        speaker="customer",
-        text="Hello, my bill looks wrong this month.",
-        ts=datetime.now(UTC),
-    )
 
 
 def scenario_run(
@@ -104,7 +91,7 @@ def _scenarios(
     judge: JudgeConfig | None,
 ) -> Suite:
     # Load the models and the lexical index before anything is timed: time to card is warm.
-    asyncio.run(built.handle(warm_up()))
+    built.warm_up()
     grader = None
     if judge is not None:
         from evals.judge import Judge
