@@ -5,18 +5,16 @@ A rejected piece falls back to the offline card and the card says why; the rest 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from copilot.actions import USES_TO_KIND
+from copilot.entities import extract
 from copilot.llm.brief import Brief
 from copilot.llm.drafts import ActionDraft, AnswerDraft, PanelDraft
 from copilot.pii import unmasked
 
-# Account- and order-shaped strings: a reply that names one the customer does not own leaks it.
-_ACCOUNT = re.compile(r"\bBA[\s-]?\d{4}[\s-]?\d{4}\b", re.IGNORECASE)
-_ORDER = re.compile(r"\b[WS][\s-]?\d{3}[\s-]?\d{3}[\s-]?\d{3}\b", re.IGNORECASE)
 ACTION_USES = {kind: uses for uses, kind in USES_TO_KIND.items()}
 Owner = Callable[[ActionDraft], Awaitable[str | None]]
 
@@ -39,17 +37,15 @@ def leaks(text: str, brief: Brief) -> str | None:
     found = unmasked(text)
     if found:
         return f"contains {found[0].kind} data"
-    for number in _ACCOUNT.findall(text):
-        if _plain(number) not in brief.accounts:
+    # The same reading of account and order numbers the pipeline uses on the customer's words.
+    named = extract(text, date.today())
+    for number in named.accounts:
+        if number not in brief.accounts:
             return f"names account {number}, which is not this customer's"
-    for number in _ORDER.findall(text):
-        if _plain(number) not in brief.orders:
+    for number in named.orders:
+        if number not in brief.orders:
             return f"names order {number}, which is not this customer's"
     return None
-
-
-def _plain(number: str) -> str:
-    return re.sub(r"[\s-]", "", number).upper()
 
 
 def _citations(cited: list[str], known: set[str]) -> tuple[list[str], str | None]:
