@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from copilot import __version__
-from copilot.demo_keys import default_path, demo_keys
+from copilot.keys import default_path, demo_keys
 from copilot.settings import Settings, load_settings
 from copilot.systems import build_systems
 from server import errors

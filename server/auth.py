@@ -1,7 +1,7 @@
 """API keys with a role and a tenant: who may do what, and to whose sessions.
 
-Keys come from a YAML file (`COPILOT_API_KEYS_FILE`: `key: {role, tenant, name}`); with none
-configured the server makes one key per role for the demo tenant and prints them.
+Keys come from a YAML file (`COPILOT_API_KEYS_FILE`, read by copilot/keys.py); with none
+configured the demo keys file is used (made by `copilot serve` or the app factory).
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import HTTPConnection
 
-from copilot.demo_keys import Role
-from copilot.yamlfile import read_yaml
+from copilot.keys import MIN_KEY, KeySpec, Role, read_keys
 from tools.errors import ConfigurationError, CopilotError
 
 
@@ -31,12 +29,6 @@ class Forbidden(CopilotError):
     code = "forbidden"
 
 
-class KeySpec(BaseModel):
-    role: Role
-    tenant: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    name: str = Field(min_length=1, max_length=128)
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a named agent, bot or admin of one tenant."""
@@ -48,21 +40,13 @@ class Principal:
 
 class KeyRing:
     def __init__(self, keys: dict[str, KeySpec]) -> None:
-        if any(len(k) < 16 for k in keys):
-            raise ConfigurationError("API keys must be at least 16 characters long")
+        if any(len(k) < MIN_KEY for k in keys):
+            raise ConfigurationError(f"API keys must be at least {MIN_KEY} characters long")
         self._keys = keys
 
     @classmethod
     def load(cls, path: Path) -> KeyRing:
-        data = read_yaml(path, "api keys")
-        if not isinstance(data, dict) or not data:
-            raise ConfigurationError(f"{path}: expected a mapping of key to {{role, tenant, name}}")
-        try:
-            return cls({str(k): KeySpec.model_validate(v) for k, v in data.items()})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigurationError(f"{path}: {where}: {err['msg']}") from None
+        return cls(read_keys(path))
 
     def by_role(self) -> dict[str, str]:
         return {spec.role: key for key, spec in self._keys.items()}

@@ -177,7 +177,8 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pat
 
 def api_keys() -> Any:
     """API keys for server tests: one per role of tenant brightwave, one agent of another tenant."""
-    from server.auth import KeyRing, KeySpec
+    from copilot.keys import KeySpec
+    from server.auth import KeyRing
 
     specs = {
         f"test-{role}-key-0123456789": KeySpec(role=role, tenant="brightwave", name=f"{role} one")

@@ -110,7 +110,7 @@ def test_load_into_postgres_and_reject_a_bad_url(data_dir: Path, postgres: dict[
 
 
 def test_demo_keys_are_made_once_and_kept(tmp_path: Path) -> None:
-    from copilot.demo_keys import ROLES, demo_keys
+    from copilot.keys import ROLES, demo_keys
     from server.auth import KeyRing
 
     path = tmp_path / "demo-keys.yaml"
@@ -120,3 +120,19 @@ def test_demo_keys_are_made_once_and_kept(tmp_path: Path) -> None:
     ring = KeyRing.load(path)
     found = ring.find(first["agent"])
     assert found is not None and found.role == "agent" and found.tenant == "brightwave"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("short: {role: agent, tenant: x, name: y}\n", "at least 16 characters"),
+        ("a-long-enough-key-123: {role: wizard, tenant: x, name: y}\n", "role"),
+        ("- just a list\n", "expected a mapping"),
+    ],
+)
+def test_serve_refuses_a_bad_key_file_in_one_line(tmp_path: Path, body: str, needle: str) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text(body)
+    done = copilot("serve", "--port", "1", env={"COPILOT_API_KEYS_FILE": str(keys)})
+    assert done.returncode == 2 and needle in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from copilot.commands.common import console, settings
-from copilot.demo_keys import default_path, demo_keys
+from copilot.commands.common import console, fail, settings
+from copilot.keys import default_path, demo_keys, read_keys
+from tools.errors import CopilotError
 
 
 def serve(
@@ -29,6 +30,10 @@ def serve(
             console.print(f"  {role:<10} {key}")
         console.print(f"agent console on {base}/?token={keys['agent']}  (health: /healthz)")
     else:
+        try:
+            read_keys(s.api_keys_file)  # a bad key file is one line here, not a traceback later
+        except CopilotError as exc:
+            raise fail(exc.message) from None
         console.print(f"agent console on {base}/  (keys from {s.api_keys_file}; health: /healthz)")
     # By import string: copilot must not import the server package that sits above it.
     uvicorn.run(
