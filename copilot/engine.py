@@ -18,6 +18,7 @@ import numpy as np
 
 from copilot import cards, nba, summary
 from copilot.actions import ActionLedger, Proposal, action_id, offline_request
+from copilot.batching import EmbedBatcher
 from copilot.entities import extract
 from copilot.events import Event
 from copilot.llm import overlay
@@ -96,6 +97,7 @@ class Engine:
         self._live: dict[str, _Live] = {}
         self._listeners: list[Listener] = []
         self.lanes: Lanes | None = None
+        self.batcher = EmbedBatcher(deps.embedder) if deps.embedder is not None else None
         if deps.llm is not None:
             from copilot.llm.assist import Assistant
 
@@ -422,7 +424,7 @@ class Engine:
 
     async def _embed(self, state: SessionState, event: Event) -> Any:
         """Embed an utterance once; intent, mood and retrieval all reuse the vector."""
-        if self.deps.embedder is None:
+        if self.batcher is None:
             return None
         ids, texts = [event.event_id], [event.text]
         replies = [t for t in state.turns if t.speaker in ("agent", "bot")]
@@ -431,10 +433,8 @@ class Engine:
             # knowledge query, in the same forward pass: half the model calls of a conversation.
             ids.append(replies[-1].event_id)
             texts.append(replies[-1].text)
-        # Off the event loop: other sessions' events and streams go on while the model runs.
-        embedded = await asyncio.to_thread(
-            self.deps.embedder.embed, [" ".join(t.split()) for t in texts]
-        )
+        # Off the event loop, in a pass shared with other sessions' lines that arrive meanwhile.
+        embedded = await self.batcher.embed([" ".join(t.split()) for t in texts])
         for turn_id, row in zip(reversed(ids), reversed(embedded), strict=True):
             state.remember_vector(turn_id, np.asarray(row))
         return state.vectors[event.event_id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -79,11 +80,25 @@ class Feedback(BaseModel):
 
 
 class SessionRegistry:
-    """Session ownership and card feedback, in the same database as the session log."""
+    """Session ownership and card feedback, in the same database as the session log.
 
-    def __init__(self, url: str) -> None:
+    Every event checks its session's owner and state, so what was read is kept in memory: this
+    process is the only writer of a session it serves (sessions are sticky to one engine), and
+    close() updates what it keeps. Bounded: the oldest entries go first.
+    """
+
+    def __init__(self, url: str, cached: int = 10_000) -> None:
         self.engine: Engine = open_database(url, metadata)
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, SessionInfo] = OrderedDict()
+        self._cached = cached
+
+    def _keep(self, info: SessionInfo) -> SessionInfo:
+        self._cache[info.session_id] = info
+        self._cache.move_to_end(info.session_id)
+        while len(self._cache) > self._cached:
+            self._cache.popitem(last=False)
+        return info
 
     def create(
         self, tenant: str, channel: str, created_by: str, session_id: str | None = None
@@ -101,14 +116,17 @@ class SessionRegistry:
                 conn.execute(sessions.insert().values(**_naive(info.model_dump())))
         except IntegrityError:
             raise InvalidInput("session_id", f"{info.session_id} already exists") from None
-        return info
+        return self._keep(info)
 
     def get(self, session_id: str) -> SessionInfo:
+        kept = self._cache.get(session_id)
+        if kept is not None:
+            return kept
         with self.engine.connect() as conn:
             row = conn.execute(select(sessions).where(sessions.c.session_id == session_id)).first()
         if row is None:
             raise NotFound(f"no session {session_id}")
-        return _info(row._mapping)
+        return self._keep(_info(row._mapping))
 
     def sessions(self, tenant: str, open_only: bool = False, limit: int = 100) -> list[SessionInfo]:
         query = select(sessions).where(sessions.c.tenant == tenant)
@@ -128,6 +146,7 @@ class SessionRegistry:
                 .where(sessions.c.session_id == session_id)
                 .values(closed_at=_now().replace(tzinfo=None), closed_by=by)
             )
+        self._cache.pop(session_id, None)
         return self.get(session_id)
 
     def give_feedback(

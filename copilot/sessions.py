@@ -72,32 +72,24 @@ class SessionStore:
 
     def append(self, event: Event) -> Appended:
         """Store an already-redacted event; the same event_id again changes nothing."""
-        with self._lock, self.engine.begin() as conn:
-            key = (events_table.c.session_id == event.session_id) & (
-                events_table.c.event_id == event.event_id
-            )
-            existing = conn.execute(
-                select(events_table.c.arrival, events_table.c.text, events_table.c.data).where(key)
-            ).first()
-            if existing is not None:
-                same = existing.text == event.text and json.loads(existing.data) == event.data
-                return Appended(duplicate=True, conflict=not same, arrival=existing.arrival)
-            arrival = (
-                conn.execute(
-                    select(func.max(events_table.c.arrival)).where(
-                        events_table.c.session_id == event.session_id
-                    )
-                ).scalar()
-                or 0
-            ) + 1
-            try:
+        c = events_table.c
+        # One read for all the session's bookkeeping: where the event lands, and whether a stored
+        # event belongs after it (then the caller folds the log again in order).
+        latest = select(func.max(c.arrival), func.max(c.seq), func.max(c.ts)).where(
+            c.session_id == event.session_id
+        )
+        ts = event.ts.replace(tzinfo=None)
+        try:
+            with self._lock, self.engine.begin() as conn:
+                top, top_seq, top_ts = conn.execute(latest).one()
+                arrival = (top or 0) + 1
                 conn.execute(
                     events_table.insert().values(
                         session_id=event.session_id,
                         event_id=event.event_id,
                         arrival=arrival,
                         seq=event.seq,
-                        ts=event.ts.replace(tzinfo=None),
+                        ts=ts,
                         type=event.type,
                         speaker=event.speaker,
                         channel=event.channel,
@@ -106,19 +98,24 @@ class SessionStore:
                         received_at=datetime.now(UTC).replace(tzinfo=None),
                     )
                 )
-            except IntegrityError:
-                return Appended(duplicate=True, arrival=arrival)
-        return Appended(duplicate=False, late=self._sorts_before_stored(event), arrival=arrival)
+        except IntegrityError:
+            return self._duplicate(event)
+        if event.seq is not None:
+            late = top_seq is not None and top_seq > event.seq
+        else:
+            late = top_ts is not None and top_ts > ts
+        return Appended(duplicate=False, late=late, arrival=arrival)
 
-    def _sorts_before_stored(self, event: Event) -> bool:
-        """Whether a stored event of the session belongs after this one."""
-        c = events_table.c
-        later = (
-            (c.seq > event.seq) if event.seq is not None else (c.ts > event.ts.replace(tzinfo=None))
+    def _duplicate(self, event: Event) -> Appended:
+        """The event_id is stored already: the same event again, or a conflicting one."""
+        key = (events_table.c.session_id == event.session_id) & (
+            events_table.c.event_id == event.event_id
         )
-        query = select(func.count()).where(c.session_id == event.session_id, later)
+        query = select(events_table.c.arrival, events_table.c.text, events_table.c.data)
         with self.engine.connect() as conn:
-            return bool(conn.execute(query).scalar())
+            existing = conn.execute(query.where(key)).one()
+        same = existing.text == event.text and json.loads(existing.data) == event.data
+        return Appended(duplicate=True, conflict=not same, arrival=existing.arrival)
 
     def events(self, session_id: str) -> list[Event]:
         with self.engine.connect() as conn:

@@ -82,7 +82,7 @@ class CopilotDeps:
             return self._registry
 
 
-def get_deps(request: Request) -> CopilotDeps:
+async def get_deps(request: Request) -> CopilotDeps:  # async: no thread-pool hop
     deps: CopilotDeps = request.app.state.deps
     return deps
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import re
 import time
@@ -52,6 +53,28 @@ def mask(name: str, value: object) -> str:
     return "*" * (len(text) - 4) + text[-4:]
 
 
+@functools.lru_cache(maxsize=512)
+def _signature(fn: Callable[..., object]) -> inspect.Signature:
+    # Reading a signature costs more than a SQLite lookup; connectors' methods are few and fixed.
+    return inspect.signature(fn)
+
+
+def _arguments(
+    fn: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object]
+) -> dict[str, str]:
+    """The call's arguments by name, masked; a bound method is read through its function."""
+    target, lead = getattr(fn, "__func__", None), getattr(fn, "__self__", None)
+    try:
+        if target is not None:
+            bound = _signature(target).bind(lead, *args, **kwargs)
+            named = list(bound.arguments.items())[1:]
+        else:
+            named = list(_signature(fn).bind(*args, **kwargs).arguments.items())
+    except (TypeError, ValueError):
+        return {}
+    return {k: mask(k, v) for k, v in named}
+
+
 def _is_empty(result: object) -> bool:
     if result is None:
         return True
@@ -71,11 +94,7 @@ class Caller:
         self, system: str, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         operation = getattr(fn, "__name__", "call")
-        try:
-            bound = inspect.signature(fn).bind(*args, **kwargs)
-            arguments = {k: mask(k, v) for k, v in bound.arguments.items()}
-        except TypeError:
-            arguments = {}
+        arguments = _arguments(fn, args, kwargs)
         started_at = datetime.now(UTC)
         start = time.perf_counter()
         outcome: Literal["ok", "empty", "error", "timeout", "invalid"] = "ok"
