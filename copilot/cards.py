@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from copilot.continuity import repeat_message
 from copilot.panel import Card, Provenance
 from copilot.state import SessionState
 from tools.view import Customer360
@@ -25,7 +27,10 @@ def customer_card(state: SessionState) -> Card:
             id="customer",
             status="empty",
             provenance=prov,
-            data={"message": "no identifier yet: ask for a phone, email or account"},
+            data={
+                "message": "no identifier yet: ask for a phone, email or account",
+                "verification": state.verification().model_dump(mode="json"),
+            },
         )
     if identity.status != "matched" or state.view is None:
         return Card(
@@ -38,6 +43,7 @@ def customer_card(state: SessionState) -> Card:
                 "message": identity.message,
                 "candidates": [c.model_dump() for c in identity.candidates],
                 "sources": [f"{c.system}.{c.operation}:{c.outcome}" for c in identity.tool_calls],
+                "verification": state.verification().model_dump(mode="json"),
             },
         )
     view = state.view
@@ -60,6 +66,7 @@ def customer_card(state: SessionState) -> Card:
         "tier": profile.tier if profile else None,
         "customer_since": str(profile.customer_since) if profile else None,
         "matched_by": [e.identifier for e in identity.candidates[0].evidence],
+        "verification": state.verification().model_dump(mode="json"),
         "accounts": [
             {
                 "account_number": a.account.account_number,
@@ -107,9 +114,91 @@ def journey_card(state: SessionState) -> Card:
         data={
             "this_conversation": [{"channel": c, "from_event": e} for c, e in state.channels],
             "history": history,
+            "sessions": sessions(state),
+            "origin": origin(state),
         },
         provenance=Provenance(events=[e for _, e in state.channels], tool_calls=_calls(view)),
     )
+
+
+ORIGIN_LOOKBACK = timedelta(days=7)
+ORIGIN_KINDS = {
+    "email_link": "the chat link in the {channel}",
+    "ivr_transfer": "a transfer from the IVR",
+    "app_button": "the app's help button",
+}
+
+
+def sessions(state: SessionState) -> list[dict[str, Any]]:
+    """The customer's copilot sessions across channels, this one first."""
+    out: list[dict[str, Any]] = []
+    if state.now is not None and state.started is not None:
+        check = state.verification()
+        out.append(
+            {
+                "session_id": state.session_id,
+                "channel": state.channels[-1][0] if state.channels else None,
+                "started_at": state.started.isoformat(),
+                "last_at": state.now.isoformat(),
+                "intent": state.playbook_intent or getattr(state.intent, "intent", None),
+                "verified": check.text if check.status == "verified" else None,
+                "current": True,
+            }
+        )
+    for t in state.other_sessions:
+        out.append(
+            {
+                "session_id": t.session_id,
+                "channel": t.channel,
+                "started_at": t.started_at.isoformat(),
+                "last_at": t.last_at.isoformat(),
+                "intent": t.intent,
+                "verified": f"{t.verified_method} in {t.verified_channel}"
+                if t.verified_method
+                else None,
+                "current": False,
+            }
+        )
+    return out
+
+
+def origin(state: SessionState) -> dict[str, Any] | None:
+    """Where this contact came from: as the channel said, else the newest message we sent."""
+    given = state.metadata.get("origin")
+    timeline = state.view.timeline if state.view else []
+    if isinstance(given, dict) and given.get("channel"):
+        ref = str(given.get("reference") or "")
+        record = next((e for e in timeline if e.source.endswith(f":{ref}")), None) if ref else None
+        channel = str(given["channel"])
+        how = ORIGIN_KINDS.get(str(given.get("kind")), "{channel}").format(
+            channel="email" if channel == "email" else channel
+        )
+        if record is not None and channel == "email" and "billing" in record.summary:
+            how = how.replace("email", "billing email")
+        summary = f"{how}: {record.summary.split(': ', 1)[-1]}" if record else how
+        return {
+            "channel": channel,
+            "kind": str(given.get("kind") or "stated"),
+            "summary": summary,
+            "at": record.at.isoformat() if record else given.get("at"),
+            "source": record.source if record else "the channel",
+        }
+    if state.started is None:
+        return None
+    started = state.started.replace(tzinfo=None)
+    for entry in timeline:  # newest first
+        at = entry.at.replace(tzinfo=None)
+        if entry.kind == "interaction" and entry.outcome == "sent" and at <= started:
+            if started - at <= ORIGIN_LOOKBACK:
+                return {
+                    "channel": entry.channel,
+                    "kind": "likely",
+                    "summary": f"likely the {entry.channel} we sent: {entry.summary}",
+                    "at": entry.at.isoformat(),
+                    "source": entry.source,
+                }
+            break
+    return None
 
 
 def intent_card(state: SessionState) -> Card:
@@ -187,6 +276,22 @@ def alert_cards(state: SessionState) -> list[Card]:
                     "candidates": [c.customer_id for c in identity.candidates],
                 },
                 provenance=Provenance(events=state.identity_events),
+            )
+        )
+    if state.repeat is not None:
+        item, asked_in = state.repeat
+        out.append(
+            Card(
+                type="alert",
+                id="alert:repeat",
+                data={
+                    "severity": "warning",
+                    "message": repeat_message(item),
+                    "field": item.field,
+                    "value": item.value,
+                    "source": item.source,
+                },
+                provenance=Provenance(events=[e for e in (asked_in, item.event_id) if e]),
             )
         )
     mood = state.mood

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,8 +19,18 @@ import numpy as np
 from copilot import cards, nba, summary
 from copilot.actions import ActionLedger, Proposal, action_id, offline_request
 from copilot.batching import EmbedBatcher
+from copilot.continuity import (
+    Check,
+    Policies,
+    TenantPolicy,
+    Touchpoint,
+    TouchpointLog,
+    asked,
+    provided_item,
+)
 from copilot.entities import extract
 from copilot.events import Event
+from copilot.handoff import Provided
 from copilot.llm import overlay
 from copilot.llm.lane import Lanes
 from copilot.offers import Catalogue, OfferDecision, OfferLedger, choose, eligible
@@ -52,6 +62,7 @@ IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
 INTENT_WEIGHTS = (1.0, 1.0)
 QUERY_WEIGHTS = (1.0, 0.3)  # newest customer turn first
 REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
+CARRY_AT_MOST = timedelta(hours=24)  # older checks elsewhere are history, not a verification
 # A confident new intent with a playbook takes over from the current one; a hesitant one does not.
 SWITCH_CONFIDENCE = 0.75
 OFFER_RESPONSES = ("accepted", "dismissed")
@@ -80,6 +91,9 @@ class EngineDeps:
     tool_timeout_s: float = 2.0
     llm: Orchestrator | None = None  # the slow path; None: the offline engine alone
     actions: ActionLedger | None = None  # where proposals and approvals are recorded
+    touchpoints: TouchpointLog | None = None  # this customer's other contacts, across channels
+    policies: Policies = field(default_factory=lambda: Policies(TenantPolicy(), {}))
+    tenant_of: Callable[[str], str | None] | None = None  # a session's tenant, for its policy
 
 
 @dataclass
@@ -260,6 +274,8 @@ class Engine:
 
     async def _restore(self, session_id: str) -> _Live:
         live = _Live(SessionState(session_id=session_id))
+        tenant = self.deps.tenant_of(session_id) if self.deps.tenant_of else None
+        live.state.window = self.deps.policies.window(tenant)
         if self.deps.actions is not None:
             live.state.proposals = {p.action_id: p for p in self.deps.actions.session(session_id)}
         if self.deps.llm is not None:
@@ -281,6 +297,22 @@ class Engine:
             found = extract(raw_text, today)
             if not found.is_empty():
                 state.entities = state.entities.merge(found)
+                if event.speaker == "customer":
+                    self._note_provided(state, event, found)
+        said = event.type == "utterance" and event.speaker == "customer" and event.text.strip()
+        if said and "issue" not in state.provided:
+            state.provided["issue"] = provided_item(
+                "issue", _brief(event.text), "customer", event.channel, event.event_id
+            )
+        if event.type == "utterance" and event.speaker == "agent":
+            state.repeat = self._repeat(state, event)
+        if event.type == "metadata" and "handoff_from" in event.data:
+            bot = str(event.data["handoff_from"])
+            details = event.data.get("details")
+            for name, value in (details if isinstance(details, dict) else {}).items():
+                state.provided.setdefault(
+                    str(name), provided_item(str(name), value, bot, event.channel, event.event_id)
+                )
         if event.type == "action_result":
             self._settle_proposals(state, event)
         if event.type == "action_result" and state.view is not None:
@@ -304,6 +336,68 @@ class Engine:
         else:
             await self._identify(state, event)
         self._advance(state, event)
+        self._touch(state)
+
+    def _note_provided(self, state: SessionState, event: Event, found: Any) -> None:
+        """The identifiers the customer gave, first mention kept: the agent need not ask again."""
+        source = "customer"
+        for name, values in (
+            ("phone", found.phones),
+            ("email", found.emails),
+            ("account", found.accounts),
+            ("order", found.orders),
+            ("card_last4", found.card_last4),
+        ):
+            if values and name not in state.provided:
+                state.provided[name] = provided_item(
+                    name, values[0], source, event.channel, event.event_id
+                )
+
+    def _repeat(self, state: SessionState, event: Event) -> tuple[Provided, str] | None:
+        """What the agent's line asks for that the customer already gave, if anything."""
+        for name in asked(event.text):
+            if name == "identity":
+                check = state.verification()
+                if check.status == "verified":
+                    said = Provided(
+                        field="identity",
+                        value=check.text,
+                        source=check.source or "earlier check",
+                        channel=check.channel,
+                    )
+                    return said, event.event_id
+                continue
+            item = state.provided.get(name)
+            if item is not None:
+                return item, event.event_id
+        return None
+
+    def _touch(self, state: SessionState) -> None:
+        """Keep this session's row in the customer's touchpoints when something worth it changed."""
+        log, view = self.deps.touchpoints, state.view
+        if log is None or view is None or state.now is None:
+            return
+        own = [c for c in state.checks() if c not in state.carried and c.result == "passed"]
+        last = max(own, key=lambda c: c.at) if own else None
+        intent = state.playbook_intent or getattr(state.intent, "intent", None)
+        channel = state.channels[-1][0] if state.channels else "chat"
+        key = json.dumps([view.customer_id, channel, intent, last and last.at.isoformat()])
+        if key == state.touchpoint_key:
+            return
+        state.touchpoint_key = key
+        log.record(
+            Touchpoint(
+                session_id=state.session_id,
+                customer_id=view.customer_id,
+                channel=channel,
+                started_at=state.started or state.now,
+                last_at=state.now,
+                intent=intent,
+                verified_method=last.method if last else None,
+                verified_channel=last.channel if last else None,
+                verified_at=last.at if last else None,
+            )
+        )
 
     def _advance(self, state: SessionState, event: Event) -> None:
         """Playbook progress, then the offer gate: both read what the event just changed."""
@@ -311,6 +405,10 @@ class Engine:
         if playbooks is not None:
             guess = state.intent
             name = getattr(guess, "intent", None)
+            said = (state.handoff or {}).get("intent")
+            if state.playbook_intent is None and said and playbooks.for_intent(str(said)):
+                # The bot read the whole conversation; until the copilot is surer, take its word.
+                state.playbook_intent = str(said)
             if (
                 name != state.playbook_intent
                 and playbooks.for_intent(name) is not None
@@ -492,6 +590,7 @@ class Engine:
         except NotFound:
             state.view = None
             return
+        self._carry(state, customer_id)
         if direct:
             profile = state.view.profile.data
             state.identity = Resolution(
@@ -515,6 +614,28 @@ class Engine:
                 degraded=[],
                 tool_calls=[],
             )
+
+    def _carry(self, state: SessionState, customer_id: str) -> None:
+        """Checks done elsewhere (the CRM, the customer's other sessions) that may still hold."""
+        now = state.now or datetime.now(UTC)
+        carried: list[Check] = []
+        history = state.view.interactions.data if state.view is not None else None
+        for v in history.verifications if history else []:
+            at = v.at if v.at.tzinfo else v.at.replace(tzinfo=UTC)
+            if now - at <= CARRY_AT_MOST:
+                carried.append(Check(v.method, v.channel, at, v.result, f"crm:{v.verification_id}"))
+        others: list[Touchpoint] = []
+        if self.deps.touchpoints is not None:
+            others = [
+                t
+                for t in self.deps.touchpoints.for_customer(customer_id)
+                if t.session_id != state.session_id
+            ]
+        for point in others:
+            check = point.check()
+            if check is not None and now - check.at <= CARRY_AT_MOST:
+                carried.append(check)
+        state.carried, state.other_sessions = carried, others
 
     async def _search(self, state: SessionState, event: Event) -> None:
         if self.deps.retriever is None:
@@ -568,3 +689,8 @@ class Engine:
             summary.summary_card(state),
             *cards.alert_cards(state),
         ]
+
+
+def _brief(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -58,7 +58,7 @@ def facts(state: SessionState) -> Facts:
     identity = state.identity
     return Facts(
         identity=identity.status if identity else None,
-        verified=bool(state.verifications),
+        verified=state.verification().status == "verified",
         account_pulled=state.view is not None,
         actions=actions,
         agent_turns=[(t.event_id, t.text) for t in state.turns if t.speaker in ("agent", "bot")],

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from copilot.actions import ActionLedger
+from copilot.continuity import Policies, TouchpointLog
 from copilot.engine import Engine, EngineDeps
 from copilot.knowledge import build_retriever
 from copilot.llm.ledger import CallLedger
@@ -65,6 +66,8 @@ def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
             tool_timeout_s=settings.tool_timeout_s,
             llm=build_orchestrator(settings, url),
             actions=ActionLedger(url),
+            touchpoints=TouchpointLog(url),
+            policies=Policies.load(settings.tenants_file, settings.verification_window_minutes),
         )
     )
 

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         None, description="YAML of API keys (key: {role, tenant, name}); none: demo keys"
     )
     scenarios: Path = Field(Path("evals/scenarios"), description="scenarios the console plays")
+    verification_window_minutes: float = Field(
+        15.0, ge=0, le=24 * 60, description="how long an identity check in one channel holds"
+    )
+    tenants_file: Path | None = Field(
+        None, description="YAML of per-tenant policy: {tenant: {verification_window_minutes}}"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

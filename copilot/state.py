@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
 
+from copilot.continuity import Check, Touchpoint, verification_state
 from copilot.entities import Entities
 from copilot.events import Event
+from copilot.handoff import Provided, VerificationState
 from copilot.llm.notes import LlmNotes
 from copilot.offers import OfferDecision, OfferHistory
 from copilot.playbooks import Progress, Step
@@ -79,6 +82,15 @@ class SessionState:
     vectors: dict[str, Any] = field(default_factory=dict)  # recent customer turns' embeddings
     llm: LlmNotes = field(default_factory=LlmNotes)
     proposals: dict[str, Any] = field(default_factory=dict)  # action id -> actions.Proposal
+    now: datetime | None = None  # the conversation's clock: the newest event's time
+    started: datetime | None = None  # the oldest event's time
+    window: timedelta = timedelta(minutes=15)  # how long a verification holds (tenant policy)
+    handoff: dict[str, Any] | None = None  # what a bot handed over (metadata handoff_from)
+    carried: list[Check] = field(default_factory=list)  # checks from other contacts
+    other_sessions: list[Touchpoint] = field(default_factory=list)
+    provided: dict[str, Provided] = field(default_factory=dict)  # field -> first time given
+    repeat: tuple[Provided, str] | None = None  # what the agent's last line asked for again
+    touchpoint_key: str = ""  # what was last written to the touchpoint log
 
     def remember_vector(self, event_id: str, vector: Any, keep: int = 6) -> None:
         self.vectors[event_id] = vector
@@ -91,26 +103,64 @@ class SessionState:
             return None
         return blend([self.vectors[e] for e in event_ids], weights)
 
+    def checks(self) -> list[Check]:
+        own = [
+            Check(
+                str(v["method"]),
+                str(v["channel"]),
+                datetime.fromisoformat(v["at"]),
+                str(v.get("result", "passed")),
+                str(v.get("source", "this conversation")),
+            )
+            for v in self.verifications
+        ]
+        return own + self.carried
+
+    def verification(self) -> VerificationState:
+        """Whether the customer counts as verified at the conversation's clock."""
+        return verification_state(self.checks(), self.now or datetime.now(UTC), self.window)
+
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.speaker == "customer"]
 
     def record(self, event: Event) -> None:
         """The bookkeeping every event gets, whatever the engine does with it after."""
         self.events_seen += 1
+        self.now = event.ts if self.now is None else max(self.now, event.ts)
+        self.started = event.ts if self.started is None else min(self.started, event.ts)
         if not self.channels or self.channels[-1][0] != event.channel:
             self.channels.append((event.channel, event.event_id))
         if event.type == "utterance" and event.text.strip():
             self.turns.append(Turn(event.event_id, event.speaker, event.channel, event.text))
         elif event.type == "metadata":
             self.metadata.update(event.data)
+            if "handoff_from" in event.data:
+                self.handoff = dict(event.data)
             if "verified_by" in event.data:
+                # A handoff says where and when the bot verified; a plain note means here and now.
+                at = _when(event.data.get("verified_at")) or event.ts
                 self.verifications.append(
                     {
                         "method": event.data["verified_by"],
-                        "channel": event.channel,
-                        "at": event.ts.isoformat(),
+                        "channel": str(event.data.get("verified_channel") or event.channel),
+                        "at": at.isoformat(),
                         "event": event.event_id,
+                        "result": str(event.data.get("verified_result") or "passed"),
+                        "source": f"handoff from {event.data['handoff_from']}"
+                        if "handoff_from" in event.data
+                        else "this conversation",
                     }
                 )
         elif event.type == "action_result":
             self.actions.append((event.event_id, dict(event.data)))
+
+
+def _when(value: object) -> datetime | None:
+    """An ISO time from event data; None when absent or unreadable (the event's own time then)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

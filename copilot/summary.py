@@ -61,6 +61,39 @@ def structured(state: SessionState) -> dict[str, Any]:
         "open_items": open_items,
         "customer_words": [t.text for t in sorted(quotes, key=customer.index)],
         "channels": [c for c, _ in state.channels],
+        "provided": provided(state),
+        "handoff": handoff(state),
+    }
+
+
+def provided(state: SessionState) -> list[dict[str, Any]]:
+    """What the customer already gave, the verification first: the agent does not ask again."""
+    items = [p.model_dump() for p in state.provided.values()]
+    check = state.verification()
+    if check.status == "verified":
+        items.insert(
+            0,
+            {
+                "field": "identity",
+                "value": check.text,
+                "source": check.source or "earlier check",
+                "channel": check.channel,
+                "event_id": None,
+            },
+        )
+    return items
+
+
+def handoff(state: SessionState) -> dict[str, Any] | None:
+    given = state.handoff
+    if not given:
+        return None
+    return {
+        "bot": str(given.get("handoff_from")),
+        "from_channel": given.get("from_channel"),
+        "tried": list(given.get("tried") or []),
+        "open_questions": list(given.get("open_questions") or []),
+        "origin": given.get("origin"),
     }
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from copilot.continuity import Policies, TouchpointLog
+from copilot.handover import HandoffStore
 from copilot.knowledge import build_retriever
 from copilot.registry import SessionRegistry
 from copilot.settings import Settings
@@ -18,6 +20,7 @@ from server.auth import KeyRing
 from server.metrics import Metrics
 from server.stream import Broadcaster
 from tools.base import Systems
+from tools.errors import NotFound
 from tools.kb.retriever import Retriever
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ class CopilotDeps:
     _retriever: Retriever | None = None
     _engine: Engine | None = None
     _registry: SessionRegistry | None = None
+    _handoffs: HandoffStore | None = None
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     metrics: Metrics = field(default_factory=Metrics)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,8 +65,28 @@ class CopilotDeps:
             if not self._wired:
                 self._engine.subscribe(self.broadcaster)
                 self._engine.subscribe(self._count)
+                wiring = self._engine.deps
+                # A session's tenant sets how long a verification holds in it.
+                wiring.policies = Policies.load(
+                    self.settings.tenants_file, self.settings.verification_window_minutes
+                )
+                wiring.tenant_of = self._tenant_of
+                if wiring.touchpoints is None:
+                    wiring.touchpoints = TouchpointLog(self.sessions_url)
                 self._wired = True
             return self._engine
+
+    def _tenant_of(self, session_id: str) -> str | None:
+        try:
+            return self.registry().get(session_id).tenant
+        except NotFound:
+            return None
+
+    def handoffs(self) -> HandoffStore:
+        with self._lock:
+            if self._handoffs is None:
+                self._handoffs = HandoffStore(self.sessions_url)
+            return self._handoffs
 
     async def _count(self, item: object) -> None:
         from copilot.panel import PanelUpdate

@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from tools.errors import CopilotError
 
 log = logging.getLogger("copilot.server")
+# Bots' SDKs are promised a 422 naming the field paths for a packet with wrong types.
+UNPROCESSABLE = frozenset({"/v1/handoffs"})
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -24,11 +26,13 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
             parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        if request.method == "POST" and request.url.path in UNPROCESSABLE:
+            return JSONResponse(error_body("invalid_packet", "; ".join(parts)), status_code=422)
         return JSONResponse(error_body("invalid_input", "; ".join(parts)), status_code=400)
 
     @app.exception_handler(HTTPException)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from server.auth import Writer
+from copilot.continuity import Journey, journey
+from server.auth import Reader, Writer
 from server.deps import DepsDep
 from tools import identifiers
 from tools.identity import IdentityQuery, Resolution, resolve
@@ -56,3 +57,18 @@ async def customer_view(
     """Profile, billing, orders and timeline in one document; each section has its own status."""
     cid = identifiers.customer_id(customer_id)
     return await customer_360(deps.systems, cid, today=deps.today())
+
+
+@router.get("/{customer_id}/journey")
+async def customer_journey(
+    deps: DepsDep,
+    customer_id: Annotated[str, Path(max_length=64)],
+    who: Reader,
+) -> Journey:
+    """Every touchpoint across channels, newest first: CRM interactions, verifications,
+    purchases, and the copilot's own sessions with this customer."""
+    cid = identifiers.customer_id(customer_id)
+    view = await customer_360(deps.systems, cid, today=deps.today())
+    points = deps.engine().deps.touchpoints
+    sessions = points.for_customer(cid) if points is not None else []
+    return journey(cid, view.timeline, sessions)

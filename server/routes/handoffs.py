@@ -1,0 +1,80 @@
+"""Bots hand conversations to people: the handoff, its packet, and the published JSON Schemas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from copilot.events import ID_PATTERN
+from copilot.handoff import HandoffAccepted, HandoffPacket, HandoffRequest, schemas
+from copilot.handover import build_packet, events_for
+from server.auth import Reader, Sender
+from server.deps import DepsDep
+from tools.errors import NotFound
+
+router = APIRouter(tags=["handoffs"])
+HandoffId = Annotated[str, Path(pattern=ID_PATTERN, max_length=100)]
+
+
+@router.post(
+    "/v1/handoffs",
+    status_code=201,
+    responses={
+        200: {"model": HandoffAccepted, "description": "this handoff_id was accepted before"},
+        422: {"description": "a field has the wrong type: the message names its path"},
+    },
+)
+async def create_handoff(
+    body: HandoffRequest, response: Response, deps: DepsDep, who: Sender
+) -> HandoffAccepted:
+    """A human session pre-filled with what the bot knows; the packet lists what it lacked."""
+    store = deps.handoffs()
+    before = store.find(who.tenant, body.handoff_id)
+    if before is not None:
+        response.status_code = 200
+        return HandoffAccepted(session_id=before.session_id, duplicate=True, packet=before)
+    now = datetime.now(UTC)
+    registry, engine = deps.registry(), deps.engine()
+    channel = body.to_channel or body.channel
+    info = registry.create(tenant=who.tenant, channel=channel, created_by=who.name)
+    # Built before any is applied: a request that cannot become events leaves nothing behind.
+    try:
+        events = events_for(body, info.session_id, now, engine.deps.policy)
+    except Exception:
+        registry.close(info.session_id, who.name)
+        raise
+    for event in events:
+        await engine.handle(event)
+    live = engine.live(info.session_id)
+    if live is None:  # the engine lost the session it just built: not the caller's fault
+        raise NotFound(f"no session {info.session_id}")
+    packet = build_packet(body, live.state, info.session_id, now)
+    kept = store.save(who.tenant, packet)
+    if kept.session_id != info.session_id:  # the same handoff raced in twice: keep the first
+        registry.close(info.session_id, who.name)
+        response.status_code = 200
+        return HandoffAccepted(session_id=kept.session_id, duplicate=True, packet=kept)
+    deps.metrics.events += len(events)
+    return HandoffAccepted(session_id=info.session_id, duplicate=False, packet=packet)
+
+
+@router.get("/v1/handoffs/{handoff_id}")
+async def get_handoff(handoff_id: HandoffId, deps: DepsDep, who: Reader) -> HandoffPacket:
+    """The packet as it was handed over (another tenant's handoff is a 404)."""
+    return deps.handoffs().get(who.tenant, handoff_id)
+
+
+@router.get("/schemas")
+async def list_schemas() -> list[str]:
+    """The JSON Schemas the copilot publishes for the systems that talk to it."""
+    return sorted(schemas())
+
+
+@router.get("/schemas/{name}")
+async def get_schema(name: Annotated[str, Path(max_length=64)]) -> dict[str, object]:
+    published = schemas()
+    if name not in published:
+        raise NotFound(f"no schema {name}; published: {', '.join(sorted(published))}")
+    return published[name]
