@@ -49,6 +49,7 @@
     intent: "Intent",
     journey: "Journey",
   };
+  const ALERT_TITLES = { repeat: "already provided", identity: "identity", escalation: "escalation" };
   const BACKOFF_MS = [1000, 2000, 5000];
   const PREVIEW_STALE_MS = 30000; // a "writing..." preview nobody replaced goes away after this
   const ERROR_SHOWN_MS = 15000;
@@ -75,6 +76,10 @@
     return Number.isFinite(n) ? n : null;
   };
   const humanize = (s) => str(s).replace(/[_-]+/g, " ").trim();
+  const sentence = (s) => {
+    const words = humanize(s);
+    return words ? words.charAt(0).toUpperCase() + words.slice(1) : "";
+  };
   const pct = (v) => {
     const n = num(v);
     return n === null ? "" : `${Math.round((n <= 1 ? n * 100 : n))}%`;
@@ -151,7 +156,7 @@
       "div",
       { class: `list ${cls || ""}`.trim() },
       h("h4", null, title),
-      h("ul", null, shown.map((i) => h("li", null, str(i))))
+      h("ul", { "aria-label": title }, shown.map((i) => h("li", null, str(i))))
     );
   }
   function llmNote(d) {
@@ -320,6 +325,22 @@ summary { cursor: pointer; color: #1e48a8; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 .alert-msg { font-weight: 700; margin: 2px 0; }
+.verif { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 6px; margin: 6px 0; padding: 5px 8px;
+  border-radius: 6px; border: 1px solid #dde1e7; background: #f6f7f9; color: #5b6472; }
+.verif .badge { font-weight: 700; }
+.verif.v-verified { background: #e7f5ec; border-color: #b6e0c4; color: #17683a; }
+.verif.v-expired { background: #fff4e5; border-color: #f0cf9b; color: #8a5300; }
+.verif.v-failed { background: #fdecec; border-color: #f3b9bc; color: #a1202a; }
+.verif .src { font-size: 11px; color: #5b6472; }
+.handoff { margin: 6px 0 2px; }
+.provided { border: 1px solid #b6e0c4; background: #f3faf5; }
+.provided h4 { margin-top: 0; color: #17683a; }
+.provided .facts { margin-bottom: 0; }
+.provided dt { max-width: 9em; }
+.provided .src { color: #5b6472; font-size: 11px; }
+.origin { margin: 2px 0 6px; }
+.timeline li.session::before { background: #3b6fd8; }
+.timeline li.current::before { background: #1f8a4c; }
 .prov { font-size: 11px; color: #5b6472; }
 .prov summary { color: #5b6472; }
 code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px; }
@@ -859,7 +880,8 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     _label(c, type, d) {
       if (type === "action") return `${d.status === "proposed" ? "Proposed action" : "Action"}: ${humanize(d.kind) || "write"}`;
       if (type === "alert") {
-        const what = str(c.id).startsWith("alert:") ? humanize(str(c.id).slice(6)) : "";
+        const key = str(c.id).startsWith("alert:") ? str(c.id).slice(6) : "";
+        const what = ALERT_TITLES[key] || humanize(key);
         return what ? `Alert: ${what}` : "Alert";
       }
       return TITLES[type] || humanize(type) || "Card";
@@ -1142,17 +1164,170 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     );
   }
 
+  /* ---- issue 8: verification, what the customer already gave, the bot's handoff, sessions */
+
+  // status -> [mark (decorative), label]; the colours come from .verif.v-<status>.
+  const VERIFICATION = {
+    verified: ["✓", "Verified"],
+    expired: ["!", "Verification expired — verify again"],
+    failed: ["✕", "Verification failed"],
+    none: ["", "Not verified"],
+  };
+
+  /** The customer card's verification line; null without data (older servers send none). */
+  function verification(v) {
+    if (!isObj(v) || !has(v.status)) return null;
+    const st = str(v.status);
+    const [mark, label] = VERIFICATION[st] || ["", sentence(st)];
+    let text = str(v.text);
+    if (!text && has(v.method))
+      text = [`by ${humanize(v.method)}`, has(v.channel) ? `in ${str(v.channel)}` : "", has(v.at) ? `at ${when(v.at)}` : ""]
+        .filter(has)
+        .join(" ");
+    const same = text.toLowerCase() === label.toLowerCase();
+    return h(
+      "div",
+      {
+        class: `verif v-${st.replace(/[^a-z_-]/gi, "")}`,
+        role: "status",
+        "aria-label": "Verification",
+        "data-verification": st,
+        "data-method": has(v.method) ? str(v.method) : null,
+        // The raw check for whoever hovers: "otp_sms · chat · 2024-05-01 10:02".
+        title: [str(v.method), str(v.channel), when(v.at)].filter(has).join(" · ") || null,
+      },
+      h("span", { class: "badge" }, mark ? h("span", { "aria-hidden": "true" }, `${mark} `) : null, label),
+      text && !same ? h("span", { class: "verif-text" }, text) : null,
+      has(v.source) ? h("span", { class: "src" }, `(${str(v.source)})`) : null
+    );
+  }
+
+  const FIELD_NAMES = {
+    identity: "Identity check",
+    phone: "Phone",
+    account: "Account",
+    order: "Order",
+    email: "Email",
+    card_last4: "Card (last 4)",
+    issue: "Issue",
+    amount: "Amount",
+    date: "Date",
+  };
+  const fieldName = (f) => FIELD_NAMES[str(f)] || sentence(f) || "Detail";
+
+  /** Summary: what the customer or the bot already gave, so the agent does not ask again. */
+  function providedList(items) {
+    const rows = arr(items).filter((x) => isObj(x) && (has(x.field) || has(x.value)));
+    if (!rows.length) return null;
+    const title = "Already provided — don't ask again";
+    return h(
+      "div",
+      { class: "box provided", role: "group", "aria-label": title },
+      h("h4", null, title),
+      h(
+        "dl",
+        { class: "facts" },
+        rows.map((x) => {
+          const from = [has(x.source) ? fromWhom(x.source) : "", has(x.channel) ? `in ${str(x.channel)}` : ""].filter(has).join(" ");
+          return [
+            h("dt", null, fieldName(x.field)),
+            h("dd", { "data-field": str(x.field) }, str(x.value).length > 40 ? str(x.value) : h("strong", null, str(x.value) || "given"), from ? h("span", { class: "src" }, ` · ${from}`) : null),
+          ];
+        })
+      )
+    );
+  }
+
+  /** Summary: [who handed over, where it started, what the bot tried, what it left open]. */
+  function handoffParts(ho) {
+    if (!isObj(ho)) return [];
+    const origin = obj(ho.origin);
+    const kind = humanize(origin.kind);
+    const chan = str(origin.channel);
+    const by = h(
+      "p",
+      { class: "handoff" },
+      chip("handoff", "info"),
+      " Handed over by ",
+      h("strong", null, str(ho.bot) || "a bot"),
+      has(ho.from_channel) ? ` (${str(ho.from_channel)})` : ""
+    );
+    const from =
+      has(kind) || has(chan)
+        ? h(
+            "p",
+            { class: "note" },
+            `Started from ${[kind, has(chan) && !kind.includes(chan) ? `(${chan})` : ""].filter(has).join(" ")}`,
+            has(origin.reference) ? [" · ", h("code", null, str(origin.reference))] : null,
+            has(origin.at) ? ` · ${when(origin.at)}` : ""
+          )
+        : null;
+    const tried = arr(ho.tried).filter((t) => isObj(t) && has(t.name));
+    const triedList = tried.length
+      ? h(
+          "div",
+          { class: "list tried" },
+          h("h4", null, "Bot already tried"),
+          h(
+            "ul",
+            { "aria-label": "Bot already tried" },
+            tried.map((t) =>
+              h(
+                "li",
+                null,
+                has(t.kind) ? [chip(str(t.kind)), " "] : null,
+                h("strong", null, t.kind === "action" ? sentence(t.name) : str(t.name)),
+                has(t.outcome) ? h("span", { class: "muted" }, ` — ${str(t.outcome)}`) : null
+              )
+            )
+          )
+        )
+      : null;
+    return [by, from, triedList, list("Open questions", ho.open_questions, "open-questions")];
+  }
+
+  /** "verified by PIN in IVR, 4 minutes ago" as it comes; a bare "otp_sms in chat" gets a label. */
+  const verifiedNote = (v) => {
+    const text = str(v);
+    return /^\s*(not\s+)?verified\b/i.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : `Verified: ${text.replace(/_/g, " ")}`;
+  };
+  /** "from chatbot", but "handoff from chatbot" as it is. */
+  const fromWhom = (source) => {
+    const text = str(source);
+    return /\bfrom\b/i.test(text) ? text : `from ${text}`;
+  };
+
+  /** Journey: one of the customer's copilot sessions, as a timeline item. */
+  function sessionItem(s) {
+    const start = str(s.started_at);
+    const last = str(s.last_at);
+    let span = when(start);
+    if (has(last) && when(last) !== span)
+      span = start.slice(0, 10) === last.slice(0, 10) ? `${span}–${when(last).slice(11)}` : `${span} – ${when(last)}`;
+    const current = s.current === true;
+    return h(
+      "li",
+      { class: `session${current ? " current" : ""}`, "aria-current": current ? "true" : null, "data-session": str(s.session_id) },
+      h("span", { class: "when" }, [span, str(s.channel), "copilot session"].filter(has).join(" · ")),
+      current ? [" ", chip("this conversation", "ok")] : null,
+      h("div", null, has(s.intent) ? humanize(s.intent) : h("span", { class: "muted" }, "intent not known yet")),
+      has(s.verified) ? h("div", { class: "muted" }, verifiedNote(s.verified)) : null
+    );
+  }
+
   /* ---------------------------------------------------------------- card renderers */
   // Each gets (card, data, status) with `this` the element, and returns nodes. Any field may be
   // missing or null.
 
   const RENDER = {
     customer(c, d, status) {
-      if (status === "empty") return [muted(str(d.message) || "No customer identified yet.")];
+      const verif = verification(d.verification);
+      if (status === "empty") return [muted(str(d.message) || "No customer identified yet."), verif];
       if (status === "pending" || (!has(d.name) && !has(d.customer_id) && arr(d.candidates).length)) {
         const cands = arr(d.candidates).filter(isObj);
         return [
           h("p", null, str(d.message) || "Confirming who this is…"),
+          verif,
           cands.length
             ? h(
                 "ul",
@@ -1178,6 +1353,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
           h("span", { class: "big" }, str(d.name) || str(d.customer_id) || "Unknown customer"),
           has(d.tier) ? [" ", chip(str(d.tier), "info")] : null
         ),
+        verif,
         facts([
           ["Customer", str(d.customer_id)],
           ["Since", str(d.customer_since)],
@@ -1220,26 +1396,60 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         ? arr(d.this_conversation).map((x) => (isObj(x) ? str(x.channel) : str(x)))
         : arr(d.channels).map((x) => (isObj(x) ? str(x.channel) : str(x)));
       const entries = [d.history, d.entries, d.timeline].map(arr).find((x) => x.length) || [];
+      const sessions = arr(d.sessions).filter(isObj);
       const out = [];
+      const origin = obj(d.origin);
+      const came = str(origin.summary) || [humanize(origin.kind), has(origin.channel) ? `(${str(origin.channel)})` : ""].filter(has).join(" ");
+      if (has(came))
+        out.push(
+          h(
+            "p",
+            { class: "origin", title: has(origin.source) ? str(origin.source) : null },
+            h("strong", null, "Came from: "),
+            came,
+            has(origin.at) || has(origin.source)
+              ? h("span", { class: "note" }, ` · ${[when(origin.at), str(origin.source)].filter(has).join(" · ")}`)
+              : null
+          )
+        );
       if (conv.filter(has).length)
         out.push(h("p", null, h("strong", null, "This conversation: "), conv.filter(has).join(" → ")));
-      if (entries.length)
+      // Copilot sessions and earlier contacts on one timeline, newest first (undated ones last).
+      const items = [
+        ...sessions.map((s) => ({ at: str(s.last_at) || str(s.started_at), node: () => sessionItem(s) })),
+        ...entries.filter(isObj).map((e) => ({
+          at: str(e.at),
+          node: () =>
+            h(
+              "li",
+              null,
+              h("span", { class: "when" }, [when(e.at), str(e.channel), humanize(e.kind)].filter(has).join(" · ")),
+              h("div", null, str(e.summary)),
+              has(e.outcome) ? h("div", { class: "muted" }, `Outcome: ${str(e.outcome)}`) : null
+            ),
+        })),
+      ];
+      if (sessions.length) {
+        const t = (x) => (has(x.at) ? Date.parse(x.at) : NaN);
+        items.sort((a, b) => {
+          const ta = t(a);
+          const tb = t(b);
+          if (Number.isNaN(ta) || Number.isNaN(tb)) return Number.isNaN(ta) - Number.isNaN(tb);
+          return tb - ta;
+        });
+      }
+      if (items.length)
         out.push(
           h(
             "ol",
-            { class: "timeline", "aria-label": "Earlier contacts, newest first" },
-            entries.filter(isObj).map((e) =>
-              h(
-                "li",
-                null,
-                h("span", { class: "when" }, [when(e.at), str(e.channel), humanize(e.kind)].filter(has).join(" · ")),
-                h("div", null, str(e.summary)),
-                has(e.outcome) ? h("div", { class: "muted" }, `Outcome: ${str(e.outcome)}`) : null
-              )
-            )
+            {
+              class: "timeline",
+              "aria-label": sessions.length ? "Sessions and earlier contacts, newest first" : "Earlier contacts, newest first",
+            },
+            items.map((x) => x.node())
           )
         );
-      else out.push(muted("No earlier contacts on record."));
+      if (!entries.length) out.push(muted("No earlier contacts on record."));
       return out;
     },
 
@@ -1247,6 +1457,9 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       const out = [];
       if (!has(d.prose)) out.push(muted(str(d.reason) || "Nothing to summarize yet."));
       if (has(d.prose)) out.push(h("p", { class: "note" }, d.prose_source === "llm" ? "Written by the model" : "Extractive summary"));
+      // A handoff: who handed over, then what was already given, then what the bot tried and left open.
+      const [byBot, startedFrom, ...fromBot] = handoffParts(d.handoff);
+      out.push(byBot, startedFrom, providedList(d.provided), fromBot);
       out.push(
         facts([
           ["Reason", humanize(d.reason_for_contact)],
@@ -1500,9 +1713,22 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     alert(c, d) {
       const level = str(d.severity ?? d.level);
       const cands = arr(d.candidates).filter(has);
+      const repeat = str(c.id) === "alert:repeat";
+      // The value and who gave it, unless the message already says so.
+      const restate = (has(d.field) || has(d.value)) && !(has(d.value) && str(d.message).includes(str(d.value)));
       return [
-        h("p", { class: "alert-msg" }, str(d.message) || humanize(d.kind) || "Attention"),
+        // role=alert: a screen reader announces the message when the alert appears.
+        h("p", { class: "alert-msg", role: "alert" }, str(d.message) || humanize(d.kind) || "Attention"),
         level || has(d.kind) ? h("p", null, level ? chip(level, /high|critical|error/i.test(level) ? "bad" : "warn") : null, has(d.kind) && has(d.message) ? [" ", chip(humanize(d.kind))] : null) : null,
+        restate
+          ? h(
+              "p",
+              { class: "note" },
+              repeat ? `Already given: ${fieldName(d.field)}` : `${fieldName(d.field)}:`,
+              has(d.value) ? [" ", h("strong", null, str(d.value))] : null,
+              has(d.source) ? ` · ${fromWhom(d.source)}` : ""
+            )
+          : null,
         cands.length ? h("p", { class: "note" }, `Candidates: ${cands.map((x) => (isObj(x) ? str(x.customer_id) : str(x))).join(", ")}`) : null,
       ];
     },
