@@ -35,7 +35,7 @@ from copilot.llm import overlay
 from copilot.llm.lane import Lanes
 from copilot.offers import Catalogue, OfferDecision, OfferLedger, choose, eligible
 from copilot.panel import Card, Panel, PanelUpdate, StreamItem
-from copilot.pii import RedactionPolicy, redact
+from copilot.pii import RedactionPolicy, redact, redact_reply
 from copilot.playbooks import PlaybookSet, track
 from copilot.sessions import SessionStore
 from copilot.state import IntentPredictor, MoodFollower, SessionState
@@ -214,8 +214,12 @@ class Engine:
         """Apply one event; None when it was a duplicate and changed nothing."""
         started = time.perf_counter()
         raw_text = event.text
-        clean = event.model_copy(update={"text": redact(raw_text, self.deps.policy).text})
         live = self._live.get(event.session_id) or await self._restore(event.session_id)
+        text = redact(raw_text, self.deps.policy).text
+        turns = live.state.turns
+        if event.speaker == "customer" and turns and turns[-1].speaker in ("bot", "agent"):
+            text = redact_reply(turns[-1].text, text) or text
+        clean = event.model_copy(update={"text": text})
         async with live.lock:
             appended = self.deps.store.append(clean)
             if appended.duplicate:

@@ -160,6 +160,24 @@ def redact(text: str, policy: RedactionPolicy | None = None) -> Redaction:
     return Redaction(text="".join(out), findings=kept)
 
 
+# A line that asks for a code, and a reply that is nothing but one: "It's 402931" after "type the
+# code we texted you" is the code, though no word in the reply says so.
+_ASKS_CODE = re.compile(r"(?i)\b(?:code|pin|passcode|one[- ]time password|otp|security number)\b")
+_BARE_CODE = re.compile(
+    r"(?i)^\W*(?:(?:it'?s|it is|my (?:code|pin) is|the code is|code|pin)\W*)?(\d[\d -]{2,10}\d)\W*$"
+)
+
+
+def redact_reply(prompt: str | None, text: str) -> str | None:
+    """The reply with a bare code masked, when the line before asked for one; else None."""
+    if not prompt or not _ASKS_CODE.search(prompt):
+        return None
+    match = _BARE_CODE.match(text)
+    if match is None or not 4 <= len(re.sub(r"\D", "", match.group(1))) <= 8:
+        return None
+    return text[: match.start(1)] + "[secret]" + text[match.end(1) :]
+
+
 # What redact() puts in ("[secret]", "[card ending 1111]"): finding one again is not a leak.
 MASK = re.compile(r"\[[a-z ]+(?: ending \d{4})?\]")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.pii import RedactionPolicy, luhn_ok, redact, unmasked
+from copilot.pii import RedactionPolicy, luhn_ok, redact, redact_reply, unmasked
 
 MASKED = [
     ("my card is 4111 1111 1111 1111 exp 09/27", "[card ending 1111]", "4111"),
@@ -81,3 +81,21 @@ def test_masks_already_in_the_text_are_not_found_again() -> None:
     raw = "card 4111 1111 1111 1111, password is hunter22, ssn 123-45-6789"
     assert {f.kind for f in unmasked(raw)} >= {"card", "secret"}
     assert unmasked(redact(raw).text) == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "reply", "expected"),
+    [
+        ("I've sent a code to your phone, please type it here.", "402931", "[secret]"),
+        ("Please read me the PIN on your account.", "It's 4821", "It's [secret]"),
+        ("What's the one-time password we emailed?", "  8812 3309 ", "  [secret] "),
+        ("What is your order number?", "402931", None),  # not a code prompt
+        ("Type the code we texted", "I never got a code, my number is 4155550101", None),
+        ("Type the PIN", "12", None),  # too short to be a code
+        (None, "402931", None),
+    ],
+)
+def test_a_bare_reply_to_a_code_prompt_is_masked(
+    prompt: str | None, reply: str, expected: str | None
+) -> None:
+    assert redact_reply(prompt, reply) == expected

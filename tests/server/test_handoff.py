@@ -102,6 +102,7 @@ def test_a_handoff_opens_a_prefilled_panel_and_its_packet_meets_the_schema(serve
         assert packet["mood"]["quotes"][-1] == "This is so frustrating, I want a person."
         assert {d["field"] for d in packet["details"]} >= {"phone", "issue"}
         assert "(415) 555-0101" not in str(packet["details"])  # masked
+        assert "402931" not in str(packet)  # the texted code, though the reply says only that
         assert packet["gaps"] == []
 
         # The agent's panel has all of it before anyone types.
