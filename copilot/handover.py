@@ -27,7 +27,7 @@ from copilot.handoff import (
     IntentReading,
     MoodTrend,
 )
-from copilot.pii import RedactionPolicy, redact
+from copilot.pii import MASK, RedactionPolicy, redact
 from copilot.state import SessionState
 from copilot.storage import open_database
 from tools.errors import NotFound
@@ -173,7 +173,8 @@ def _identity(state: SessionState) -> Identity:
 def _mood(state: SessionState) -> MoodTrend:
     mood = state.mood
     said = state.customer_turns()
-    quotes = [t.text for t in said if t.text.strip()][-MAX_QUOTES:]
+    # A quote says how they feel: "[secret]" or "402931" alone says nothing.
+    quotes = [t.text for t in said if len(MASK.sub("", t.text).split()) >= 3][-MAX_QUOTES:]
     if mood is None:
         return MoodTrend(label=None, trend=None, quotes=quotes)
     return MoodTrend(label=str(mood.current.label), trend=str(mood.direction), quotes=quotes)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +18,9 @@ from copilot.client import (
     handoff_tool,
 )
 from copilot.handoff import MAX_TRANSCRIPT, HandoffAccepted, HandoffPacket
-from copilot.systems import build_systems
 from examples.handoff_bot import ORIGINS, SCRIPTS, HandoffBot, main
-from tests.conftest import bearer, shipped_engine
-from tests.server.conftest import copied_settings, serving
+from tests.conftest import bearer
+from tests.server.conftest import serving_shipped
 
 
 def key(role: str) -> str:
@@ -30,19 +28,8 @@ def key(role: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(
-    data_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    demo_kb: Path,
-    embedder: Any,
-    models: Any,
-) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("client")
-    settings = copied_settings(data_dir, demo_kb, root)
-    db = f"sqlite:///{root / 'sessions.db'}"
-    with serving(
-        settings, shipped_engine(db, build_systems(settings), demo_kb, embedder, models)
-    ) as url:
+def served(request: pytest.FixtureRequest) -> Iterator[str]:
+    with serving_shipped(request, "client") as url:
         yield url
 
 

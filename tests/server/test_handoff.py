@@ -4,36 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
 
-from copilot.systems import build_systems
-from tests.conftest import bearer, shipped_engine
-from tests.server.conftest import copied_settings, serving
+from tests.conftest import bearer
+from tests.server.conftest import serving_shipped
 
 MARGARET = "CUS-9000001"
 
 
 @pytest.fixture(scope="module")
 def served(
-    data_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    demo_kb: Path,
-    embedder: Any,
-    models: Any,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("handoff")
-    settings = copied_settings(data_dir, demo_kb, root)
-    tenants = root / "tenants.yaml"
+    tenants = tmp_path_factory.mktemp("tenants") / "tenants.yaml"
     tenants.write_text("brightwave: {verification_window_minutes: 20}\nacme: {}\n")
-    settings = settings.model_copy(update={"tenants_file": tenants})
-    db = f"sqlite:///{root / 'sessions.db'}"
-    engine = shipped_engine(db, build_systems(settings), demo_kb, embedder, models)
-    with serving(settings, engine) as url:
+    with serving_shipped(request, "handoff", tenants_file=tenants) as url:
         yield url
 
 

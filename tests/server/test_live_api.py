@@ -6,35 +6,20 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from copilot.actions import ActionLedger
-from copilot.systems import build_systems
-from tests.conftest import bearer, shipped_engine
-from tests.server.conftest import copied_settings, serving
+from tests.conftest import bearer
+from tests.server.conftest import serving_shipped
 
 PHONE_TURN = "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."
 
 
 @pytest.fixture(scope="module")
-def served(
-    data_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    demo_kb: Path,
-    embedder: Any,
-    models: Any,
-) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("server")
-    settings = copied_settings(data_dir, demo_kb, root)
-    db = f"sqlite:///{root / 'sessions.db'}"
-    engine = shipped_engine(
-        db, build_systems(settings), demo_kb, embedder, models, actions=ActionLedger(db)
-    )
-    with serving(settings, engine) as url:
+def served(request: pytest.FixtureRequest) -> Iterator[str]:
+    with serving_shipped(request, "server", ledger=True) as url:
         yield url
 
 
