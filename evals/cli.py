@@ -284,14 +284,16 @@ def load_cmd(
         float, typer.Option(min=5, max=3600, help="conversation time per level")
     ] = 30.0,
     ramp: Annotated[
-        float | None,
+        float,
         typer.Option(
             min=0,
             max=3600,
             help="spread session starts over this many seconds; each session then posts for "
-            "--seconds from its own start (default: 5 s, inside --seconds)",
+            "--seconds from its own start. 60 s starts 200 conversations at 3.3 a second, "
+            "about six times the arrival rate of 200 agents at a 6-minute handle time; "
+            "--ramp 5 is a herd",
         ),
-    ] = None,
+    ] = 60.0,
 ) -> None:
     """Concurrent sessions over HTTP on loopback: events/s and event-to-panel latency."""
     from evals.bench import load
@@ -299,7 +301,7 @@ def load_cmd(
     levels = sorted(set(sessions or load.LEVELS))
     if min(levels) < 1:
         raise typer.BadParameter("a level has at least one session", param_hint="--sessions")
-    if ramp is not None and seconds < 3 * load.THINK_S[1]:
+    if seconds < 3 * load.THINK_S[1]:
         raise typer.BadParameter(
             f"with --ramp, each session posts for --seconds: at least {3 * load.THINK_S[1]:g} s "
             "(three think times)",

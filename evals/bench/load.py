@@ -10,7 +10,9 @@ sessions open with a demo story customer's phone number, so identity resolution 
 systems fan-out run too. Sessions start staggered over the first seconds and stop posting when
 the level's time is up; then each waits for its last updates. With a ramp (`ramp`), starts are
 spread over that many seconds instead and each session posts for the level's seconds from its own
-start, so the level's posting window is ramp + seconds.
+start, so the level's posting window is ramp + seconds. `copilot bench load` ramps over 60 s by
+default: 200 conversations starting at 3.3 a second is already about six times what 200 agents at
+a 6-minute handle time see; `--ramp 5` is the herd, where every first event queues together.
 
 - latency: from just before a POST to the arrival, on that session's stream, of the panel
   update carrying the posted event_id (the fast path's update), as the client sees it.
