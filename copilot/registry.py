@@ -8,7 +8,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import (
     Column,
     DateTime,
@@ -65,6 +65,7 @@ class SessionInfo(BaseModel):
     closed_at: datetime | None = None
     closed_by: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def open(self) -> bool:
         return self.closed_at is None
@@ -113,7 +114,7 @@ class SessionRegistry:
         )
         try:
             with self._lock, self.engine.begin() as conn:
-                conn.execute(sessions.insert().values(**_naive(info.model_dump())))
+                conn.execute(sessions.insert().values(**_naive(info.model_dump(exclude={"open"}))))
         except IntegrityError:
             raise InvalidInput("session_id", f"{info.session_id} already exists") from None
         return self._keep(info)

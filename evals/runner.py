@@ -67,6 +67,9 @@ def scenario_run(
                     update={"llm_base_url": fake.url, "llm_model": FAKE_MODEL, "llm_coalesce_ms": 0}
                 )
             built = build_engine(settings, f"sqlite:///{scenario_suite.scratch() / 'sessions.db'}")
+            # Each scenario is its own world: a check in one must not carry into the next one
+            # about the same customer, or a suite's verdicts would depend on its order.
+            built.deps.touchpoints = None
         except CopilotError as exc:
             return Suite(name="scenarios", status="error", message=exc.message)
         suite = _scenarios(built, files, trials, tick, judge)

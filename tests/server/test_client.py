@@ -107,11 +107,13 @@ def test_an_unreachable_copilot_is_named_not_a_traceback() -> None:
 @pytest.mark.anyio
 async def test_the_async_client_does_the_same_and_a_closed_session_says_so(served: str) -> None:
     async with AsyncCopilotClient(served, key("agent")) as c:
-        sid = (await c.create_session("voice", session_id="async-client-1"))["session_id"]
-        assert sid == "async-client-1"
+        made = await c.create_session("voice", session_id="async-client-1")
+        sid = made["session_id"]
+        assert sid == "async-client-1" and made["open"] is True
         await c.post_events(sid, [utterance(1, "Hi, my bill is past due.")])
         assert (await c.panel(sid))["version"] == 1
-        assert (await c.close_session(sid))["closed_by"] == "agent one"
+        closing = await c.close_session(sid)
+        assert closing["closed_by"] == "agent one" and closing["open"] is False
         with pytest.raises(CopilotClientError) as closed:
             await c.post_event(sid, utterance(2, "hello?"))
     assert (closed.value.status, closed.value.code) == (409, "session_closed")
