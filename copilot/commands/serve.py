@@ -12,6 +12,8 @@ from copilot.commands.common import console, fail, settings
 from copilot.keys import default_path, demo_keys, read_keys
 from tools.errors import CopilotError
 
+KEEP_ALIVE_S = 75
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="default COPILOT_HOST or 127.0.0.1")] = None,
@@ -37,5 +39,13 @@ def serve(
         console.print(f"agent console on {base}/  (keys from {s.api_keys_file}; health: /healthz)")
     # By import string: copilot must not import the server package that sits above it.
     uvicorn.run(
-        "server.app:create_app", factory=True, host=bind_host, port=bind_port, log_level="info"
+        "server.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        # Longer than a proxy's or client's idle timeout (often 60 s): with uvicorn's 5 s, a
+        # console posting every few seconds races the server closing its idle connection
+        # (ReadError on the client; seen at 500 sessions in `copilot bench load`).
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
