@@ -301,12 +301,6 @@ def load_cmd(
     levels = sorted(set(sessions or load.LEVELS))
     if min(levels) < 1:
         raise typer.BadParameter("a level has at least one session", param_hint="--sessions")
-    if seconds < 3 * load.THINK_S[1]:
-        raise typer.BadParameter(
-            f"with --ramp, each session posts for --seconds: at least {3 * load.THINK_S[1]:g} s "
-            "(three think times)",
-            param_hint="--seconds",
-        )
     levels = [load.BASELINE, *(n for n in levels if n != load.BASELINE)]
     data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
     kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
