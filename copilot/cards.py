@@ -8,6 +8,7 @@ from typing import Any
 from copilot.continuity import repeat_message
 from copilot.panel import Card, Provenance
 from copilot.state import SessionState
+from copilot.storage import aware_utc
 from tools.view import Customer360
 
 
@@ -170,9 +171,7 @@ def origin(state: SessionState) -> dict[str, Any] | None:
         ref = str(given.get("reference") or "")
         record = next((e for e in timeline if e.source.endswith(f":{ref}")), None) if ref else None
         channel = str(given["channel"])
-        how = ORIGIN_KINDS.get(str(given.get("kind")), "{channel}").format(
-            channel="email" if channel == "email" else channel
-        )
+        how = ORIGIN_KINDS.get(str(given.get("kind")), "{channel}").format(channel=channel)
         if record is not None and channel == "email" and "billing" in record.summary:
             how = how.replace("email", "billing email")
         summary = f"{how}: {record.summary.split(': ', 1)[-1]}" if record else how
@@ -185,11 +184,10 @@ def origin(state: SessionState) -> dict[str, Any] | None:
         }
     if state.started is None:
         return None
-    started = state.started.replace(tzinfo=None)
     for entry in timeline:  # newest first
-        at = entry.at.replace(tzinfo=None)
-        if entry.kind == "interaction" and entry.outcome == "sent" and at <= started:
-            if started - at <= ORIGIN_LOOKBACK:
+        at = aware_utc(entry.at)
+        if entry.kind == "interaction" and entry.outcome == "sent" and at <= state.started:
+            if state.started - at <= ORIGIN_LOOKBACK:
                 return {
                     "channel": entry.channel,
                     "kind": "likely",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, select
 
 from copilot.handoff import Provided, VerificationState
-from copilot.storage import open_database
+from copilot.storage import aware_utc, naive_utc, open_database
 from copilot.yamlfile import read_yaml
 from tools.calls import mask
 from tools.errors import ConfigurationError
@@ -166,10 +166,6 @@ class Touchpoint(BaseModel):
         return None
 
 
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
-
-
 class TouchpointLog:
     """One row per copilot session that identified its customer, kept up to date as it goes."""
 
@@ -181,7 +177,7 @@ class TouchpointLog:
         row: dict[str, Any] = point.model_dump()
         for key in ("started_at", "last_at", "verified_at"):
             if row[key] is not None:
-                row[key] = _naive(row[key])
+                row[key] = naive_utc(row[key])
         with self._lock, self.engine.begin() as conn:
             found = conn.execute(
                 select(touchpoints.c.started_at).where(touchpoints.c.session_id == point.session_id)
@@ -208,7 +204,7 @@ class TouchpointLog:
         for row in rows:
             for key in ("started_at", "last_at", "verified_at"):
                 if row[key] is not None:
-                    row[key] = row[key].replace(tzinfo=UTC)
+                    row[key] = aware_utc(row[key])
         return [Touchpoint(**row) for row in rows]
 
 
@@ -264,6 +260,14 @@ def provided_item(
     return Provided(field=field, value=shown, source=source, channel=channel, event_id=event_id)
 
 
+def identity_item(check: VerificationState) -> Provided | None:
+    """A verification that still holds, as something already provided; None otherwise."""
+    if check.status != "verified":
+        return None
+    source = check.source or "earlier check"
+    return Provided(field="identity", value=check.text, source=source, channel=check.channel)
+
+
 def repeat_message(item: Provided) -> str:
     name = FIELD_NAMES.get(item.field, item.field.replace("_", " "))
     where = f" in {item.channel}" if item.channel else ""
@@ -294,7 +298,7 @@ def journey(customer_id: str, timeline: list[Any], sessions: list[Touchpoint]) -
     """The customer's touchpoints: the systems' timeline plus every copilot session."""
     entries = [
         JourneyEntry(
-            at=e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC),
+            at=aware_utc(e.at),
             channel=e.channel,
             kind=e.kind,
             summary=e.summary,

@@ -26,6 +26,7 @@ from copilot.continuity import (
     Touchpoint,
     TouchpointLog,
     asked,
+    identity_item,
     provided_item,
 )
 from copilot.entities import extract
@@ -39,6 +40,7 @@ from copilot.pii import RedactionPolicy, redact, redact_reply
 from copilot.playbooks import PlaybookSet, track
 from copilot.sessions import SessionStore
 from copilot.state import IntentPredictor, MoodFollower, SessionState
+from copilot.storage import aware_utc
 from tools.actions import check_approver
 from tools.base import Systems
 from tools.calls import Caller
@@ -361,17 +363,9 @@ class Engine:
         """What the agent's line asks for that the customer already gave, if anything."""
         for name in asked(event.text):
             if name == "identity":
-                check = state.verification()
-                if check.status == "verified":
-                    said = Provided(
-                        field="identity",
-                        value=check.text,
-                        source=check.source or "earlier check",
-                        channel=check.channel,
-                    )
-                    return said, event.event_id
-                continue
-            item = state.provided.get(name)
+                item = identity_item(state.verification())
+            else:
+                item = state.provided.get(name)
             if item is not None:
                 return item, event.event_id
         return None
@@ -381,7 +375,7 @@ class Engine:
         log, view = self.deps.touchpoints, state.view
         if log is None or view is None or state.now is None:
             return
-        own = [c for c in state.checks() if c not in state.carried and c.result == "passed"]
+        own = [c for c in state.verifications if c.result == "passed"]
         last = max(own, key=lambda c: c.at) if own else None
         intent = state.playbook_intent or getattr(state.intent, "intent", None)
         channel = state.channels[-1][0] if state.channels else "chat"
@@ -625,7 +619,7 @@ class Engine:
         carried: list[Check] = []
         history = state.view.interactions.data if state.view is not None else None
         for v in history.verifications if history else []:
-            at = v.at if v.at.tzinfo else v.at.replace(tzinfo=UTC)
+            at = aware_utc(v.at)
             if now - at <= CARRY_AT_MOST:
                 carried.append(Check(v.method, v.channel, at, v.result, f"crm:{v.verification_id}"))
         others: list[Touchpoint] = []

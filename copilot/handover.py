@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, Text, select
@@ -29,7 +29,7 @@ from copilot.handoff import (
 )
 from copilot.pii import MASK, RedactionPolicy, redact
 from copilot.state import SessionState
-from copilot.storage import open_database
+from copilot.storage import naive_utc, open_database
 from tools.errors import NotFound
 
 MAX_QUOTES = 3
@@ -58,7 +58,7 @@ def events_for(
                 speaker=line.speaker,
                 channel=request.channel,
                 text=line.text,
-                ts=ts if ts.tzinfo else ts.replace(tzinfo=UTC),
+                ts=ts,  # the Event takes a time without a zone as UTC
                 seq=i,
             )
         )
@@ -230,7 +230,7 @@ class HandoffStore:
                         handoff_id=packet.handoff_id,
                         session_id=packet.session_id,
                         packet=packet.model_dump_json(),
-                        created_at=packet.created_at.astimezone(UTC).replace(tzinfo=None),
+                        created_at=naive_utc(packet.created_at),
                     )
                 )
         except IntegrityError:

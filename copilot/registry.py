@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from copilot.events import Channel
-from copilot.storage import open_database
+from copilot.storage import aware_utc, naive_utc, open_database
 from tools.errors import InvalidInput, NotFound
 
 Verdict = Literal["accepted", "dismissed", "edited"]
@@ -184,7 +184,7 @@ class SessionRegistry:
                 verdict=r.verdict,
                 text=r.text,
                 given_by=r.given_by,
-                at=r.at.replace(tzinfo=UTC),
+                at=aware_utc(r.at),
             )
             for r in rows
         ]
@@ -198,17 +198,14 @@ def _now() -> datetime:
 
 
 def _naive(values: dict[str, object]) -> dict[str, object]:
-    return {
-        k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
-        for k, v in values.items()
-    }
+    return {k: naive_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 def _info(row: object) -> SessionInfo:
     data = dict(row)  # type: ignore[call-overload]
     for key in ("created_at", "closed_at"):
         if data.get(key) is not None:
-            data[key] = data[key].replace(tzinfo=UTC)
+            data[key] = aware_utc(data[key])
     return SessionInfo(**data)
 
 

@@ -15,6 +15,7 @@ from copilot.handoff import Provided, VerificationState
 from copilot.llm.notes import LlmNotes
 from copilot.offers import OfferDecision, OfferHistory
 from copilot.playbooks import Progress, Step
+from copilot.storage import aware_utc
 from tools.identity import Resolution
 from tools.kb.models import SearchResult
 from tools.view import Customer360
@@ -72,7 +73,7 @@ class SessionState:
     knowledge: SearchResult | None = None
     knowledge_event: str | None = None
     actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    verifications: list[dict[str, Any]] = field(default_factory=list)
+    verifications: list[Check] = field(default_factory=list)  # this conversation's checks
     events_seen: int = 0
     playbook_intent: str | None = None
     progress: Progress | None = None
@@ -104,17 +105,8 @@ class SessionState:
         return blend([self.vectors[e] for e in event_ids], weights)
 
     def checks(self) -> list[Check]:
-        own = [
-            Check(
-                str(v["method"]),
-                str(v["channel"]),
-                datetime.fromisoformat(v["at"]),
-                str(v.get("result", "passed")),
-                str(v.get("source", "this conversation")),
-            )
-            for v in self.verifications
-        ]
-        return own + self.carried
+        """This conversation's identity checks, then those carried from other contacts."""
+        return self.verifications + self.carried
 
     def verification(self) -> VerificationState:
         """Whether the customer counts as verified at the conversation's clock."""
@@ -140,16 +132,15 @@ class SessionState:
                 # A handoff says where and when the bot verified; a plain note means here and now.
                 at = _when(event.data.get("verified_at")) or event.ts
                 self.verifications.append(
-                    {
-                        "method": event.data["verified_by"],
-                        "channel": str(event.data.get("verified_channel") or event.channel),
-                        "at": at.isoformat(),
-                        "event": event.event_id,
-                        "result": str(event.data.get("verified_result") or "passed"),
-                        "source": f"handoff from {event.data['handoff_from']}"
+                    Check(
+                        method=str(event.data["verified_by"]),
+                        channel=str(event.data.get("verified_channel") or event.channel),
+                        at=at,
+                        result=str(event.data.get("verified_result") or "passed"),
+                        source=f"handoff from {event.data['handoff_from']}"
                         if "handoff_from" in event.data
                         else "this conversation",
-                    }
+                    )
                 )
         elif event.type == "action_result":
             self.actions.append((event.event_id, dict(event.data)))
@@ -163,4 +154,4 @@ def _when(value: object) -> datetime | None:
         at = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware_utc(at)

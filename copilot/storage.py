@@ -1,7 +1,12 @@
-"""The copilot's own small databases (session log, offer ledger): one way to open them."""
+"""The copilot's own small databases (session log, offer ledger): one way to open them.
+
+Times are stored as naive UTC (SQLite keeps no zone); `naive_utc` writes them, `aware_utc` reads
+them back. A naive time from anywhere else is taken as UTC too.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +31,11 @@ def _wal(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def naive_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+def aware_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)

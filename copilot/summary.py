@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from copilot.continuity import identity_item
 from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
 from copilot.state import SessionState
@@ -29,7 +30,7 @@ def structured(state: SessionState) -> dict[str, Any]:
         for usage in acct.usage:
             if usage.overage_months:
                 context.append(f"data over plan in {usage.overage_months} of the last 4 months")
-    verified = [f"{v['method']} on {v['channel']}" for v in state.verifications]
+    verified = [f"{v.method} on {v.channel}" for v in state.verifications]
     identity = state.identity
     if identity and identity.status == "matched":
         verified.append(
@@ -68,20 +69,9 @@ def structured(state: SessionState) -> dict[str, Any]:
 
 def provided(state: SessionState) -> list[dict[str, Any]]:
     """What the customer already gave, the verification first: the agent does not ask again."""
-    items = [p.model_dump() for p in state.provided.values()]
-    check = state.verification()
-    if check.status == "verified":
-        items.insert(
-            0,
-            {
-                "field": "identity",
-                "value": check.text,
-                "source": check.source or "earlier check",
-                "channel": check.channel,
-                "event_id": None,
-            },
-        )
-    return items
+    verified = identity_item(state.verification())
+    items = [*([verified] if verified else []), *state.provided.values()]
+    return [p.model_dump() for p in items]
 
 
 def handoff(state: SessionState) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from copilot.offers.gate import OfferEvent, OfferHistory, OfferStatus
-from copilot.storage import open_database
+from copilot.storage import naive_utc, open_database
 
 metadata = MetaData()
 offer_events = Table(
@@ -75,8 +75,8 @@ class OfferLedger:
             "status": status,
             "customer_id": customer_id,
             "event_id": event_id,
-            "at": _naive_utc(at),
-            "recorded_at": _naive_utc(datetime.now(UTC)),
+            "at": naive_utc(at),
+            "recorded_at": naive_utc(datetime.now(UTC)),
         }
         with self._lock:
             try:
@@ -115,8 +115,3 @@ class OfferLedger:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _naive_utc(at: datetime) -> datetime:
-    # Naive UTC in the database, as in the session store; a naive input is taken as UTC.
-    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
