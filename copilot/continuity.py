@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, select
 
 from copilot.handoff import Provided, VerificationState
+from copilot.settings import Settings
 from copilot.storage import aware_utc, naive_utc, open_database
 from copilot.yamlfile import read_yaml
 from tools.calls import mask
@@ -43,6 +44,10 @@ class Policies:
     def window(self, tenant: str | None) -> timedelta:
         policy = self.tenants.get(tenant or "", self.default)
         return timedelta(minutes=policy.verification_window_minutes)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        return cls.load(settings.tenants_file, settings.verification_window_minutes)
 
     @classmethod
     def load(cls, path: Path | None, default_minutes: float = 15.0) -> Policies:
@@ -178,19 +183,11 @@ class TouchpointLog:
         for key in ("started_at", "last_at", "verified_at"):
             if row[key] is not None:
                 row[key] = naive_utc(row[key])
+        mine = touchpoints.c.session_id == point.session_id
         with self._lock, self.engine.begin() as conn:
-            found = conn.execute(
-                select(touchpoints.c.started_at).where(touchpoints.c.session_id == point.session_id)
-            ).first()
-            if found is None:
+            # The session writes its whole row each time (started_at is its oldest event's).
+            if conn.execute(touchpoints.update().where(mine).values(**row)).rowcount == 0:
                 conn.execute(touchpoints.insert().values(**row))
-            else:
-                row["started_at"] = found.started_at
-                conn.execute(
-                    touchpoints.update()
-                    .where(touchpoints.c.session_id == point.session_id)
-                    .values(**row)
-                )
 
     def for_customer(self, customer_id: str, limit: int = 20) -> list[Touchpoint]:
         query = (

@@ -31,6 +31,7 @@ from copilot.continuity import (
 )
 from copilot.entities import extract
 from copilot.events import Event
+from copilot.extractive import clip
 from copilot.handoff import Provided
 from copilot.llm import overlay
 from copilot.llm.lane import Lanes
@@ -64,6 +65,7 @@ IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
 INTENT_WEIGHTS = (1.0, 1.0)
 QUERY_WEIGHTS = (1.0, 0.3)  # newest customer turn first
 REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
+ISSUE_CHARS = 120  # the reason for contact, as the customer first put it
 CARRY_AT_MOST = timedelta(hours=24)  # older checks elsewhere are history, not a verification
 # A confident new intent with a playbook takes over from the current one; a hesitant one does not.
 SWITCH_CONFIDENCE = 0.75
@@ -308,7 +310,7 @@ class Engine:
         said = event.type == "utterance" and event.speaker == "customer" and event.text.strip()
         if said and "issue" not in state.provided:
             state.provided["issue"] = provided_item(
-                "issue", _brief(event.text), "customer", event.channel, event.event_id
+                "issue", clip(event.text, ISSUE_CHARS), "customer", event.channel, event.event_id
             )
         if event.type == "utterance" and event.speaker == "agent":
             state.repeat = self._repeat(state, event)
@@ -687,8 +689,3 @@ class Engine:
             summary.summary_card(state),
             *cards.alert_cards(state),
         ]
-
-
-def _brief(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

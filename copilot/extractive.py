@@ -33,6 +33,12 @@ class Weights:
     agent_sentences: int = 1
 
 
+def clip(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def clean(text: str) -> str:
     return " ".join(_NOISE.sub(" ", text).split())
 

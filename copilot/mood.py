@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from copilot.extractive import clip
 from copilot.mood_cues import CUE_WEIGHTS, Cue, CueKind, cue_risk, detect_cues, normalize_text
 from tools.kb.embeddings import Embedder
 
@@ -343,8 +344,7 @@ class _Turn:
 
 
 def _quote(text: str, limit: int = 100) -> str:
-    text = " ".join(text.split())
-    return f'"{text if len(text) <= limit else text[: limit - 1].rstrip() + "…"}"'
+    return f'"{clip(text, limit)}"'
 
 
 class MoodTracker:

@@ -67,7 +67,7 @@ def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
             llm=build_orchestrator(settings, url),
             actions=ActionLedger(url),
             touchpoints=TouchpointLog(url),
-            policies=Policies.load(settings.tenants_file, settings.verification_window_minutes),
+            policies=Policies.from_settings(settings),
         )
     )
 

@@ -67,9 +67,7 @@ class CopilotDeps:
                 self._engine.subscribe(self._count)
                 wiring = self._engine.deps
                 # A session's tenant sets how long a verification holds in it.
-                wiring.policies = Policies.load(
-                    self.settings.tenants_file, self.settings.verification_window_minutes
-                )
+                wiring.policies = Policies.from_settings(self.settings)
                 wiring.tenant_of = self._tenant_of
                 if wiring.touchpoints is None:
                     wiring.touchpoints = TouchpointLog(self.sessions_url)
