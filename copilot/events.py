@@ -11,6 +11,7 @@ EventType = Literal["utterance", "action_result", "channel_switch", "metadata"]
 Speaker = Literal["customer", "agent", "bot", "system"]
 Channel = Literal["chat", "voice", "email", "sms", "whatsapp", "ivr", "web", "store"]
 MAX_TEXT = 10_000
+MAX_DATA = 20_000  # characters of an event's data (metadata, action results)
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # event and session ids
 
 
@@ -38,6 +39,6 @@ class Event(BaseModel):
     @field_validator("data")
     @classmethod
     def _small_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(repr(value)) > 20_000:
-            raise ValueError("data is larger than 20,000 characters")
+        if len(repr(value)) > MAX_DATA:
+            raise ValueError(f"data is larger than {MAX_DATA:,} characters")
         return value

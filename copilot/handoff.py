@@ -12,14 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from copilot.events import ID_PATTERN, MAX_TEXT, Channel
+from copilot.events import ID_PATTERN, MAX_DATA, MAX_TEXT, Channel
 
 SCHEMA_VERSION = "1"
 MAX_TRANSCRIPT = 200
 MAX_ITEMS = 50
 MAX_FIELD = 500
+# What the bot knows rides into the session on one metadata event, whose data is capped; the ids,
+# origin, customer and verification beside these fields stay far below the margin.
+MAX_CARRIED = MAX_DATA - 5_000
 Method = Literal["otp_sms", "kba", "pin", "id_document", "voice_biometrics", "email_link"]
 
 
@@ -94,6 +97,17 @@ class HandoffRequest(_Strict):
     open_questions: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     transcript: list[Line] = Field(default_factory=list, max_length=MAX_TRANSCRIPT)
     origin: Origin | None = None
+
+    @model_validator(mode="after")
+    def _fits_one_event(self) -> HandoffRequest:
+        tried = [t.model_dump() for t in self.tried]
+        carried = len(repr(self.details)) + len(repr(tried)) + len(repr(self.open_questions))
+        if carried > MAX_CARRIED:
+            raise ValueError(
+                f"details, tried and open_questions together take {carried:,} characters; "
+                f"at most {MAX_CARRIED:,} fit in one handoff"
+            )
+        return self
 
 
 # --- the packet ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from copilot import summary
 from copilot.events import Event
 from copilot.handoff import (
+    Attempt,
     FirstStep,
     HandoffPacket,
     HandoffRequest,
@@ -119,7 +120,10 @@ def build_packet(
         step = FirstStep(step=nxt.id, title=nxt.title, say=nxt.say, why=progress.reason)
     facts = summary.structured(state)
     gaps = _gaps(request, state, identity, intent)
-    open_questions = list(request.open_questions)
+    # What the bot sent is read back from the session, as stored: with PII masked.
+    handed = state.handoff or {}
+    tried = [Attempt.model_validate(t) for t in handed.get("tried", [])]
+    open_questions = [str(q) for q in handed.get("open_questions", [])]
     if identity.status != "matched":
         open_questions.append("who the customer is: the bot did not identify them")
     return HandoffPacket(
@@ -132,7 +136,7 @@ def build_packet(
         intent=intent,
         identity=identity,
         details=list(state.provided.values()),
-        tried=request.tried,
+        tried=tried,
         mood=mood,
         open_questions=open_questions,
         first_step=step,

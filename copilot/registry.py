@@ -106,7 +106,7 @@ class SessionRegistry:
     ) -> SessionInfo:
         """A new session; a given id that exists already is refused, never taken over."""
         info = SessionInfo(
-            session_id=session_id or f"s-{uuid.uuid4().hex[:16]}",
+            session_id=session_id or new_session_id(),
             tenant=tenant,
             channel=channel,
             created_by=created_by,
@@ -191,6 +191,10 @@ class SessionRegistry:
 
     def close_db(self) -> None:
         self.engine.dispose()
+
+
+def new_session_id() -> str:
+    return f"s-{uuid.uuid4().hex[:16]}"
 
 
 def _now() -> datetime:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Response
 from copilot.events import ID_PATTERN
 from copilot.handoff import HandoffAccepted, HandoffPacket, HandoffRequest, schemas
 from copilot.handover import build_packet, events_for
+from copilot.registry import new_session_id
 from server.auth import Reader, Sender
 from server.deps import DepsDep
 from tools.errors import NotFound
@@ -37,14 +38,12 @@ async def create_handoff(
         return HandoffAccepted(session_id=before.session_id, duplicate=True, packet=before)
     now = datetime.now(UTC)
     registry, engine = deps.registry(), deps.engine()
+    # The events are built before the session exists: a request that cannot become events
+    # leaves nothing behind.
+    sid = new_session_id()
+    events = events_for(body, sid, now, engine.deps.policy)
     channel = body.to_channel or body.channel
-    info = registry.create(tenant=who.tenant, channel=channel, created_by=who.name)
-    # Built before any is applied: a request that cannot become events leaves nothing behind.
-    try:
-        events = events_for(body, info.session_id, now, engine.deps.policy)
-    except Exception:
-        registry.close(info.session_id, who.name)
-        raise
+    info = registry.create(tenant=who.tenant, channel=channel, created_by=who.name, session_id=sid)
     for event in events:
         await engine.handle(event)
     live = engine.live(info.session_id)
