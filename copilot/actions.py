@@ -75,6 +75,10 @@ class Proposal:
     decided_by: str | None = None
     decided_at: datetime | None = None
     result: str | None = None
+    # The system's own preview, computed when proposed (and again after a restart).
+    preview_message: str | None = None
+    changes: dict[str, str] | None = None
+    blocked: str | None = None  # why the system would refuse it now; approval is withheld
 
     @property
     def kind(self) -> str:
@@ -93,7 +97,10 @@ class Proposal:
                 "why": self.why,
                 "proposed_by": self.proposed_by,
                 "status": self.status,
-                "needs_approval": self.status == "proposed",
+                "needs_approval": self.status == "proposed" and self.blocked is None,
+                "preview": self.preview_message,
+                "changes": self.changes or {},
+                "blocked": self.blocked,
                 "decided_by": self.decided_by,
                 "decided_at": self.decided_at.isoformat() if self.decided_at else None,
                 "result": self.result,
@@ -174,16 +181,32 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def offline_request(uses: str | None, view: Customer360) -> ActionRequest | None:
+# What a write action needs besides its target, and where the agent gets it.
+INPUTS = {"update_autopay": "the new payment method, from the secure payment form"}
+
+
+def missing_inputs(uses: str | None, payment_method: str | None) -> list[str]:
+    """The inputs a step's action still waits for; it is proposed only once there are none."""
+    kind = USES_TO_KIND.get(uses or "")
+    if kind == "update_autopay" and payment_method is None:
+        return [INPUTS[kind]]
+    return []
+
+
+def offline_request(
+    uses: str | None, view: Customer360, payment_method: str | None = None
+) -> ActionRequest | None:
     """The write action a playbook step uses, aimed at the account the view says it is about."""
     kind = USES_TO_KIND.get(uses or "")
-    if kind is None:
+    if kind is None or missing_inputs(uses, payment_method):
         return None
     for summary in view.billing.data or []:
         number = summary.account.account_number
         due = summary.past_due
-        if kind == "update_autopay" and summary.autopay.status == "failed":
-            return UpdateAutopay(kind="update_autopay", account_number=number)
+        if kind == "update_autopay" and summary.autopay.status == "failed" and payment_method:
+            return UpdateAutopay(
+                kind="update_autopay", account_number=number, payment_method=payment_method
+            )
         if kind == "take_payment" and due is not None:
             return TakePayment(kind="take_payment", account_number=number)
         if kind == "waive_late_fee" and due is not None and due.late_fees > 0:

@@ -5,11 +5,39 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from copilot.continuity import repeat_message
+from copilot import nba, summary
+from copilot.continuity import FIELD_NAMES, repeat_message
 from copilot.panel import Card, Provenance
+from copilot.playbooks import PlaybookSet
 from copilot.state import SessionState
 from copilot.storage import aware_utc
 from tools.view import Customer360
+
+
+def build(state: SessionState, playbooks: PlaybookSet | None) -> list[Card]:
+    """Every offline card of a session, one builder each."""
+    return [
+        customer_card(state),
+        journey_card(state),
+        intent_card(state),
+        mood_card(state),
+        knowledge_card(state),
+        nba.nba_card(state, state.progress, playbooks.name if playbooks else ""),
+        nba.offer_card(state, state.offer),
+        summary.summary_card(state),
+        *alert_cards(state),
+    ]
+
+
+def standing(state: SessionState) -> str:
+    """Identified is not verified: the one line every card uses for who this is."""
+    check = state.verification()
+    identity = state.identity
+    if check.status == "verified":
+        return "verified"
+    if identity is not None and identity.status == "matched":
+        return "identified, not verified"
+    return "unknown"
 
 
 def _calls(view: Customer360 | None) -> list[str]:
@@ -67,6 +95,7 @@ def customer_card(state: SessionState) -> Card:
         "tier": profile.tier if profile else None,
         "customer_since": str(profile.customer_since) if profile else None,
         "matched_by": [e.identifier for e in identity.candidates[0].evidence],
+        "standing": standing(state),
         "verification": state.verification().model_dump(mode="json"),
         "accounts": [
             {
@@ -274,6 +303,22 @@ def alert_cards(state: SessionState) -> list[Card]:
                     "candidates": [c.customer_id for c in identity.candidates],
                 },
                 provenance=Provenance(events=state.identity_events),
+            )
+        )
+    for foreign in state.foreign[-1:]:
+        out.append(
+            Card(
+                type="alert",
+                id="alert:foreign",
+                data={
+                    "severity": "high",
+                    "message": f"The {FIELD_NAMES.get(foreign.kind, foreign.kind)} "
+                    f"{foreign.masked} belongs to another customer: not loaded. Confirm who "
+                    "you are helping before sharing anything.",
+                    "field": foreign.kind,
+                    "value": foreign.masked,
+                },
+                provenance=Provenance(events=[foreign.event_id]),
             )
         )
     if state.repeat is not None:

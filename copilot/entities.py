@@ -30,7 +30,12 @@ _MONTH_DAY = re.compile(
     re.IGNORECASE,
 )
 _RELATIVE = re.compile(
-    r"(?i)\b(today|yesterday|(a|one|two|three|four|\d+) (day|week)s? ago|last week)\b"
+    r"(?i)\b(today|yesterday|(a|one|two|three|four|\d+) (day|week)s? (?:ago|back)|last week)\b"
+)
+# Said loosely: the customer remembers roughly when, so a search looks around it.
+_ROUGHLY = re.compile(
+    r"(?i)\b(?:a (couple|few) (?:of )?weeks?|(couple|few) weeks|(last|a) month|"
+    r"(a|one|two|three|four|\d+) months?) (?:ago|back)\b|\blast month\b"
 )
 _NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -53,6 +58,9 @@ class Entities(BaseModel):
     orders: list[str] = Field(default_factory=list)
     amounts: list[float] = Field(default_factory=list)
     dates: list[date] = Field(default_factory=list)
+    about_dates: list[date] = Field(
+        default_factory=list, description="dates said loosely (a couple of weeks back)"
+    )
     card_last4: list[str] = Field(default_factory=list)
     plans: list[str] = Field(default_factory=list, description="plan codes")
     products: list[str] = Field(default_factory=list, description="SKUs")
@@ -97,6 +105,7 @@ def extract(text: str, today: date, region: str = "US") -> Entities:
     for m in _LAST4.finditer(text):
         _add(out.card_last4, m.group(1))
     out.dates.extend(_dates(text, today))
+    out.about_dates.extend(_rough_dates(text, today))
     lowered = text.lower()
     for name, code in _PLAN_NAMES.items():
         if name in lowered:
@@ -105,6 +114,20 @@ def extract(text: str, today: date, region: str = "US") -> Entities:
         if name in lowered:
             _add(out.products, sku)
     return out
+
+
+def _rough_dates(text: str, today: date) -> list[date]:
+    found: list[date] = []
+    for m in _ROUGHLY.finditer(text):
+        phrase = m.group(0).lower()
+        if "couple" in phrase:
+            found.append(today - timedelta(days=14))
+        elif "few weeks" in phrase:
+            found.append(today - timedelta(days=21))
+        elif "month" in phrase:
+            n = _NUMBERS.get((m.group(4) or "a").lower()) or int(m.group(4) or 1)
+            found.append(today - timedelta(days=30 * n))
+    return list(dict.fromkeys(found))
 
 
 def _dates(text: str, today: date) -> list[date]:

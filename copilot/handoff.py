@@ -10,7 +10,7 @@ step are the copilot's own reading, not only the bot's claims.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -191,11 +191,3 @@ class HandoffAccepted(BaseModel):
     session_id: str
     duplicate: bool = Field(description="true when this handoff_id was accepted before")
     packet: HandoffPacket
-
-
-def schemas() -> dict[str, dict[str, Any]]:
-    """The JSON Schemas published under /schemas, by file name."""
-    return {
-        "handoff-packet.json": HandoffPacket.model_json_schema(),
-        "handoff-request.json": HandoffRequest.model_json_schema(),
-    }

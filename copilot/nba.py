@@ -4,74 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from copilot.actions import missing_inputs
 from copilot.offers import OfferDecision
 from copilot.panel import Card, Provenance
-from copilot.playbooks import Facts, Progress
+from copilot.playbooks import Progress
 from copilot.state import SessionState
-from tools.view import Customer360
-
-
-def view_facts(view: Customer360 | None) -> dict[str, str]:
-    """The facts playbook steps can depend on, each in words that cite the data."""
-    out: dict[str, str] = {}
-    if view is None:
-        return out
-    for acct in view.billing.data or []:
-        number = acct.account.account_number
-        if acct.past_due:
-            due = acct.past_due
-            out.setdefault("past_due", f"{number} past due {due.amount:.2f} since {due.due_date}")
-            if due.late_fees:
-                out.setdefault("late_fee", f"late fee {due.late_fees:.2f} on {number}")
-        if acct.autopay.status == "failed":
-            why = acct.autopay.last_failure_reason or "unknown reason"
-            out.setdefault("autopay_failed", f"autopay failed on {number} ({why})")
-        if acct.autopay.card_expired:
-            out.setdefault("card_expired", f"autopay card {acct.autopay.card} has expired")
-        for usage in acct.usage:
-            if usage.overage_months:
-                out.setdefault(
-                    "data_overage",
-                    f"line ****{usage.msisdn[-4:]} over its data allowance in "
-                    f"{usage.overage_months} of the last 4 months",
-                )
-    orders = view.orders.data
-    if orders is not None:
-        if orders.open_orders:
-            out["open_order"] = f"open order {orders.open_orders[0].order_number}"
-        for purchase in orders.recent_purchases:
-            order = purchase.order
-            out.setdefault(
-                "recent_purchase", f"order {order.order_number} on {order.placed_at.date()}"
-            )
-            if not order.receipt_issued:
-                out.setdefault("no_receipt", f"order {order.order_number} has no receipt")
-    return out
-
-
-def facts(state: SessionState) -> Facts:
-    actions: dict[str, str] = {}
-    for event_id, data in state.actions:
-        name = data.get("action")
-        if isinstance(name, str) and data.get("status", "done") not in ("failed", "error"):
-            actions[name] = event_id
-    identity = state.identity
-    return Facts(
-        identity=identity.status if identity else None,
-        verified=state.verification().status == "verified",
-        account_pulled=state.view is not None,
-        actions=actions,
-        agent_turns=[(t.event_id, t.text) for t in state.turns if t.speaker in ("agent", "bot")],
-        human_turns=[(t.event_id, t.text) for t in state.turns if t.speaker == "agent"],
-        customer_turns=[(t.event_id, t.text) for t in state.turns if t.speaker == "customer"],
-        view_facts=view_facts(state.view),
-        unavailable=set()
-        if state.view is None
-        else {
-            s.system for s in (state.view.billing, state.view.orders) if s.status == "unavailable"
-        },
-        identity_events=state.identity_events,
-    )
 
 
 def nba_card(state: SessionState, progress: Progress | None, source: str) -> Card:
@@ -100,10 +37,18 @@ def nba_card(state: SessionState, progress: Progress | None, source: str) -> Car
         "source": source,
         "next": None
         if step is None
-        else {"step": step.id, "title": step.title, "say": step.say, "uses": step.uses},
+        else {
+            "step": step.id,
+            "title": step.title,
+            "say": step.say,
+            "uses": step.uses,
+            "waiting_for": missing_inputs(step.uses, state.payment_method),
+        },
         "reason": progress.reason,
         "blocked_by": progress.blocked_by,
         "resolved": progress.resolved,
+        "count": progress.count,
+        "unresolved": progress.unresolved,
         "steps": [s.model_dump() for s in progress.steps],
         "escalation": _escalation(state),
     }

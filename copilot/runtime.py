@@ -1,4 +1,9 @@
-"""Build a ready engine from settings: systems, knowledge base, models, session log."""
+"""The composition root: every engine (server, CLI, evals, tests) is built here, once.
+
+A caller may hand in any of the engine's parts (its own systems, a retriever over a test
+knowledge base, a fixed clock, no touchpoints); every part it does not give is built from the
+settings. Nothing is rewired after construction.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ import contextlib
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from copilot.actions import ActionLedger
 from copilot.continuity import Policies, TouchpointLog
-from copilot.engine import Engine, EngineDeps
+from copilot.deps import EngineDeps
+from copilot.engine import Engine
+from copilot.enricher import EnricherFactory, Host
 from copilot.knowledge import build_retriever
-from copilot.llm.ledger import CallLedger
-from copilot.llm.orchestrator import Orchestrator
-from copilot.llm.provider import LlmConfig, chat_model
 from copilot.offers import Catalogue, OfferLedger
 from copilot.offers import load_default as load_offers
 from copilot.playbooks import PlaybookSet
@@ -23,6 +28,8 @@ from copilot.settings import Settings
 from copilot.state import IntentPredictor, MoodFollower
 from copilot.systems import build_systems
 from tools.kb.embeddings import Embedder
+
+_UNSET: Any = object()
 
 
 def optional_models(
@@ -47,34 +54,59 @@ def optional_models(
     return intent, mood
 
 
-def build_engine(settings: Settings, sessions_url: str | None = None) -> Engine:
-    embedder = Embedder(settings.embedding_model)
-    intent, mood = optional_models(embedder, settings.intent_model)
+def build_engine(settings: Settings, sessions_url: str | None = None, **given: Any) -> Engine:
+    """An engine from settings; `given` supplies any EngineDeps field instead (None included)."""
     url = sessions_url or f"sqlite:///{Path(settings.data_dir).parent / 'sessions.db'}"
-    playbooks = PlaybookSet.load(settings.playbooks) if settings.playbooks else load_playbooks()
-    return Engine(
-        EngineDeps(
-            systems=build_systems(settings),
-            retriever=build_retriever(settings, embedder),
-            store=SessionStore(url),
-            intent=intent,
-            mood=mood,
-            embedder=embedder,
-            playbooks=playbooks,
-            offers=Catalogue.load(settings.offers) if settings.offers else load_offers(),
-            ledger=OfferLedger(url),
-            tool_timeout_s=settings.tool_timeout_s,
-            llm=build_orchestrator(settings, url),
-            actions=ActionLedger(url),
-            touchpoints=TouchpointLog(url),
-            policies=Policies.from_settings(settings),
-        )
+
+    def part(name: str, make: Callable[[], Any]) -> Any:
+        value = given.pop(name, _UNSET)
+        return make() if value is _UNSET else value
+
+    embedder = part("embedder", lambda: Embedder(settings.embedding_model))
+    if "intent" in given or "mood" in given:
+        models = (given.pop("intent", None), given.pop("mood", None))
+    else:
+        models = optional_models(embedder, settings.intent_model)
+    deps = EngineDeps(
+        systems=part("systems", lambda: build_systems(settings)),
+        retriever=part("retriever", lambda: build_retriever(settings, embedder)),
+        store=part("store", lambda: SessionStore(url)),
+        intent=models[0],
+        mood=models[1],
+        embedder=embedder,
+        playbooks=part(
+            "playbooks",
+            lambda: (
+                PlaybookSet.load(settings.playbooks) if settings.playbooks else load_playbooks()
+            ),
+        ),
+        offers=part(
+            "offers", lambda: Catalogue.load(settings.offers) if settings.offers else load_offers()
+        ),
+        ledger=part("ledger", lambda: OfferLedger(url)),
+        tool_timeout_s=settings.tool_timeout_s,
+        enricher=part("enricher", lambda: llm_enricher(settings, url)),
+        actions=part("actions", lambda: ActionLedger(url)),
+        touchpoints=part("touchpoints", lambda: TouchpointLog(url)),
+        policies=part("policies", lambda: Policies.from_settings(settings)),
+        **given,
     )
+    return Engine(deps)
 
 
-def build_orchestrator(settings: Settings, ledger_url: str) -> Orchestrator | None:
+def llm_enricher(settings: Settings, ledger_url: str) -> EnricherFactory | None:
     """The LLM path when COPILOT_LLM_BASE_URL is set; None leaves the offline engine alone."""
+    from copilot.llm.assist import LlmEnricher
+    from copilot.llm.ledger import CallLedger
+    from copilot.llm.orchestrator import Orchestrator
+    from copilot.llm.provider import LlmConfig, chat_model
+
     config = LlmConfig.from_settings(settings)
     if config is None:
         return None
-    return Orchestrator(chat_model(config), config, CallLedger(ledger_url))
+    orchestrator = Orchestrator(chat_model(config), config, CallLedger(ledger_url))
+
+    def make(host: Host) -> LlmEnricher:
+        return LlmEnricher(host, orchestrator)
+
+    return make

@@ -10,10 +10,34 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from copilot.card_models import (
+    AlertData,
+    CustomerData,
+    CustomerPendingData,
+    IntentData,
+    KnowledgeData,
+    MoodData,
+    NextBestActionData,
+    OfferData,
+    SummaryData,
+    data_of,
+    parse,
+)
 from copilot.events import Channel, Event, EventType, Speaker
 from copilot.panel import Card, PanelUpdate
 from copilot.yamlfile import located
 from tools.errors import InvalidInput
+
+
+class SecureForm(BaseModel):
+    """A card as the customer enters it in the secure payment form: never its number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brand: str = Field(min_length=1, max_length=32)
+    last4: str = Field(pattern=r"^[0-9]{4}$")
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2099)
 
 
 class ScenarioTurn(BaseModel):
@@ -25,6 +49,16 @@ class ScenarioTurn(BaseModel):
     type: EventType = "utterance"
     delay_s: float = Field(5.0, ge=0, le=86_400, description="seconds after the previous turn")
     data: dict[str, Any] = Field(default_factory=dict)
+    approve: str | None = Field(
+        None,
+        description="not an event: the agent approves the proposed action of this kind, which "
+        "then runs against the systems (the scenario's world is a copy of the data)",
+    )
+    secure_form: SecureForm | None = Field(
+        None,
+        description="with type metadata: the customer enters a new card in the secure payment "
+        "form; billing registers it and the session receives its token as payment_method",
+    )
     expect_next_action: str | None = Field(
         None, description="playbook step id suggested after this turn, or 'none'"
     )
@@ -88,9 +122,20 @@ def load(path: Path) -> Scenario:
         raise InvalidInput("scenario", f"{path}: {'; '.join(problems)}") from None
 
 
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def times(scenario: Scenario, start: datetime | None = None) -> list[datetime]:
+    """When each turn happens: every delay after the one before."""
+    ts, out = start or START, []
+    for turn in scenario.turns:
+        ts = ts + timedelta(seconds=turn.delay_s)
+        out.append(ts)
+    return out
+
+
 def events(scenario: Scenario, session_id: str, start: datetime | None = None) -> list[Event]:
-    """The scenario as the events a channel would send, metadata first."""
-    ts = start or datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    """The scenario as the events a channel would send, metadata first (approvals are not)."""
     out = []
     if scenario.metadata:
         out.append(
@@ -100,12 +145,13 @@ def events(scenario: Scenario, session_id: str, start: datetime | None = None) -
                 type="metadata",
                 speaker="system",
                 channel=scenario.channel,
-                ts=ts,
+                ts=start or START,
                 data=scenario.metadata,
             )
         )
-    for i, turn in enumerate(scenario.turns):
-        ts = ts + timedelta(seconds=turn.delay_s)
+    for i, (turn, ts) in enumerate(zip(scenario.turns, times(scenario, start), strict=True)):
+        if turn.approve:
+            continue
         out.append(
             Event(
                 event_id=f"{session_id}-{i}",
@@ -128,6 +174,7 @@ class Replay:
     updates: list[PanelUpdate] = field(default_factory=list)
     cards: dict[str, Card] = field(default_factory=dict)
     after_turn: dict[int, dict[str, Card]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # turns the engine could not play
 
     @property
     def transcript(self) -> str:
@@ -136,6 +183,37 @@ class Replay:
 
 class Handler(Protocol):
     async def handle(self, event: Event) -> PanelUpdate | None: ...
+
+
+async def _approve(engine: Any, session_id: str, kind: str, at: datetime) -> PanelUpdate | str:
+    """The agent clicks Approve on the proposed action of this kind; a string says why not."""
+    live = engine.live(session_id) if hasattr(engine, "live") else None
+    waiting = [p for p in (live.state.proposals.values() if live else []) if p.status == "proposed"]
+    chosen = next((p for p in waiting if p.kind == kind), None)
+    if chosen is None:
+        shown = ", ".join(p.kind for p in waiting) or "nothing"
+        return f"no proposed {kind} to approve (proposed: {shown})"
+    update: PanelUpdate | None = await engine.decide(
+        session_id, chosen.action_id, True, "scenario-agent", at=at
+    )
+    return update if update is not None else f"approving {kind} changed nothing"
+
+
+async def _tokenised(engine: Any, event: Event, form: SecureForm) -> Event | str:
+    """Billing registers the card from the secure form; the session gets only its token."""
+    from tools.actions import PaymentMethodEntry
+
+    live = engine.live(event.session_id) if hasattr(engine, "live") else None
+    view = live.state.view if live else None
+    runner = engine.deps.systems.actions if hasattr(engine, "deps") else None
+    accounts = (view.billing.data or []) if view is not None else []
+    if runner is None or not accounts:
+        return "the secure form needs an identified customer with a billing account"
+    entry = PaymentMethodEntry(
+        account_number=accounts[0].account.account_number, **form.model_dump()
+    )
+    method = await runner.register_payment_method(entry)
+    return event.model_copy(update={"data": {**event.data, "payment_method": method.token}})
 
 
 async def play(
@@ -158,20 +236,42 @@ async def play(
 
     async def slow(item: object) -> None:
         # The slow path's updates arrive by subscription, after the event's own update.
-        if (
-            isinstance(item, PanelUpdate)
-            and item.source != "fast"
-            and item.session_id == session_id
-        ):
+        if isinstance(item, PanelUpdate) and item.source == "llm" and item.session_id == session_id:
             take(current[-1], item)
 
     unsubscribe = subscribe(slow) if subscribe is not None else None
+    sent = {e.event_id: e for e in events(scenario, session_id)}
+    when = times(scenario)
     try:
-        for event in events(scenario, session_id):
-            current.append(event)
-            update = await engine.handle(event)
-            if update is not None:
-                take(event, update)
+        steps: list[tuple[int, ScenarioTurn | None]] = [(-1, None)]
+        steps += list(enumerate(scenario.turns))
+        for i, turn in steps:
+            event = sent.get(f"{session_id}-{i}" if i >= 0 else f"{session_id}-meta")
+            outcome: Event | PanelUpdate | str | None = event
+            if turn is not None and turn.approve:
+                event = Event(
+                    event_id=f"{session_id}-{i}",
+                    session_id=session_id,
+                    type="action_result",
+                    speaker="system",
+                    channel=scenario.channel,
+                    ts=when[i],
+                )
+                current.append(event)
+                outcome = await _approve(engine, session_id, turn.approve, when[i])
+            elif event is not None and turn is not None and turn.secure_form is not None:
+                outcome = await _tokenised(engine, event, turn.secure_form)
+            if event is None:
+                continue
+            if isinstance(outcome, str):
+                replay.problems.append(f"turn {i + 1}: {outcome}")
+                outcome = None
+            if isinstance(outcome, Event):
+                event = outcome
+                current.append(event)
+                outcome = await engine.handle(event)
+            if isinstance(outcome, PanelUpdate):
+                take(event, outcome)
             if settle is not None:
                 await settle(session_id)  # each turn sees the model's answer before the next
             _snapshot(replay, event, session_id)
@@ -192,49 +292,50 @@ def _snapshot(replay: Replay, event: Event, session_id: str) -> None:
 
 def next_step(cards: dict[str, Card]) -> str:
     """The suggested playbook step id, or "none"."""
-    card = cards.get("next_best_action")
-    step = (card.data.get("next") or {}).get("step") if card else None
-    return str(step) if step else "none"
+    nba = data_of(cards.get("next_best_action"), NextBestActionData)
+    return nba.next.step if nba and nba.next else "none"
 
 
 def topic(cards: dict[str, Card]) -> str | None:
     """The conversation's topic (its playbook intent), else the last line's intent."""
-    intent = cards.get("intent")
-    return (intent.data.get("topic") or intent.data.get("intent")) if intent else None
+    intent = data_of(cards.get("intent"), IntentData)
+    return (intent.topic or intent.intent) if intent else None
 
 
 def mood_label(cards: dict[str, Card]) -> str | None:
-    mood = cards.get("mood")
-    return (mood.data.get("current") or {}).get("label") if mood else None
+    mood = data_of(cards.get("mood"), MoodData)
+    return mood.current.label if mood else None
 
 
 def cited(cards: dict[str, Card]) -> list[str]:
     """Article ids the knowledge card cites, best first."""
-    knowledge = cards.get("knowledge")
-    hits = knowledge.data.get("hits", []) if knowledge else []
-    return [h["citation"]["article_id"] for h in hits]
+    knowledge = data_of(cards.get("knowledge"), KnowledgeData)
+    return [h.citation.article_id for h in knowledge.hits] if knowledge else []
 
 
 def summary_text(cards: dict[str, Card]) -> str:
-    summary = cards.get("summary")
-    return str(summary.data).lower() if summary else ""
+    """Every field of the summary card as one lower-case text, for facts it must carry."""
+    summary = data_of(cards.get("summary"), SummaryData)
+    return summary.model_dump_json().lower() if summary else ""
+
+
+def tool_sources(cards: dict[str, Card]) -> list[str]:
+    """The system calls the customer card rests on, as system.operation:outcome."""
+    who = parse(cards["customer"]).data if "customer" in cards else None
+    return who.sources if isinstance(who, CustomerData | CustomerPendingData) else []
 
 
 def offers_shown(replay: Replay) -> list[str]:
     """Every offer id that appeared in an update, in order."""
-    return [
-        c.data["offer"]["offer_id"]
-        for u in replay.updates
-        for c in u.cards
-        if c.type == "offer" and c.data.get("offer")
-    ]
+    shown = [data_of(c, OfferData) for u in replay.updates for c in u.cards if c.type == "offer"]
+    return [o.offer.offer_id for o in shown if o and o.offer]
 
 
 def check(scenario: Scenario, replay: Replay) -> list[str]:
     """The expectations the replay does not meet, each as one readable line."""
     e = scenario.expect
     cards, transcript = replay.cards, replay.transcript
-    failures: list[str] = []
+    failures: list[str] = list(replay.problems)
     for i, turn in enumerate(scenario.turns):
         if turn.expect_next_action is not None:
             got = next_step(replay.after_turn.get(i, {}))
@@ -247,30 +348,30 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
         failures.append(f"offer: expected none, {offered[0]} was shown")
     elif e.offer not in (None, "none") and e.offer not in offered:
         failures.append(f"offer: expected {e.offer}, shown {offered or 'nothing'}")
-    nba = cards.get("next_best_action")
-    escalation = ((nba.data.get("escalation") or {}) if nba else {}).get("step")
+    nba = data_of(cards.get("next_best_action"), NextBestActionData)
+    escalation = nba.escalation.step if nba and nba.escalation else None
     if e.escalation_step is not None and (escalation or "none") != e.escalation_step:
         failures.append(f"escalation: expected {e.escalation_step}, got {escalation}")
-    final = cards.get("offer")
-    final_id = (final.data.get("offer") or {}).get("offer_id") if final else None
+    final = data_of(cards.get("offer"), OfferData)
+    final_id = final.offer.offer_id if final and final.offer else None
     if e.offer_final is not None and (final_id or "none") != e.offer_final:
         failures.append(f"offer at the end: expected {e.offer_final}, panel shows {final_id}")
-    notes = " ".join((cards["customer"].data.get("degraded") or []) if "customer" in cards else [])
+    who = parse(cards["customer"]).data if "customer" in cards else None
+    profile = who if isinstance(who, CustomerData) else None
+    notes = " ".join(profile.degraded if profile else [])
     for system in e.degraded:
         if system not in notes:
             failures.append(f"degraded: expected {system} reported unavailable, got {notes!r}")
-    sources = {s for c in cards.values() for s in c.data.get("sources", [])}
+    sources = set(tool_sources(cards))
     for call in e.tool_calls:
         if not any(s.startswith(call) for s in sources):
             failures.append(f"tool calls: expected {call}, panel rests on {sorted(sources)}")
-    customer = cards.get("customer")
-    data = customer.data if customer else {}
-    if e.customer_id and data.get("customer_id") != e.customer_id:
-        failures.append(
-            f"customer: expected {e.customer_id}, panel shows {data.get('customer_id')}"
-        )
+    shown_id = profile.customer_id if profile else None
+    if e.customer_id and shown_id != e.customer_id:
+        failures.append(f"customer: expected {e.customer_id}, panel shows {shown_id}")
     if e.identity:
-        shown = "matched" if data.get("customer_id") else data.get("resolution")
+        pending = who.resolution if isinstance(who, CustomerPendingData) else None
+        shown = "matched" if profile else pending
         if shown != e.identity:
             failures.append(f"identity: expected {e.identity}, panel shows {shown}")
     about = topic(cards)
@@ -279,8 +380,7 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
     label = mood_label(cards)
     if e.mood and label != e.mood:
         failures.append(f"mood: expected {e.mood}, got {label}")
-    alert = cards.get("alert:escalation")
-    alert_on = alert is not None and not alert.data.get("cleared")
+    alert_on = data_of(cards.get("alert:escalation"), AlertData) is not None
     if e.escalation_alert is not None and alert_on != e.escalation_alert:
         failures.append(f"escalation alert: expected {e.escalation_alert}")
     top = cited(cards)[:3]

@@ -47,6 +47,15 @@ def blend(vectors: list[Any], weights: tuple[float, ...]) -> Any:
     return total / norm if norm else None
 
 
+@dataclass(frozen=True)
+class Foreign:
+    """An identifier typed in this conversation that belongs to another customer."""
+
+    kind: str
+    masked: str
+    event_id: str
+
+
 @dataclass
 class Turn:
     event_id: str
@@ -92,6 +101,11 @@ class SessionState:
     provided: dict[str, Provided] = field(default_factory=dict)  # field -> first time given
     repeat: tuple[Provided, str] | None = None  # what the agent's last line asked for again
     touchpoint_key: str = ""  # what was last written to the touchpoint log
+    checked: set[str] = field(default_factory=set)  # typed identifiers already looked up
+    foreign: list[Foreign] = field(default_factory=list)  # someone else's, never loaded
+    opened: dict[str, str] = field(default_factory=dict)  # facts when the playbook opened
+    opened_for: str | None = None  # the playbook those facts opened
+    payment_method: str | None = None  # the secure form's token for a new payment method
 
     def remember_vector(self, event_id: str, vector: Any, keep: int = 6) -> None:
         self.vectors[event_id] = vector
@@ -128,6 +142,8 @@ class SessionState:
             self.metadata.update(event.data)
             if "handoff_from" in event.data:
                 self.handoff = dict(event.data)
+            if isinstance(event.data.get("payment_method"), str):
+                self.payment_method = str(event.data["payment_method"])
             if "verified_by" in event.data:
                 # A handoff says where and when the bot verified; a plain note means here and now.
                 at = _when(event.data.get("verified_at")) or event.ts

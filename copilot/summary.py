@@ -7,6 +7,7 @@ from typing import Any
 from copilot.continuity import identity_item
 from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
+from copilot.stages.offers import resolved
 from copilot.state import SessionState
 
 MAX_QUOTES = 3
@@ -30,12 +31,13 @@ def structured(state: SessionState) -> dict[str, Any]:
         for usage in acct.usage:
             if usage.overage_months:
                 context.append(f"data over plan in {usage.overage_months} of the last 4 months")
-    verified = [f"{v.method} on {v.channel}" for v in state.verifications]
+    # A match identifies; only a check verifies, and the summary keeps the two apart.
+    verified = [f"{c.method} on {c.channel}" for c in state.checks() if c.result == "passed"]
     identity = state.identity
+    identified = None
     if identity and identity.status == "matched":
-        verified.append(
-            "identified by "
-            + ", ".join(sorted({e.identifier for e in identity.candidates[0].evidence}))
+        identified = "identified by " + ", ".join(
+            sorted({e.identifier for e in identity.candidates[0].evidence})
         )
     actions = [
         f"offer {d.get('offer_id')} {d.get('response')}"
@@ -43,12 +45,14 @@ def structured(state: SessionState) -> dict[str, Any]:
         else f"{d.get('action', 'action')}: {d.get('status', 'done')}"
         for _, d in state.actions
     ]
-    resolved = (state.progress is not None and state.progress.resolved) or any(
-        d.get("resolves") or d.get("status") == "resolved" for _, d in state.actions
-    )
+    check = state.verification()
     open_items = []
     if identity is None or identity.status != "matched":
         open_items.append("identity not confirmed")
+    elif check.status != "verified":
+        open_items.append(f"identity not verified ({check.text})")
+    if state.progress is not None:
+        open_items += state.progress.unresolved
     if state.knowledge is not None and not state.knowledge.hits:
         open_items.append("no knowledge article found for the question")
     quotes = sorted(customer, key=lambda t: -len(t.text))[:MAX_QUOTES]
@@ -56,9 +60,12 @@ def structured(state: SessionState) -> dict[str, Any]:
         "reason_for_contact": state.playbook_intent
         or (state.intent.intent if state.intent is not None else None),
         "customer_context": context,
+        "identified": identified,
         "verified": verified,
+        "verification": check.text,
         "actions_taken": actions,
-        "resolution_state": "resolved" if resolved else "open",
+        "resolution_state": "resolved" if resolved(state) else "open",
+        "steps": state.progress.count if state.progress is not None else None,
         "open_items": open_items,
         "customer_words": [t.text for t in sorted(quotes, key=customer.index)],
         "channels": [c for c, _ in state.channels],

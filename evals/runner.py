@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +21,9 @@ from tools.errors import CopilotError, InvalidInput
 
 if TYPE_CHECKING:
     from copilot.engine import Engine
+    from copilot.settings import Settings
     from copilot.testing.fake_openai import FakeOpenAI
+    from tools.base import Systems
 
 EngineKind = Literal["offline", "llm"]
 FAKE_MODEL = "model-like-fake"
@@ -66,13 +69,16 @@ def scenario_run(
                 settings = settings.model_copy(
                     update={"llm_base_url": fake.url, "llm_model": FAKE_MODEL, "llm_coalesce_ms": 0}
                 )
-            built = build_engine(settings, f"sqlite:///{scenario_suite.scratch() / 'sessions.db'}")
-            # Each scenario is its own world: a check in one must not carry into the next one
-            # about the same customer, or a suite's verdicts would depend on its order.
-            built.deps.touchpoints = None
+            # Each scenario is its own world: no touchpoints, so one scenario's session never
+            # shows in the next one's journey, or a suite's verdicts would depend on its order.
+            built = build_engine(
+                settings,
+                f"sqlite:///{scenario_suite.scratch() / 'sessions.db'}",
+                touchpoints=None,
+            )
         except CopilotError as exc:
             return Suite(name="scenarios", status="error", message=exc.message)
-        suite = _scenarios(built, files, trials, tick, judge)
+        suite = _scenarios(built, files, trials, tick, judge, _copies(settings))
         if fake is not None:
             suite.metrics.append(scenario_suite.request_leaks(fake.requests))
         return suite
@@ -92,6 +98,7 @@ def _scenarios(
     trials: int,
     tick: Callable[[str], None] | None,
     judge: JudgeConfig | None,
+    fresh: Callable[[], Systems] | None = None,
 ) -> Suite:
     # Load the models and the lexical index before anything is timed: time to card is warm.
     built.warm_up()
@@ -102,7 +109,25 @@ def _scenarios(
         if built.deps.embedder is None:
             return Suite(name="scenarios", status="error", message="the judge needs an embedder")
         grader = Judge(judge, built.deps.embedder)
-    return scenario_suite.run(built, files, trials, tick, grader)
+    return scenario_suite.run(built, files, trials, tick, grader, fresh)
+
+
+def _copies(settings: Settings) -> Callable[[], Systems] | None:
+    """Fresh copies of the embedded systems for scenarios that write; None for other backends."""
+    if settings.backend != "sql" or any(
+        (settings.crm_db_url, settings.billing_db_url, settings.orders_db_url)
+    ):
+        return None
+    from copilot.systems import build_systems
+
+    def fresh() -> Systems:
+        folder = scenario_suite.scratch() / f"world-{uuid.uuid4().hex[:8]}"
+        folder.mkdir(parents=True)
+        for name in ("crm", "billing", "orders"):
+            shutil.copy(Path(settings.data_dir) / f"{name}.db", folder / f"{name}.db")
+        return build_systems(settings.model_copy(update={"data_dir": folder}))
+
+    return fresh
 
 
 def _llm_label(engine: EngineKind) -> str:

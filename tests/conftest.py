@@ -115,29 +115,26 @@ def shipped_engine(
 
     extra replaces or adds deps: the LLM path, the action ledger.
     """
-    from copilot.engine import EngineDeps
-    from copilot.offers import OfferLedger
-    from copilot.offers import load_default as load_offers
-    from copilot.playbooks import load_default as load_playbooks
-    from copilot.sessions import SessionStore
+    from copilot.runtime import build_engine
+    from copilot.settings import load_settings
     from copilot.systems import with_outage
     from tools.kb.retriever import Retriever
 
     intent, mood = models
-    return Engine(
-        EngineDeps(
-            systems=with_outage(systems, down or []),
-            retriever=Retriever(KnowledgeStore(connect(demo_kb)), embedder),
-            store=SessionStore(url),
-            intent=intent,
-            mood=mood,
-            embedder=embedder,
-            playbooks=load_playbooks(),
-            offers=load_offers(),
-            ledger=OfferLedger(url),
-            today=lambda: TODAY,
+    parts: dict[str, Any] = {"enricher": None, "actions": None, "touchpoints": None}
+    return build_engine(
+        load_settings(llm_base_url=None),
+        url,
+        **{
+            **parts,
+            "systems": with_outage(systems, down or []),
+            "retriever": Retriever(KnowledgeStore(connect(demo_kb)), embedder),
+            "intent": intent,
+            "mood": mood,
+            "embedder": embedder,
+            "today": lambda: TODAY,
             **extra,
-        )
+        },
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from tools import schema as s
 from tools.actions import (
     ACTION_KINDS,
     ActionRequest,
+    ActionSystem,
     ChangePlan,
+    PaymentMethodEntry,
     StartReturn,
     TakePayment,
     UpdateAutopay,
@@ -37,6 +39,10 @@ TOKEN = "test-token"
 JACKET_ORDER, JACKET_ITEM = "S900000201", 9_000_002_01
 CASE_ORDER, CASE_ITEM = "W900000202", 9_000_002_02
 REQUESTS = TypeAdapter(ActionRequest)
+UNKNOWN_CARD = "pm_" + "Z" * 24  # well formed, registered nowhere
+NEW_CARD_YEAR = TODAY.year + 3
+MARGARET_OLD_CARD = f"Visa ****4417, expired 09/{(TODAY.year - 1) % 100:02d}"
+MARGARET_NEW_CARD = f"Mastercard ****5678, exp 08/{NEW_CARD_YEAR % 100:02d}"
 
 
 @pytest.fixture
@@ -65,19 +71,40 @@ def engine(systems: Systems, system: str) -> Engine:
 
 def snapshot(systems: Systems) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table an action may write, action log included."""
+    return rows_of(actions_of(systems).engines)
+
+
+def rows_of(engines: Mapping[str, Engine]) -> dict[str, list[tuple[Any, ...]]]:
+    """snapshot() of the databases behind these engines, e.g. those the services write."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     for system, tables in (
         ("billing", (s.accounts, s.invoices, s.payments, s.autopay_mandates, s.adjustments)),
-        ("billing", (s.lines,)),
+        ("billing", (s.lines, s.payment_methods)),
         ("orders", (s.returns,)),
     ):
-        with engine(systems, system).connect() as conn:
+        with engines[system].connect() as conn:
             for table in tables:
                 out[table.name] = sorted(tuple(r) for r in conn.execute(select(table)))
             logged = inspect(conn).has_table("action_log")
             rows = conn.execute(select(action_log)).all() if logged else []
             out[f"{system}.action_log"] = [tuple(r) for r in rows]
     return out
+
+
+def new_card(account_number: str = "BA90000001", **fields: object) -> PaymentMethodEntry:
+    """What the secure payment form sends once the customer typed a new card."""
+    given = {"brand": "Mastercard", "last4": "5678", "exp_month": 8, "exp_year": NEW_CARD_YEAR}
+    return PaymentMethodEntry.model_validate({"account_number": account_number, **given, **fields})
+
+
+async def new_autopay(
+    actions: ActionSystem, account_number: str = "BA90000001", **fields: object
+) -> UpdateAutopay:
+    """UpdateAutopay on a card registered through the secure payment form just now."""
+    card = await actions.register_payment_method(new_card(account_number, **fields))
+    return UpdateAutopay(
+        kind="update_autopay", account_number=account_number, payment_method=card.token
+    )
 
 
 async def view(systems: Systems, customer_id: str) -> Customer360:
@@ -87,6 +114,12 @@ async def view(systems: Systems, customer_id: str) -> Customer360:
 def account_of(found: Customer360, number: str) -> Any:
     assert found.billing.data is not None
     return next(a for a in found.billing.data if a.account.account_number == number)
+
+
+def autopay(account_number: str, payment_method: str = UNKNOWN_CARD) -> UpdateAutopay:
+    return UpdateAutopay(
+        kind="update_autopay", account_number=account_number, payment_method=payment_method
+    )
 
 
 def test_requests_are_a_closed_discriminated_set() -> None:
@@ -113,19 +146,27 @@ def test_requests_are_a_closed_discriminated_set() -> None:
 
 
 @pytest.mark.anyio
-async def test_update_autopay_reactivates_the_mandate_and_leaves_the_bill(
+async def test_update_autopay_moves_autopay_to_the_new_card_and_leaves_the_bill(
     systems: Systems,
 ) -> None:
+    actions = actions_of(systems)
     before = account_of(await view(systems, MARGARET), "BA90000001")
     assert before.autopay.status == "failed" and before.past_due is not None
-    request = UpdateAutopay(kind="update_autopay", account_number="ba 9000 0001")
-    outcome = await actions_of(systems).perform("act-1", request, "agent.sam")
+    request = (await new_autopay(actions)).model_copy(update={"account_number": "ba 9000 0001"})
+    outcome = await actions.perform("act-1", request, "agent.sam")
     assert outcome.customer_id == MARGARET and outcome.reference == "MAN-9000001"
     assert outcome.kind == "update_autopay" and outcome.action_id == "act-1"
-    assert outcome.message.startswith("Re-activated autopay on BA90000001 (Visa ending 4417)")
-    assert outcome.changes["autopay"] == "failed → active"
+    assert outcome.message.startswith(
+        f"Set up autopay on BA90000001 with Mastercard ****5678 (exp 08/{NEW_CARD_YEAR % 100})"
+    )
+    assert outcome.changes == {
+        "autopay": f"failed ({MARGARET_OLD_CARD}) → active ({MARGARET_NEW_CARD})",
+        "last_failure_reason": "card_expired → none",
+    }
     after = account_of(await view(systems, MARGARET), "BA90000001")
     assert after.autopay.status == "active" and after.autopay.last_failure_reason is None
+    assert after.autopay.card == "Mastercard ending 5678" and not after.autopay.card_expired
+    assert after.account.autopay.card_expiry == f"08/{NEW_CARD_YEAR % 100}"
     assert after.past_due == before.past_due and after.account.balance == before.account.balance
     with engine(systems, "billing").connect() as conn:
         logged = conn.execute(select(action_log)).one()
@@ -133,18 +174,18 @@ async def test_update_autopay_reactivates_the_mandate_and_leaves_the_bill(
 
 
 @pytest.mark.anyio
-async def test_take_payment_pays_the_past_due_invoice(systems: Systems) -> None:
+async def test_take_payment_charges_the_new_card_and_clears_the_past_due(
+    systems: Systems,
+) -> None:
     actions = actions_of(systems)
     before = account_of(await view(systems, MARGARET), "BA90000001")
     overdue = before.past_due.amount
-    await actions.perform(
-        "fix-card", UpdateAutopay(kind="update_autopay", account_number="BA90000001"), "sam"
-    )
+    await actions.perform("fix-card", await new_autopay(actions), "sam")
     outcome = await actions.perform(
         "pay-1", TakePayment(kind="take_payment", account_number="BA90000001"), "sam"
     )
     assert outcome.reference.startswith("PAY-") and outcome.customer_id == MARGARET
-    assert f"Charged ${overdue:,.2f} to Visa ending 4417" in outcome.message
+    assert f"Charged ${overdue:,.2f} to Mastercard ****5678 on BA90000001" in outcome.message
     assert outcome.changes["INV-9000001-5"] == "past_due → paid"
     after = account_of(await view(systems, MARGARET), "BA90000001")
     assert after.past_due is None
@@ -166,7 +207,7 @@ async def test_waive_late_fee_credits_it_once(systems: Systems) -> None:
     request = WaiveLateFee(kind="waive_late_fee", account_number="BA90000001")
     outcome = await actions.perform("waive-1", request, "sam")
     assert outcome.message == "Credited the $15.00 late fee on BA90000001"
-    assert outcome.changes["ADJ-9000001-L"] == "credited"
+    assert outcome.changes["ADJ-9000001-L"] == "not credited → credited"
     after = account_of(await view(systems, MARGARET), "BA90000001")
     assert after.account.balance == pytest.approx(before.account.balance - 15.0)
     credit = after.account.adjustments[0]
@@ -202,12 +243,15 @@ async def test_start_return_and_exchange_are_listed_on_the_order(systems: System
     )
     outcome = await actions.perform("ret-1", ret, "sam")
     assert outcome.customer_id == DANIEL and outcome.reference.startswith("RET-")
-    assert outcome.changes["refund_amount"] == "89.99"
+    assert outcome.changes == {
+        f"item {JACKET_ITEM}": "not returned → return requested",
+        "refund_amount": "0.00 → 89.99",
+    }
     swap = StartReturn(
         kind="start_exchange", order_number=CASE_ORDER, item_id=CASE_ITEM, reason="Wrong model"
     )
     exchange = await actions.perform("ret-2", swap, "sam")
-    assert exchange.changes["refund_amount"] == "0.00"
+    assert exchange.changes == {f"item {CASE_ITEM}": "not returned → exchange requested"}
     assert exchange.message.startswith("Started an exchange of Clear Protective Case")
     found = await view(systems, DANIEL)
     assert found.orders.data is not None
@@ -253,7 +297,7 @@ async def test_repeating_an_action_id_returns_the_first_outcome_and_writes_nothi
 async def test_owner_of_each_kind_of_target(systems: Systems) -> None:
     actions = actions_of(systems)
     known: list[tuple[ActionRequest, str | None]] = [
-        (UpdateAutopay(kind="update_autopay", account_number="BA90000001"), MARGARET),
+        (autopay("BA90000001"), MARGARET),
         (TakePayment(kind="take_payment", account_number="BA90000003"), PRIYA),
         (WaiveLateFee(kind="waive_late_fee", account_number="BA90000006"), RICK),
         (ChangePlan(kind="change_plan", line_id="L90000010", plan_code="UNL"), MARGARET),
@@ -261,7 +305,7 @@ async def test_owner_of_each_kind_of_target(systems: Systems) -> None:
             StartReturn(kind="start_return", order_number=JACKET_ORDER, item_id=1, reason="x"),
             DANIEL,
         ),
-        (UpdateAutopay(kind="update_autopay", account_number="BA00000000"), None),
+        (autopay("BA00000000"), None),
         (ChangePlan(kind="change_plan", line_id="L00000000", plan_code="UNL"), None),
         (
             StartReturn(kind="start_exchange", order_number="W000000000", item_id=1, reason="x"),
@@ -270,7 +314,7 @@ async def test_owner_of_each_kind_of_target(systems: Systems) -> None:
     ]
     assert [await actions.owner(request) for request, _ in known] == [cid for _, cid in known]
     with pytest.raises(InvalidInput) as caught:
-        await actions.owner(UpdateAutopay(kind="update_autopay", account_number="BA1' OR 1=1"))
+        await actions.owner(autopay("BA1' OR 1=1"))
     assert caught.value.field == "account_number"
 
 
@@ -308,16 +352,10 @@ REFUSALS: list[tuple[ActionRequest, type[Exception], str, str]] = [
         "no late fee",
     ),
     (
-        UpdateAutopay(kind="update_autopay", account_number="BA90000003"),
+        autopay("BA90000001"),
         InvalidInput,
-        "account_number",
-        "already active",
-    ),
-    (
-        UpdateAutopay(kind="update_autopay", account_number="BA90000002"),
-        InvalidInput,
-        "account_number",
-        "no autopay",
+        "payment_method",
+        "not a card registered for BA90000001",
     ),
     (
         ChangePlan(kind="change_plan", line_id="L90000010", plan_code="PLUS-15"),
@@ -343,12 +381,7 @@ REFUSALS: list[tuple[ActionRequest, type[Exception], str, str]] = [
         "item_id",
         "not in order",
     ),
-    (
-        UpdateAutopay(kind="update_autopay", account_number="BA00000000"),
-        NotFound,
-        "",
-        "no account BA00000000",
-    ),
+    (autopay("BA00000000"), NotFound, "", "no account BA00000000"),
     (ChangePlan(kind="change_plan", line_id="L00000000", plan_code="UNL"), NotFound, "", "no line"),
     (
         StartReturn(kind="start_return", order_number="W000000000", item_id=1, reason="x"),
@@ -356,12 +389,7 @@ REFUSALS: list[tuple[ActionRequest, type[Exception], str, str]] = [
         "",
         "no order",
     ),
-    (
-        UpdateAutopay(kind="update_autopay", account_number="not an account"),
-        InvalidInput,
-        "account_number",
-        "BA1234",
-    ),
+    (autopay("not an account"), InvalidInput, "account_number", "BA1234"),
     (
         StartReturn(kind="start_return", order_number="W1; DROP", item_id=1, reason="x"),
         InvalidInput,
@@ -382,12 +410,94 @@ REFUSALS: list[tuple[ActionRequest, type[Exception], str, str]] = [
 async def test_refusals_write_nothing(
     systems: Systems, request_: ActionRequest, error: type[Exception], field: str, match: str
 ) -> None:
+    actions = actions_of(systems)
     before = snapshot(systems)
+    with pytest.raises(error, match=match) as previewed:
+        await actions.preview(request_)
     with pytest.raises(error, match=match) as caught:
-        await actions_of(systems).perform("refused", request_, "sam")
+        await actions.perform("refused", request_, "sam")
+    assert str(previewed.value) == str(caught.value)
     if isinstance(caught.value, InvalidInput):
         assert caught.value.field == field
+        assert isinstance(previewed.value, InvalidInput) and previewed.value.field == field
     assert snapshot(systems) == before
+
+
+async def prepared(actions: ActionSystem, kind: str) -> ActionRequest:
+    """A request of this kind that performs, with whatever it needs done first."""
+    if kind == "update_autopay":
+        return await new_autopay(actions)
+    if kind == "take_payment":
+        await actions.perform("fix-card", await new_autopay(actions), "sam")
+        return TakePayment(kind="take_payment", account_number="BA90000001")
+    if kind == "waive_late_fee":
+        return WaiveLateFee(kind="waive_late_fee", account_number="BA90000001")
+    if kind == "change_plan":
+        return ChangePlan(kind="change_plan", line_id="L90000010", plan_code="UNL")
+    return StartReturn(kind=kind, order_number=JACKET_ORDER, item_id=JACKET_ITEM, reason="Big")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ACTION_KINDS)
+async def test_a_preview_writes_nothing_and_says_what_perform_then_does(
+    systems: Systems, kind: str
+) -> None:
+    actions = actions_of(systems)
+    request = await prepared(actions, kind)
+    before = snapshot(systems)
+    preview = await actions.preview(request)
+    assert await actions.preview(request) == preview
+    assert snapshot(systems) == before
+    assert preview.kind == kind and preview.message.startswith("Will ")
+    outcome = await actions.perform("after-preview", request, "sam")
+    assert outcome.changes == preview.changes
+    assert snapshot(systems) != before
+
+
+@pytest.mark.anyio
+async def test_previews_read_as_one_line_for_the_agent(systems: Systems) -> None:
+    actions = actions_of(systems)
+    before = account_of(await view(systems, MARGARET), "BA90000001")
+    owed, overdue = before.account.balance, before.past_due.amount
+    fix = await new_autopay(actions)
+    moved = await actions.preview(fix)
+    assert moved.message == (
+        f"Will move autopay on BA90000001 from {MARGARET_OLD_CARD.replace(', ', ' (')}) "
+        f"to {MARGARET_NEW_CARD.replace(', ', ' (')}); ${overdue:,.2f} stays past due"
+    )
+    assert (
+        moved.changes["autopay"] == f"failed ({MARGARET_OLD_CARD}) → active ({MARGARET_NEW_CARD})"
+    )
+    await actions.perform("fix-card", fix, "sam")
+    pay = await actions.preview(TakePayment(kind="take_payment", account_number="BA90000001"))
+    assert pay.message == (
+        f"Will charge ${overdue:,.2f} to Mastercard ****5678 on BA90000001 and mark 1 invoice paid"
+    )
+    assert pay.changes == {"balance": f"{owed:.2f} → 15.00", "INV-9000001-5": "past_due → paid"}
+    part = await actions.preview(
+        TakePayment(kind="take_payment", account_number="BA90000001", amount=20.0)
+    )
+    assert part.message == "Will charge $20.00 to Mastercard ****5678 on BA90000001"
+    assert part.changes["INV-9000001-5"] == f"$0.00 → $20.00 of ${overdue:,.2f} paid"
+
+
+@pytest.mark.anyio
+async def test_take_payment_after_the_update_clears_the_past_due_balance(
+    systems: Systems,
+) -> None:
+    actions = actions_of(systems)
+    pay = TakePayment(kind="take_payment", account_number="BA90000001")
+    with pytest.raises(InvalidInput, match="autopay failed"):
+        await actions.preview(pay)
+    await actions.perform("fix-card", await new_autopay(actions), "sam")
+    preview = await actions.preview(pay)
+    outcome = await actions.perform("pay", pay, "sam")
+    assert outcome.changes == preview.changes
+    after = account_of(await view(systems, MARGARET), "BA90000001")
+    assert after.past_due is None and after.account.balance == pytest.approx(15.0)
+    assert after.autopay.status == "active" and after.autopay.card == "Mastercard ending 5678"
+    with pytest.raises(InvalidInput, match="nothing past due"):
+        await actions.preview(pay)
 
 
 @pytest.mark.anyio
@@ -487,9 +597,7 @@ async def test_rest_actions_refuse_exactly_as_sql(rest: Systems) -> None:
         await rest.actions.perform("rest-bad", plan, "sam")
     assert caught.value.field == "plan_code"
     with pytest.raises(NotFound, match="no account BA00000000"):
-        await rest.actions.perform(
-            "rest-gone", UpdateAutopay(kind="update_autopay", account_number="BA00000000"), "sam"
-        )
+        await rest.actions.perform("rest-gone", autopay("BA00000000"), "sam")
     gone = StartReturn(kind="start_return", order_number="W000000000", item_id=1, reason="x")
     assert await rest.actions.owner(gone) is None
 

@@ -11,12 +11,15 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from tools import cards
 from tools import identifiers as ids
 from tools.errors import InvalidInput
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+# A request may carry what a customer typed; an error must not repeat it into a log.
+_CAREFUL = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 _ACTION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_APPROVER = 128
@@ -26,19 +29,30 @@ T = TypeVar("T")
 AccountNumber = Annotated[
     str, Field(min_length=1, max_length=32, description="billing account number, e.g. BA12345678")
 ]
+PaymentMethodRef = Annotated[
+    str,
+    Field(
+        description="the token the secure payment form returned, e.g. pm_AbCd...; "
+        "never a card number",
+        json_schema_extra={"pattern": cards.REF_PATTERN},
+    ),
+    AfterValidator(cards.payment_token),
+]
 
 
 class UpdateAutopay(BaseModel):
-    """Re-activate the account's autopay mandate after the customer entered a new card in the
-    secure payment form. A past-due invoice stays as it is: take_payment settles it."""
+    """Set up autopay on the new card the customer entered in the secure payment form, by the
+    token the form returned, replacing the card on file. A past-due invoice stays as it is:
+    take_payment settles it."""
 
-    model_config = _FROZEN
+    model_config = _CAREFUL
     kind: Literal["update_autopay"] = Field(description="always update_autopay")
     account_number: AccountNumber
+    payment_method: PaymentMethodRef
 
 
 class TakePayment(BaseModel):
-    """Charge the autopay card for what is overdue and mark the invoices paid."""
+    """Charge the autopay card on file for what is overdue and mark the invoices paid."""
 
     model_config = _FROZEN
     kind: Literal["take_payment"] = Field(description="always take_payment")
@@ -109,6 +123,72 @@ class ActionOutcome(BaseModel):
     changes: dict[str, str] = Field(description="what changed, e.g. {'balance': '82.84 → 67.84'}")
 
 
+class ActionPreview(BaseModel):
+    """What performing a request would write, worked out from the records now; nothing written."""
+
+    kind: str
+    message: str = Field(
+        description="one human line, e.g. 'Will charge $103.08 to Mastercard ****5678 ...'"
+    )
+    changes: dict[str, str] = Field(
+        description="what would change, as ActionOutcome.changes, e.g. {'balance': '82.84 → 0.00'}"
+    )
+
+
+class PaymentMethodEntry(BaseModel):
+    """A card as the secure payment form hands it to billing: never its number or CVV."""
+
+    model_config = _CAREFUL
+    account_number: AccountNumber
+    brand: Annotated[str, AfterValidator(cards.brand_name)] = Field(
+        min_length=1, max_length=32, description="Visa, Mastercard, Amex or Discover"
+    )
+    last4: str = Field(
+        min_length=4, max_length=4, pattern=r"^[0-9]{4}$", description="the last four digits only"
+    )
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2099, description="four digits, e.g. 2029")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_card_data(cls, data: object) -> object:
+        # InvalidInput rather than a ValidationError: it names the field and never the value,
+        # and card data is refused before any validator sees it.
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            if str(key).lower() in cards.CARD_DATA_KEYS:
+                raise InvalidInput(
+                    str(key),
+                    "card numbers and security codes stay in the secure payment form; "
+                    "send only brand, last4, exp_month and exp_year",
+                )
+        last4 = data.get("last4")
+        if isinstance(last4, str | int) and sum(ch.isdigit() for ch in str(last4)) > 4:
+            raise InvalidInput(
+                "last4", "billing never stores a card number: send only its last four digits"
+            )
+        return data
+
+
+class PaymentMethod(BaseModel):
+    """A card registered through the secure payment form, known by its token from then on."""
+
+    model_config = _FROZEN
+    token: str = Field(description="opaque reference: pm_ and 24 letters")
+    account_number: str
+    customer_id: str = Field(description="the CRM customer owning the account")
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+    @property
+    def expiry(self) -> str:
+        """MM/YY."""
+        return cards.expiry_text(self.exp_month, self.exp_year)
+
+
 class ActionSystem(Protocol):
     """Performs approved write actions, each at most once per action_id."""
 
@@ -116,9 +196,17 @@ class ActionSystem(Protocol):
         """The CRM customer id owning the request's target; None when there is no such target."""
         ...
 
+    async def preview(self, request: ActionRequest) -> ActionPreview:
+        """What perform would write now, refusing as perform would; writes nothing."""
+        ...
+
     async def perform(
         self, action_id: str, request: ActionRequest, approved_by: str
     ) -> ActionOutcome: ...
+
+    async def register_payment_method(self, entry: PaymentMethodEntry) -> PaymentMethod:
+        """Store a card from the secure payment form on its billing account; its token back."""
+        ...
 
 
 # --- Wire shapes of the services' action routes ---------------------------------------------
@@ -127,16 +215,16 @@ class ActionSystem(Protocol):
 class ActionBody(BaseModel):
     """POST /v1/actions."""
 
-    model_config = _FROZEN
+    model_config = _CAREFUL
     action_id: str = Field(min_length=1, max_length=64)
     approved_by: str = Field(min_length=1, max_length=MAX_APPROVER)
     request: ActionRequest
 
 
-class OwnerBody(BaseModel):
-    """POST /v1/actions:owner."""
+class RequestBody(BaseModel):
+    """POST /v1/actions:owner and /v1/actions:preview."""
 
-    model_config = _FROZEN
+    model_config = _CAREFUL
     request: ActionRequest
 
 
@@ -204,6 +292,12 @@ def checked(request: ActionRequest) -> ActionRequest:
     return request.model_copy(update=update)
 
 
+def checked_entry(entry: PaymentMethodEntry) -> PaymentMethodEntry:
+    """The secure form's entry with its account number normalized; InvalidInput otherwise."""
+    number = _as("account_number", ids.account_number, entry.account_number)
+    return entry.model_copy(update={"account_number": number})
+
+
 def _as(field: str, check: Callable[[R], T], raw: R) -> T:
     try:
         return check(raw)
@@ -227,7 +321,13 @@ class RoutedActions:
     async def owner(self, request: ActionRequest) -> str | None:
         return await self.systems[system_of(request)].owner(request)
 
+    async def preview(self, request: ActionRequest) -> ActionPreview:
+        return await self.systems[system_of(request)].preview(request)
+
     async def perform(
         self, action_id: str, request: ActionRequest, approved_by: str
     ) -> ActionOutcome:
         return await self.systems[system_of(request)].perform(action_id, request, approved_by)
+
+    async def register_payment_method(self, entry: PaymentMethodEntry) -> PaymentMethod:
+        return await self.systems["billing"].register_payment_method(entry)

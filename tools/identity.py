@@ -42,12 +42,19 @@ class IdentityQuery(BaseModel):
     card_last4: str | None = None
     purchase_date: str | None = None
     amount: str | None = None
+    tolerance_days: int = Field(
+        1, ge=0, le=60, description="how many days either side of purchase_date to search"
+    )
     name: str | None = None
     postal_code: str | None = None
     social: str | None = None
 
     def given(self) -> list[str]:
-        return [k for k, v in self.model_dump().items() if v not in (None, "")]
+        return [
+            k
+            for k, v in self.model_dump(exclude={"tolerance_days"}).items()
+            if v not in (None, "")
+        ]
 
 
 class Evidence(BaseModel):
@@ -85,6 +92,7 @@ class Normalized:
     account: str | None = None
     order: str | None = None
     card: tuple[str, date, float] | None = None
+    tolerance_days: int = 1
     name_postal: tuple[str, str] | None = None
 
 
@@ -117,6 +125,7 @@ def normalize(q: IdentityQuery) -> Normalized:
         account=ids.account_number(q.account) if q.account else None,
         order=ids.order_number(q.order) if q.order else None,
         card=card,
+        tolerance_days=q.tolerance_days,
         name_postal=name_postal,
     )
 
@@ -158,7 +167,14 @@ def _plan(systems: Systems, n: Normalized, call: Caller) -> list[Lookup]:
         last4, on, amount = n.card
 
         async def by_card() -> list[tuple[str, Evidence]]:
-            refs = await call("orders", systems.orders.find_card_purchases, last4, on, amount, 1)
+            refs = await call(
+                "orders",
+                systems.orders.find_card_purchases,
+                last4,
+                on,
+                amount,
+                n.tolerance_days,
+            )
             return [
                 (
                     r.customer_id,

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 def _meta_table(metadata: MetaData) -> Table:
@@ -199,6 +199,19 @@ autopay_mandates = Table(
     Column("last_attempt_at", DateTime),
     Column("last_failure_reason", String(32)),
     Index("ix_mandate_account", "account_number"),
+)
+payment_methods = Table(
+    "payment_methods",
+    billing_metadata,
+    Column("token", String(68), primary_key=True, doc="opaque reference handed out: pm_..."),
+    Column("account_number", ForeignKey("accounts.account_number"), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("card_brand", String(16), nullable=False),
+    Column("card_last4", String(4), nullable=False, doc="never more: no card number is stored"),
+    Column("exp_month", Integer, nullable=False),
+    Column("exp_year", Integer, nullable=False, doc="four digits"),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_payment_method_account", "account_number"),
 )
 adjustments = Table(
     "adjustments",

@@ -1,40 +1,23 @@
-"""The slow path of one engine: enrich a session's cards, answer the agent's questions."""
+"""The slow path as the engine's Enricher: enrich a session's cards, answer the agent."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import BaseModel, Field
 
 from copilot.actions import request_of
+from copilot.ask import AskResult, offline_answer
+from copilot.enricher import Host
+from copilot.llm import overlay
 from copilot.llm.brief import Brief, build
 from copilot.llm.drafts import ActionDraft
+from copilot.llm.lane import Lanes
 from copilot.llm.notes import LlmNotes
 from copilot.llm.orchestrator import Orchestrator, ToolBox, TurnResult
-from copilot.panel import TokenDelta
+from copilot.panel import Card, TokenDelta
 from copilot.state import SessionState
 from tools.errors import CopilotError, InvalidInput, NotFound
 from tools.toolkit import CustomerTools
-
-if TYPE_CHECKING:
-    from copilot.engine import Engine
-
-MAX_QUESTION = 1000
-
-
-class AskResult(BaseModel):
-    """The copilot's answer to an agent's question, or the best passage when the model cannot."""
-
-    status: Literal["ok", "offline", "fallback"]
-    answer: str | None
-    citations: list[str] = Field(default_factory=list)
-    reason: str | None = None
-    prompt: str | None = None
-    tokens: int = 0
-
 
 # The customer refers to something the facts summarize only briefly.
 _EARLIER = re.compile(
@@ -83,10 +66,28 @@ def remember(notes: LlmNotes, result: TurnResult, brief: Brief, event_id: str, m
     notes.citations, notes.rejected = verdict.citations, dict(verdict.rejected)
 
 
-class Assistant:
-    def __init__(self, engine: Engine, llm: Orchestrator) -> None:
+class LlmEnricher:
+    """copilot.enricher.Enricher over a LangChain orchestrator."""
+
+    def __init__(self, engine: Host, llm: Orchestrator) -> None:
         self.engine = engine
         self.llm = llm
+        self.lanes = Lanes(self.enrich, llm.config.coalesce_ms / 1000)
+
+    def kick(self, session_id: str, event_id: str) -> None:
+        self.lanes.kick(session_id, event_id)
+
+    async def settle(self, session_id: str | None = None) -> None:
+        await self.lanes.settle(session_id)
+
+    async def forget(self, session_id: str) -> None:
+        await self.lanes.forget(session_id)
+
+    async def aclose(self) -> None:
+        await self.lanes.aclose()
+
+    def overlay(self, cards: list[Card], state: SessionState) -> list[Card]:
+        return overlay.apply(cards, state.llm)
 
     def restore(self, state: SessionState) -> None:
         """A restarted process picks up the model's summary and spend where they were."""
@@ -160,7 +161,7 @@ class Assistant:
                 except InvalidInput as exc:
                     state.llm.rejected["action"] = str(exc)
                     continue
-                self.engine.add_proposal(
+                await self.engine.add_proposal(
                     state, request, "llm", action.why or "proposed by the model"
                 )
             update = self.engine.refresh(live, event_id, started, source="llm")
@@ -184,7 +185,7 @@ class Assistant:
                 prompt=result.prompt,
                 tokens=result.tally.total,
             )
-        found = await offline_answer(self.engine, question)
+        found = await offline_answer(self.engine.deps.retriever, question)
         return found.model_copy(
             update={
                 "status": "fallback",
@@ -193,28 +194,3 @@ class Assistant:
                 "tokens": result.tally.total,
             }
         )
-
-
-async def offline_answer(engine: Engine, question: str) -> AskResult:
-    """The best knowledge passage for the question: what the copilot can say with no model."""
-    retriever = engine.deps.retriever
-    if retriever is None:
-        return AskResult(status="offline", answer=None, reason="no knowledge base configured")
-    result = await asyncio.to_thread(retriever.search, question, 1)
-    if not result.hits:
-        return AskResult(status="offline", answer=None, reason=result.reason or "nothing found")
-    hit = result.hits[0]
-    return AskResult(
-        status="offline",
-        answer=f"{hit.citation.title}: {hit.citation.snippet}",
-        citations=[hit.chunk_id],
-    )
-
-
-def check_question(question: str) -> str:
-    text = " ".join(question.split())
-    if not text:
-        raise InvalidInput("question", "is empty")
-    if len(text) > MAX_QUESTION:
-        raise InvalidInput("question", f"is longer than {MAX_QUESTION} characters")
-    return text

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from copilot.nba import view_facts
 from copilot.pii import redact
 from copilot.playbooks import Playbook
+from copilot.stages.playbook import view_facts
 from copilot.state import SessionState
 from tools.calls import mask
 from tools.kb.tokens import count

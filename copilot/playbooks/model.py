@@ -73,12 +73,19 @@ class Playbook(BaseModel):
 
     intent: str = Field(pattern=SLUG)
     title: str = Field(min_length=1, max_length=120)
+    clears: list[str] = Field(
+        default_factory=list,
+        description="facts that opened the playbook and must be gone on a fresh read to resolve",
+    )
     steps: list[Step] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
     def _consistent(self) -> Playbook:
         seen: set[str] = set()
         ids = {s.id for s in self.steps}
+        for fact in self.clears:
+            if fact not in FACTS:
+                raise ValueError(f"clears names unknown fact {fact!r} (known: {', '.join(FACTS)})")
         for step in self.steps:
             if step.id in seen:
                 raise ValueError(f"step {step.id!r} appears twice")

@@ -28,6 +28,10 @@ class Facts:
     view_facts: dict[str, str] = field(default_factory=dict)  # fact -> the data, in words
     unavailable: set[str] = field(default_factory=set)  # systems that did not answer
     identity_events: list[str] = field(default_factory=list)
+    # The facts that held when the playbook opened: a step they called for stays in the count
+    # after its fact clears, and the playbook is resolved only once they read as gone.
+    opened: dict[str, str] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)  # write actions waiting for an approval
 
 
 class StepState(BaseModel):
@@ -45,8 +49,21 @@ class Progress(BaseModel):
     blocked_by: list[str] = Field(default_factory=list, description="unmet preconditions")
     reason: str
     complete: bool
-    resolved: bool = Field(description="every step that applies, closing steps aside, is done")
+    resolved: bool = Field(
+        description="every step that applies (closing aside) done on evidence, nothing waiting "
+        "for approval, and the facts that opened the playbook read as gone"
+    )
+    done: int = Field(0, description="steps done, of `needed`")
+    needed: int = Field(0, description="steps that apply to this conversation")
+    unresolved: list[str] = Field(
+        default_factory=list, description="why the conversation is not resolved yet, in words"
+    )
     events: list[str] = Field(default_factory=list, description="events the progress rests on")
+
+    @property
+    def count(self) -> str:
+        """The one step count every card shows."""
+        return f"{self.done} of {self.needed} steps done"
 
 
 @lru_cache(maxsize=512)
@@ -101,19 +118,37 @@ def _unknown(cond: Condition, facts: Facts) -> bool:
 
 def _gate(name: str, facts: Facts) -> bool:
     if name == "identity_verified":
-        return facts.verified or facts.identity == "matched"
+        return facts.verified  # a match identifies; only a verification verifies
     return facts.account_pulled
+
+
+def _unresolved(playbook: Playbook, facts: Facts, open_steps: list[Step]) -> list[str]:
+    why = [f"step '{s.title}' not done" for s in open_steps if not s.closing]
+    if facts.pending:
+        why.append(f"{len(facts.pending)} action(s) waiting for approval")
+    for fact in playbook.clears:
+        if fact not in facts.opened:
+            continue
+        if FACT_SYSTEMS[fact] in facts.unavailable:
+            why.append(
+                f"{FACT_SYSTEMS[fact]} is unavailable: cannot confirm {fact.replace('_', ' ')}"
+            )
+        elif fact in facts.view_facts:
+            why.append(f"still {facts.view_facts[fact]}")
+    return why
 
 
 def track(playbook: Playbook, facts: Facts) -> Progress:
     """Mark each step done, not needed, next or open; suggest the first applicable open step."""
     done: dict[str, list[str]] = {}
     applies: dict[str, bool] = {}
+    # A step that a fact called for when the playbook opened still counts once the fact clears.
+    opening = replace(facts, view_facts={**facts.opened, **facts.view_facts})
     for _ in range(2):  # a second pass settles steps whose conditions name later steps
         for step in playbook.steps:
             applies[step.id] = (
                 step.when is None
-                or holds(step.when, facts, done) is not None
+                or holds(step.when, opening, done) is not None
                 or _unknown(step.when, facts)
             )
             seen = facts
@@ -144,22 +179,29 @@ def track(playbook: Playbook, facts: Facts) -> Progress:
     ]
     needed = [s for s in playbook.steps if applies[s.id]]
     finished = sum(1 for s in needed if s.id in done)
+    unresolved = _unresolved(playbook, facts, [s for s in needed if s.id not in done])
     blocked: list[str] = []
     if nxt is None:
         reason = f"{playbook.title}: all {len(needed)} steps done"
+        if unresolved:
+            reason += "; not resolved: " + "; ".join(unresolved)
     else:
         blocked = [
             GATES.get(r, f"step '{r}'")
             for r in nxt.requires
             if (r in GATES and not _gate(r, facts)) or (r not in GATES and r not in done)
         ]
-        position = needed.index(nxt) + 1
-        reason = f"{playbook.title}: step {position} of {len(needed)}, {finished} done"
+        reason = f"{playbook.title}: {finished} of {len(needed)} steps done"
         if nxt.when is not None and nxt.when.fact is not None:
             fact = nxt.when.fact
-            reason += "; " + facts.view_facts.get(
-                fact, f"{FACT_SYSTEMS[fact]} is unavailable: check {fact.replace('_', ' ')} by hand"
-            )
+            if fact in facts.view_facts:
+                reason += "; " + facts.view_facts[fact]
+            elif FACT_SYSTEMS[fact] in facts.unavailable:
+                reason += (
+                    f"; {FACT_SYSTEMS[fact]} is unavailable: check {fact.replace('_', ' ')} by hand"
+                )
+            elif fact in facts.opened:
+                reason += f"; when this started: {facts.opened[fact]}"
         if blocked:
             reason += f"; first {' and '.join(blocked)}"
     events = sorted({e for ids in done.values() for e in ids})
@@ -171,6 +213,9 @@ def track(playbook: Playbook, facts: Facts) -> Progress:
         blocked_by=blocked,
         reason=reason,
         complete=nxt is None,
-        resolved=all(s.id in done for s in needed if not s.closing),
+        resolved=not unresolved,
+        done=finished,
+        needed=len(needed),
+        unresolved=unresolved,
         events=events,
     )

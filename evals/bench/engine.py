@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from copilot.engine import Engine, EngineDeps
+from copilot.engine import Engine
 from copilot.events import Event
-from copilot.runtime import optional_models
-from copilot.sessions import SessionStore
+from copilot.runtime import build_engine, optional_models
+from copilot.settings import load_settings
 from evals.bench.foundation import Figure, ensure_data, percentile
 from tools.kb.embeddings import Embedder
 from tools.kb.ingest import ingest
@@ -93,15 +93,19 @@ def run(sessions: int = 40) -> dict[str, Any]:
         "models": [name for name, m in (("intent", intent), ("mood", mood)) if m is not None]
     }
     for name, shared in (("shared", embedder), ("baseline", None)):
-        engine = Engine(
-            EngineDeps(
-                systems=sql_systems(data),
-                retriever=Retriever(kb, embedder),
-                store=SessionStore(f"sqlite:///{scratch / f'{name}.db'}"),
-                intent=intent,
-                mood=mood,
-                embedder=shared,
-            )
+        # The bench's own parts; the shipped playbooks and offers, no slow path, no ledgers.
+        engine = build_engine(
+            load_settings(llm_base_url=None),
+            f"sqlite:///{scratch / f'{name}.db'}",
+            systems=sql_systems(data),
+            retriever=Retriever(kb, embedder),
+            intent=intent,
+            mood=mood,
+            embedder=shared,
+            enricher=None,
+            actions=None,
+            touchpoints=None,
+            ledger=None,
         )
         out[name] = asyncio.run(_play(engine, sessions))
     out["events"] = out["shared"]["events"]

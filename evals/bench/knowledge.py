@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from copilot.engine import QUERY_WEIGHTS, REPLY_WEIGHT
+from copilot.stages.knowledge import QUERY_WEIGHTS, REPLY_WEIGHT
 from copilot.state import blend
 from evals.bench.foundation import Figure, percentile
 from tools.kb.embeddings import Embedder

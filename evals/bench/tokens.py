@@ -330,8 +330,7 @@ async def _ours(
             requests, tokens = _sent(fake, start)
             out.append((tokens, requests, fallbacks, per_turn))
     finally:
-        if engine.lanes is not None:
-            await engine.lanes.aclose()
+        await engine.aclose()
         await engine.deps.systems.aclose()
     return out
 

@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from copilot import scenario as scenarios
+from copilot.card_models import (
+    LlmNoted,
+    MoodData,
+    NextBestActionData,
+    OfferData,
+    SummaryData,
+    data_of,
+    parse,
+)
 from copilot.engine import Engine
 from copilot.pii import RedactionPolicy, redact, unmasked
 from copilot.systems import with_outage
@@ -75,32 +84,29 @@ def _llm_figures(tally: Tally, replay: scenarios.Replay) -> None:
         if update.source != "llm":
             continue
         tally.llm_turns += 1
-        summary = next((c for c in update.cards if c.type == "summary"), None)
-        if summary is not None and (summary.data.get("llm") or {}).get("status") == "fallback":
+        noted = [d for d in (parse(c).data for c in update.cards) if isinstance(d, LlmNoted)]
+        summary = next((d for d in noted if isinstance(d, SummaryData)), None)
+        if summary is not None and summary.llm is not None and summary.llm.status == "fallback":
             tally.llm_fallbacks += 1
-        tally.llm_rejections += sum(
-            1 for c in update.cards if (c.data.get("llm") or {}).get("status") == "rejected"
-        )
-    final = replay.cards.get("summary")
-    usage = (final.data.get("usage") or {}).get("conversation") if final else None
-    if usage:
-        tally.llm_tokens.append(
-            float(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
-        )
+        tally.llm_rejections += sum(1 for d in noted if d.llm and d.llm.status == "rejected")
+    final = data_of(replay.cards.get("summary"), SummaryData)
+    if final is not None and final.usage is not None:
+        spent = final.usage.conversation
+        tally.llm_tokens.append(float(spent.prompt_tokens + spent.completion_tokens))
 
 
 def _offers_to_upset(replay: scenarios.Replay) -> int:
     """Offers that appeared while the customer's mood, as the panel showed it, was upset."""
     upset = 0
-    mood: dict[str, Any] = {}
+    mood: MoodData | None = None
     for update in replay.updates:
         for card in update.cards:
-            if card.type == "mood" and card.data.get("current"):
-                mood = card.data
+            if card.type == "mood":
+                mood = data_of(card, MoodData) or mood
         for card in update.cards:
-            if card.type == "offer" and card.data.get("offer"):
-                label = (mood.get("current") or {}).get("label")
-                upset += label == "negative" or bool(mood.get("alert"))
+            offer = data_of(card, OfferData) if card.type == "offer" else None
+            if offer is not None and offer.offer is not None and mood is not None:
+                upset += mood.current.label == "negative" or mood.alert
     return upset
 
 
@@ -117,8 +123,7 @@ async def _ragas(tally: Tally, scenario: scenarios.Scenario, replay: scenarios.R
     e = scenario.expect
     cards = replay.cards
     if e.tool_calls:
-        sources = cards["customer"].data.get("sources", []) if "customer" in cards else []
-        made = list(dict.fromkeys(s.split(":")[0] for s in sources))
+        made = list(dict.fromkeys(s.split(":")[0] for s in scenarios.tool_sources(cards)))
         expected = [c for c in made if any(c.startswith(p) for p in e.tool_calls)]
         # Ragas compares in order: the expected calls in the order they were made, then misses.
         expected += [p for p in e.tool_calls if not any(c.startswith(p) for c in made)]
@@ -333,19 +338,19 @@ def _judge(judge: Judge, scenario: scenarios.Scenario, replay: scenarios.Replay)
     cards = replay.cards
     turns = [f"{t.speaker}: {t.text}" for t in scenario.turns if t.text]
     question = next((t.text for t in scenario.turns if t.speaker == "customer"), "")
-    summary = str(cards["summary"].data.get("prose") or "") if "summary" in cards else ""
-    nba = cards.get("next_best_action")
-    step = (nba.data.get("next") or {}) if nba else {}
+    written = data_of(cards.get("summary"), SummaryData)
+    summary = written.prose if written else ""
+    nba = data_of(cards.get("next_best_action"), NextBestActionData)
     suggestion = None
-    if nba is not None and nba.data.get("reason"):
-        title = step.get("title") or "nothing left to do"
-        suggestion = f"{title}: {nba.data.get('reason')}"
-    offer = cards.get("offer")
-    made = (offer.data.get("offer") or {}) if offer else {}
+    if nba is not None and nba.reason:
+        title = nba.next.title if nba.next else "nothing left to do"
+        suggestion = f"{title}: {nba.reason}"
+    offer = data_of(cards.get("offer"), OfferData)
+    made = offer.offer if offer else None
     shown = (
-        f"{made['title']}: {made.get('why')}"
+        f"{made.title}: {made.why}"
         if made
-        else f"no offer ({offer.data.get('held_back') if offer else 'none'})"
+        else f"no offer ({offer.held_back if offer else 'none'})"
     )
     asyncio.run(judge.conversation(turns, question, summary, suggestion, shown))
 
@@ -356,8 +361,13 @@ def run(
     trials: int = 1,
     progress: Progress | None = None,
     judge: Judge | None = None,
+    fresh: Callable[[], Systems] | None = None,
 ) -> Suite:
-    """Every file, `trials` times; a bad file or a crash fails its case and the run goes on."""
+    """Every file, `trials` times; a bad file or a crash fails its case and the run goes on.
+
+    fresh: a new copy of the systems for a scenario whose approvals write to them, so no
+    scenario sees another's changes (and the eval data stays as generated).
+    """
     started = time.perf_counter()
     base: Systems = engine.deps.systems
     tally = Tally()
@@ -375,7 +385,9 @@ def run(
             continue
         runs: list[Trial] = []
         for k in range(trials):
-            engine.deps.systems = with_outage(base, list(scenario.unavailable))
+            writes = any(t.approve or t.secure_form for t in scenario.turns)
+            world = fresh() if writes and fresh is not None else base
+            engine.deps.systems = with_outage(world, list(scenario.unavailable))
             try:
                 replay = asyncio.run(scenarios.play(engine, scenario, f"eval-{scenario.name}-{k}"))
                 failures = scenarios.check(scenario, replay)

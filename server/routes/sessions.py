@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from copilot.ask import MAX_QUESTION, AskResult
 from copilot.events import ID_PATTERN, Channel
-from copilot.llm.assist import MAX_QUESTION, AskResult
 from copilot.panel import Card
 from copilot.registry import MAX_FEEDBACK_TEXT, Feedback, SessionInfo, Verdict
 from server.auth import Forbidden, Principal, Reader, Sender, Writer

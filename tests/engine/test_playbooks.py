@@ -81,11 +81,14 @@ def test_every_shipped_playbook_is_for_an_intent_the_model_knows() -> None:
 def test_tracker_marks_steps_and_explains_the_next() -> None:
     playbook = load_default().for_intent("billing_past_due")
     assert playbook is not None
+    problems = {"past_due": "BA1 past due 80.00", "autopay_failed": "autopay failed"}
     facts = Facts(
         identity="matched",
+        verified=True,
         identity_events=["e1"],
         account_pulled=True,
-        view_facts={"past_due": "BA1 past due 80.00", "autopay_failed": "autopay failed"},
+        view_facts=dict(problems),
+        opened=dict(problems),
         agent_turns=[("e2", "Your autopay card expired, so the payment was declined.")],
     )
     progress = track(playbook, facts)
@@ -94,10 +97,34 @@ def test_tracker_marks_steps_and_explains_the_next() -> None:
     assert progress.next is not None and progress.next.id == "update-card"
     assert status["waive-fee"] == "not_needed"  # no late fee in the view
     assert "autopay failed" in progress.reason and not progress.resolved
+    assert progress.count == "3 of 6 steps done"
+    # A new autopay card does not pay what is overdue: the payment is still to take.
     facts.actions = {"update_autopay": "e3"}
     progress = track(playbook, facts)
+    assert progress.next is not None and progress.next.id == "take-payment"
+    assert not progress.resolved and "e3" in progress.events
+    # The payment's result alone does not resolve it while billing still reads past due ...
+    facts.actions["take_payment"] = "e4"
+    progress = track(playbook, facts)
     assert progress.next is not None and progress.next.id == "wrap-up"
-    assert progress.resolved and "e3" in progress.events
+    assert not progress.resolved and "still BA1 past due 80.00" in progress.unresolved
+    # ... and a fresh read with the balance settled does; the count keeps its steps.
+    facts.view_facts = {}
+    progress = track(playbook, facts)
+    assert progress.resolved and progress.count == "5 of 6 steps done"
+    # An action still waiting for approval keeps it open.
+    facts.pending = ["act-1"]
+    assert not track(playbook, facts).resolved
+
+
+def test_a_match_identifies_but_only_a_check_verifies() -> None:
+    playbook = load_default().for_intent("billing_past_due")
+    assert playbook is not None
+    matched = track(playbook, Facts(identity="matched", account_pulled=True))
+    assert matched.next is not None and matched.next.id == "verify"
+    assert {s.id: s.status for s in matched.steps}["verify"] == "next"
+    verified = track(playbook, Facts(identity="matched", verified=True, account_pulled=True))
+    assert {s.id: s.status for s in verified.steps}["verify"] == "done"
 
 
 def test_a_step_waits_for_its_gate() -> None:
@@ -114,9 +141,12 @@ def test_a_step_waits_for_its_gate() -> None:
 def test_a_fact_from_a_system_that_is_down_keeps_its_step() -> None:
     playbook = load_default().for_intent("billing_past_due")
     assert playbook is not None
-    progress = track(playbook, Facts(identity="matched", account_pulled=True))
+    progress = track(playbook, Facts(identity="matched", verified=True, account_pulled=True))
     assert progress.next is not None and progress.next.id == "wrap-up"  # nothing is wrong
-    down = track(playbook, Facts(identity="matched", account_pulled=True, unavailable={"billing"}))
+    down = track(
+        playbook,
+        Facts(identity="matched", verified=True, account_pulled=True, unavailable={"billing"}),
+    )
     assert down.next is not None and down.next.id == "explain-cause"
     assert "billing is unavailable" in down.reason
 
@@ -155,7 +185,7 @@ def test_a_bots_goodbye_does_not_close_the_agents_conversation() -> None:
     assert playbook is not None
     bot = ("b1", "Your order is in transit. Is there anything else?")
     agent = ("a1", "FedEx shows it out for delivery today.")
-    facts = Facts(identity="matched", account_pulled=True, agent_turns=[bot, agent])
+    facts = Facts(identity="matched", verified=True, account_pulled=True, agent_turns=[bot, agent])
     facts.human_turns = [agent]
     progress = track(playbook, facts)
     assert progress.next is not None and progress.next.id == "wrap-up"
@@ -167,5 +197,7 @@ def test_a_sim_swap_needs_a_code_not_just_the_number() -> None:
     playbook = load_default().for_intent("sim_esim_activation")
     assert playbook is not None
     progress = track(playbook, Facts(identity="matched", actions={"activate_sim": "e2"}))
-    assert progress.next is not None and progress.next.id == "confirm-code"
+    assert progress.next is not None and progress.next.id == "send-code"
+    sent = track(playbook, Facts(identity="matched", actions={"send_otp": "e1"}))
+    assert sent.next is not None and sent.next.id == "verify"  # sending a code is not passing it
     assert track(playbook, Facts(identity="matched", verified=True)).next.id == "activate"  # type: ignore[union-attr]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from copilot import scenario as scenarios
+from copilot.actions import ActionLedger
+from copilot.settings import load_settings
+from copilot.systems import build_systems
 from tests.conftest import FullEngine
 from tools.errors import InvalidInput
 
@@ -32,10 +36,21 @@ def readme_example(folder: Path) -> Path:
 @pytest.mark.anyio
 @pytest.mark.parametrize("path", [*FILES, None], ids=[*(p.stem for p in FILES), "readme"])
 async def test_scenario_replays_with_expectations_met(
-    path: Path | None, full_engine: FullEngine, tmp_path: Path
+    path: Path | None, full_engine: FullEngine, data_dir: Path, tmp_path: Path
 ) -> None:
     scenario = scenarios.load(path or readme_example(tmp_path))
-    engine = full_engine(f"sqlite:///{tmp_path / 's.db'}", list(scenario.unavailable))
+    # Approvals write to the systems: each scenario gets its own copy of them.
+    own = tmp_path / "data"
+    own.mkdir()
+    for name in ("crm", "billing", "orders"):
+        shutil.copy(data_dir / f"{name}.db", own / f"{name}.db")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = full_engine(
+        url,
+        list(scenario.unavailable),
+        systems=build_systems(load_settings(data_dir=own)),
+        actions=ActionLedger(url),
+    )
     replay = await scenarios.play(engine, scenario, scenario.name)
     assert scenarios.check(scenario, replay) == []
 

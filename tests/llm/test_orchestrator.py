@@ -17,6 +17,7 @@ import prompts
 from copilot.actions import ActionLedger
 from copilot.engine import Engine
 from copilot.events import Event
+from copilot.llm.assist import LlmEnricher
 from copilot.llm.ledger import CallLedger
 from copilot.llm.orchestrator import Orchestrator
 from copilot.llm.provider import LlmConfig, chat_model
@@ -55,7 +56,9 @@ def build(own_data: Path, full_engine: Any, tmp_path: Path) -> Build:
         engine: Engine = full_engine(
             db,
             systems=build_systems(load_settings(data_dir=own_data)),
-            llm=Orchestrator(chat_model(conf), conf, CallLedger(db)),
+            enricher=lambda host: LlmEnricher(
+                host, Orchestrator(chat_model(conf), conf, CallLedger(db))
+            ),
             actions=ActionLedger(db),
         )
         return engine
@@ -280,8 +283,10 @@ def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build:
         engine = build(fake.url, price_in=1.0, price_out=2.0, budget_tokens=100_000)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         asyncio.run(turn(engine, utter(2, "I'm looking into it now.", speaker="agent")))
-        assert engine.deps.llm is not None and engine.deps.llm.ledger is not None
-        calls = engine.deps.llm.ledger.calls("s1")
+        assert isinstance(engine.enricher, LlmEnricher)
+        llm = engine.enricher.llm
+        assert llm.ledger is not None
+        calls = llm.ledger.calls("s1")
         usage = card(engine, "s1", "summary")["usage"]
         latest = f"turn.v{max(prompts.catalogue()['turn'])}"
         assert [c["prompt"] for c in calls] == [latest, latest]
@@ -292,9 +297,7 @@ def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build:
         assert usage["conversation"]["cost_usd"] == pytest.approx(expected, abs=1e-6)
         assert len(fake.requests) == 2
         # A budget already spent: the next turn sends nothing and the panel says why.
-        engine.deps.llm.config = LlmConfig(
-            **{**engine.deps.llm.config.__dict__, "budget_tokens": 1000}
-        )
+        llm.config = LlmConfig(**{**llm.config.__dict__, "budget_tokens": 1000})
         asyncio.run(turn(engine, utter(3, "Why did autopay fail?")))
         assert len(fake.requests) == 2
     summary = card(engine, "s1", "summary")

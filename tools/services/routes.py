@@ -12,10 +12,13 @@ from tools import identifiers as ids
 from tools.actions import (
     ActionBody,
     ActionOutcome,
+    ActionPreview,
     ActionSystem,
     ActionTarget,
     OwnerAnswer,
-    OwnerBody,
+    PaymentMethod,
+    PaymentMethodEntry,
+    RequestBody,
     system_of,
 )
 from tools.base import BillingSystem, CrmSystem, OrdersSystem
@@ -140,10 +143,11 @@ def orders_router(orders: OrdersSystem) -> APIRouter:
 
 
 def actions_router(actions: ActionSystem, system: ActionTarget) -> APIRouter:
-    """Write actions on this system's records: POST /v1/actions and /v1/actions:owner."""
+    """Write actions on this system's records: POST /v1/actions, :owner and :preview; billing
+    also registers cards from the secure payment form at POST /v1/payment-methods."""
     router = APIRouter(prefix="/v1", tags=[system])
 
-    def mine(body: ActionBody | OwnerBody) -> None:
+    def mine(body: ActionBody | RequestBody) -> None:
         if system_of(body.request) != system:
             raise InvalidInput("kind", f"{body.request.kind} is not an action of {system}")
 
@@ -154,8 +158,19 @@ def actions_router(actions: ActionSystem, system: ActionTarget) -> APIRouter:
         return _model(outcome, "action")
 
     @router.post("/actions:owner", response_model=OwnerAnswer)
-    async def owner(body: OwnerBody) -> Response:
+    async def owner(body: RequestBody) -> Response:
         mine(body)
         return _model(OwnerAnswer(customer_id=await actions.owner(body.request)), "owner")
+
+    @router.post("/actions:preview", response_model=ActionPreview)
+    async def preview(body: RequestBody) -> Response:
+        mine(body)
+        return _model(await actions.preview(body.request), "preview")
+
+    if system == "billing":
+
+        @router.post("/payment-methods", response_model=PaymentMethod)
+        async def register_payment_method(entry: PaymentMethodEntry) -> Response:
+            return _model(await actions.register_payment_method(entry), "payment method")
 
     return router

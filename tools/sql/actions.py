@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 
 from pydantic import TypeAdapter
@@ -26,8 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from tools import schema as s
 from tools.actions import (
     ActionOutcome,
+    ActionPreview,
     ActionRequest,
     ChangePlan,
+    PaymentMethod,
+    PaymentMethodEntry,
     StartReturn,
     TakePayment,
     UpdateAutopay,
@@ -35,18 +37,15 @@ from tools.actions import (
     check_action_id,
     check_approver,
     checked,
+    checked_entry,
     row_key,
     system_of,
 )
-from tools.errors import InvalidInput, NotFound
-from tools.sql.billing_actions import (
-    Written,
-    change_plan,
-    money,
-    take_payment,
-    update_autopay,
-    waive_late_fee,
-)
+from tools.errors import InvalidInput
+from tools.sql.billing_actions import change_plan, take_payment, update_autopay, waive_late_fee
+from tools.sql.orders_actions import start_return
+from tools.sql.payment_methods import register
+from tools.sql.plan import PREVIEW_KEY, Plan
 
 _REQUEST: TypeAdapter[ActionRequest] = TypeAdapter(ActionRequest)
 log_metadata = MetaData()
@@ -86,11 +85,17 @@ class SqlActions:
     async def owner(self, request: ActionRequest) -> str | None:
         return await asyncio.to_thread(self._owner, checked(request))
 
+    async def preview(self, request: ActionRequest) -> ActionPreview:
+        return await asyncio.to_thread(self._preview, checked(request))
+
     async def perform(
         self, action_id: str, request: ActionRequest, approved_by: str
     ) -> ActionOutcome:
         wanted = _Wanted(action_id, checked(request), check_approver(approved_by))
         return await asyncio.to_thread(self._perform, wanted)
+
+    async def register_payment_method(self, entry: PaymentMethodEntry) -> PaymentMethod:
+        return await asyncio.to_thread(self._register, checked_entry(entry))
 
     def _owner(self, request: ActionRequest) -> str | None:
         if isinstance(request, StartReturn):
@@ -111,6 +116,16 @@ class SqlActions:
             found = conn.execute(query).scalar()
         return None if found is None else str(found)
 
+    def _preview(self, request: ActionRequest) -> ActionPreview:
+        # The plan's reads in a transaction that is rolled back: nothing is written.
+        with self.engines[system_of(request)].connect() as conn:
+            plan = _plan(conn, request, PREVIEW_KEY, self._clock())
+        return ActionPreview(kind=request.kind, message=plan.will, changes=plan.changes)
+
+    def _register(self, entry: PaymentMethodEntry) -> PaymentMethod:
+        with self.engines["billing"].begin() as conn:
+            return register(conn, entry, self._clock())
+
     def _perform(self, wanted: _Wanted) -> ActionOutcome:
         system = system_of(wanted.request)
         engine = self.engines[system]
@@ -120,9 +135,15 @@ class SqlActions:
                 done = _logged(conn, wanted)
                 if done is not None:
                     return done
-                written = _write(conn, wanted.request, row_key(wanted.action_id), self._clock())
+                plan = _plan(conn, wanted.request, row_key(wanted.action_id), self._clock())
+                plan.write(conn)
                 outcome = ActionOutcome(
-                    action_id=wanted.action_id, kind=wanted.request.kind, **asdict(written)
+                    action_id=wanted.action_id,
+                    kind=wanted.request.kind,
+                    customer_id=plan.customer_id,
+                    reference=plan.reference,
+                    message=plan.did,
+                    changes=plan.changes,
                 )
                 conn.execute(
                     insert(action_log).values(
@@ -175,7 +196,7 @@ def _logged(conn: Connection, wanted: _Wanted) -> ActionOutcome | None:
     return ActionOutcome.model_validate_json(row.outcome)
 
 
-def _write(conn: Connection, request: ActionRequest, key: str, now: datetime) -> Written:
+def _plan(conn: Connection, request: ActionRequest, key: str, now: datetime) -> Plan:
     if isinstance(request, UpdateAutopay):
         return update_autopay(conn, request, key, now)
     if isinstance(request, TakePayment):
@@ -185,56 +206,3 @@ def _write(conn: Connection, request: ActionRequest, key: str, now: datetime) ->
     if isinstance(request, ChangePlan):
         return change_plan(conn, request, key, now)
     return start_return(conn, request, key, now)
-
-
-def start_return(conn: Connection, request: StartReturn, key: str, now: datetime) -> Written:
-    """A requested return (refund of unit price x quantity) or exchange (no refund)."""
-    number = request.order_number
-    order = conn.execute(
-        select(s.orders.c.customer_ref).where(s.orders.c.order_number == number).with_for_update()
-    ).first()
-    if order is None:
-        raise NotFound(f"no order {number}")
-    if order.customer_ref is None:
-        raise InvalidInput("order_number", f"order {number} is not linked to a customer")
-    item = conn.execute(
-        select(s.order_items).where(
-            s.order_items.c.item_id == request.item_id, s.order_items.c.order_number == number
-        )
-    ).first()
-    if item is None:
-        raise InvalidInput("item_id", f"item {request.item_id} is not in order {number}")
-    earlier = conn.execute(
-        select(s.returns).where(
-            s.returns.c.item_id == item.item_id, s.returns.c.status != "rejected"
-        )
-    ).first()
-    if earlier is not None:
-        raise InvalidInput(
-            "item_id",
-            f"item {item.item_id} already has a {earlier.kind} "
-            f"({earlier.return_id}, {earlier.status})",
-        )
-    kind = "return" if request.kind == "start_return" else "exchange"
-    refund = round(item.unit_price * item.quantity, 2) if kind == "return" else 0.0
-    return_id = f"RET-{key}"
-    conn.execute(
-        insert(s.returns).values(
-            return_id=return_id,
-            order_number=number,
-            item_id=item.item_id,
-            kind=kind,
-            status="requested",
-            requested_at=now,
-            reason=request.reason,
-            refund_amount=refund,
-        )
-    )
-    refund_note = f"; {money(refund)} refund once it is received" if refund else ""
-    return Written(
-        customer_id=order.customer_ref,
-        reference=return_id,
-        message=f"Started {'a return' if kind == 'return' else 'an exchange'} of "
-        f"{item.name} from {number}{refund_note}",
-        changes={return_id: f"{kind} requested", "refund_amount": f"{refund:.2f}"},
-    )

@@ -106,7 +106,7 @@ class SqlBilling:
         mandate = conn.execute(
             select(s.autopay_mandates)
             .where(s.autopay_mandates.c.account_number == number)
-            .order_by(s.autopay_mandates.c.set_up_at.desc())
+            .order_by(s.autopay_mandates.c.set_up_at.desc(), s.autopay_mandates.c.mandate_id.desc())
         ).first()
         adjustments = conn.execute(
             select(s.adjustments)

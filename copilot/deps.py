@@ -1,0 +1,47 @@
+"""What the engine and its stages use, passed in: the composition root builds it once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from copilot.batching import EmbedBatcher
+from copilot.continuity import Policies, TenantPolicy
+from copilot.enricher import EnricherFactory
+from copilot.offers import Catalogue
+from copilot.pii import RedactionPolicy
+from copilot.playbooks import PlaybookSet
+from copilot.state import IntentPredictor, MoodFollower
+from copilot.store import EventLog, OfferLog, ProposalLog, TouchpointStore
+from tools.base import Systems
+from tools.kb.embeddings import Embedder
+from tools.kb.retriever import Retriever
+
+
+@dataclass
+class EngineDeps:
+    """Everything the engine uses; tests, the server, the CLI and evals get theirs from compose."""
+
+    systems: Systems
+    store: EventLog
+    retriever: Retriever | None = None
+    intent: IntentPredictor | None = None
+    mood: Callable[[], MoodFollower] | None = None
+    embedder: Embedder | None = None
+    playbooks: PlaybookSet | None = None
+    offers: Catalogue | None = None
+    ledger: OfferLog | None = None
+    policy: RedactionPolicy = field(default_factory=RedactionPolicy)
+    today: Callable[[], date] = date.today
+    tool_timeout_s: float = 2.0
+    enricher: EnricherFactory | None = None  # the slow path; None: the offline engine alone
+    actions: ProposalLog | None = None  # where proposals and approvals are recorded
+    touchpoints: TouchpointStore | None = None  # this customer's other contacts, across channels
+    policies: Policies = field(default_factory=lambda: Policies(TenantPolicy(), {}))
+    tenant_of: Callable[[str], str | None] | None = None  # a session's tenant, for its policy
+    batcher: EmbedBatcher | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # Utterances of concurrent sessions share one forward pass.
+        self.batcher = EmbedBatcher(self.embedder) if self.embedder is not None else None

@@ -1,0 +1,50 @@
+"""The fast path as stages, one module each, in the order `fold` runs them:
+
+redact -> (record) -> identity -> signals -> knowledge -> playbook -> actions -> offers
+-> touchpoints. Each reads the session's typed state and writes its own part of it; the card
+builders (copilot.cards) read the result. The engine only orders, locks, persists, publishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from copilot.deps import EngineDeps
+from copilot.entities import extract
+from copilot.events import Event
+from copilot.stages import actions, identity, knowledge, offers, playbook, signals, touchpoints
+from copilot.state import SessionState
+
+
+async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: str) -> None:
+    """Update state with one (redacted) event. raw_text never leaves this call."""
+    state.record(event)
+    if event.type == "utterance" and raw_text:
+        found = extract(raw_text, deps.today())
+        if not found.is_empty():
+            state.entities = state.entities.merge(found)
+            if event.speaker == "customer":
+                identity.note_provided(state, event, found)
+    signals.provided(state, event)
+    if event.type == "metadata" and state.view is not None:
+        state.carried = identity.linked_checks(state)
+    if event.type == "action_result":
+        actions.settle(deps, state, event)
+        if state.view is not None:  # re-read the system of record: did it really change?
+            await identity.load_view(deps, state, state.view.customer_id)
+    if signals.said(event):
+        vector = await signals.embed(deps, state, event)
+        signals.read(deps, state, event, vector)
+        # The systems wait on I/O while retrieval works the CPU: run them side by side.
+        await asyncio.gather(
+            identity.identify(deps, state, event), knowledge.search(deps, state, event)
+        )
+    else:
+        await identity.identify(deps, state, event)
+    playbook.advance(deps, state)
+    await actions.propose_next(deps, state)
+    await offers.gate(deps, state, event)
+    touchpoints.touch(deps, state)
+
+
+__all__ = ["fold"]

@@ -1,0 +1,177 @@
+"""Who the customer is: identifiers in, a match (identified) and the checks that verify it.
+
+A phone, email, account or order number identifies; only a verification (a code, a PIN,
+security questions, a channel's authenticated metadata) verifies. A check made elsewhere
+carries over only through a link to this conversation: a bot's handoff of it, or channel
+metadata naming the verification record. An identifier typed later that belongs to someone
+else never loads that customer's data: it raises an alert.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from copilot.continuity import Check, provided_item
+from copilot.deps import EngineDeps
+from copilot.entities import Entities
+from copilot.events import Event
+from copilot.state import Foreign, SessionState
+from copilot.storage import aware_utc
+from tools.calls import Caller, mask
+from tools.errors import CopilotError, NotFound
+from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve
+from tools.view import customer_360
+
+IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
+TYPED = ("phone", "email", "account", "order")
+# A purchase remembered loosely ("a couple of weeks back") or not at all is searched around it.
+ROUGH_DAYS = 5
+RECENT_DAYS = 30
+
+
+def note_provided(state: SessionState, event: Event, found: Entities) -> None:
+    """The identifiers the customer gave, first mention kept: the agent need not ask again."""
+    for name, values in (
+        ("phone", found.phones),
+        ("email", found.emails),
+        ("account", found.accounts),
+        ("order", found.orders),
+        ("card_last4", found.card_last4),
+    ):
+        if values and name not in state.provided:
+            state.provided[name] = provided_item(
+                name, values[0], "customer", event.channel, event.event_id
+            )
+
+
+def query(state: SessionState) -> dict[str, str]:
+    """The identifiers known so far: the channel's first, then the newest typed ones."""
+    e = state.entities
+    given: dict[str, str] = {}
+    for key in IDENTITY_KEYS:
+        if state.metadata.get(key):
+            given[key] = str(state.metadata[key])
+    for key, values in (
+        ("phone", e.phones),
+        ("email", e.emails),
+        ("account", e.accounts),
+        ("order", e.orders),
+    ):
+        if values and key not in given:
+            given[key] = values[-1]
+    if e.card_last4 and e.amounts:
+        given.update(card_last4=e.card_last4[-1], amount=str(e.amounts[-1]))
+        if e.dates:
+            given["purchase_date"] = e.dates[-1].isoformat()
+        elif e.about_dates:
+            given["purchase_date"] = e.about_dates[-1].isoformat()
+            given["tolerance_days"] = str(ROUGH_DAYS)
+        elif state.now is not None:
+            # No date at all: search the recent window and show the candidates found.
+            around = state.now.date() - timedelta(days=RECENT_DAYS)
+            given.update(purchase_date=around.isoformat(), tolerance_days=str(RECENT_DAYS))
+    return given
+
+
+async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
+    given = query(state)
+    key = json.dumps(given, sort_keys=True)
+    if not given or key == state.identity_key:
+        return
+    state.identity_key = key
+    if state.identity is not None and state.identity.status == "matched":
+        await _foreign(deps, state, event, given)
+        return
+    state.identity_events.append(event.event_id)
+    direct = given.pop("customer_id", None)
+    if direct:
+        await load_view(deps, state, str(direct), direct=True)
+        await _foreign(deps, state, event, given)
+        return
+    caller = Caller(timeout_s=deps.tool_timeout_s)
+    try:
+        state.identity = await resolve(deps.systems, IdentityQuery(**given), caller)
+    except CopilotError:
+        return  # a malformed identifier in free text is not an error for the agent
+    if state.identity.status == "matched" and state.identity.customer_id:
+        await load_view(deps, state, state.identity.customer_id)
+        state.checked.update(f"{k}:{given[k]}" for k in TYPED if k in given)
+
+
+async def _foreign(
+    deps: EngineDeps, state: SessionState, event: Event, given: dict[str, str]
+) -> None:
+    """Look up each newly typed identifier alone; one that is someone else's is only flagged."""
+    me = state.identity.customer_id if state.identity else None
+    for kind in TYPED:
+        value = given.get(kind)
+        if value is None or f"{kind}:{value}" in state.checked:
+            continue
+        state.checked.add(f"{kind}:{value}")
+        caller = Caller(timeout_s=deps.tool_timeout_s)
+        try:
+            found = await resolve(deps.systems, IdentityQuery(**{kind: value}), caller)
+        except CopilotError:
+            continue
+        owners = {c.customer_id for c in found.candidates}
+        if owners and me not in owners:
+            state.foreign.append(
+                Foreign(kind=kind, masked=mask(kind, value), event_id=event.event_id)
+            )
+
+
+async def load_view(
+    deps: EngineDeps, state: SessionState, customer_id: str, direct: bool = False
+) -> None:
+    caller = Caller(timeout_s=deps.tool_timeout_s)
+    try:
+        state.view = await customer_360(
+            deps.systems, customer_id, caller=caller, today=deps.today()
+        )
+    except NotFound:
+        state.view = None
+        return
+    state.carried = linked_checks(state)
+    if deps.touchpoints is not None:
+        # The journey lists the customer's other sessions; their checks never carry over.
+        state.other_sessions = [
+            t
+            for t in deps.touchpoints.for_customer(customer_id)
+            if t.session_id != state.session_id
+        ]
+    if direct:
+        profile = state.view.profile.data
+        state.identity = Resolution(
+            status="matched",
+            customer_id=customer_id,
+            message="identified by the channel",
+            candidates=[
+                Candidate(
+                    customer_id=customer_id,
+                    full_name=profile.full_name if profile else customer_id,
+                    confidence=1.0,
+                    evidence=[
+                        Evidence(
+                            identifier="account", system="channel", detail="authenticated channel"
+                        )
+                    ],
+                )
+            ],
+            degraded=[],
+            tool_calls=[],
+        )
+
+
+def linked_checks(state: SessionState) -> list[Check]:
+    """System-of-record checks this conversation is linked to by its channel's metadata."""
+    history = state.view.interactions.data if state.view is not None else None
+    named = state.metadata.get("verified_contact")
+    if history is None or not named:
+        return []
+    refs = {str(named)} if not isinstance(named, list) else {str(n) for n in named}
+    return [
+        Check(v.method, v.channel, aware_utc(v.at), v.result, f"crm:{v.verification_id}")
+        for v in history.verifications
+        if v.verification_id in refs and aware_utc(v.at) <= (state.now or datetime.now(UTC))
+    ]
