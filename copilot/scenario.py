@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -25,19 +25,9 @@ from copilot.card_models import (
 )
 from copilot.events import Channel, Event, EventType, Speaker
 from copilot.panel import Card, PanelUpdate
+from copilot.payments import SecureForm, from_secure_form
 from copilot.yamlfile import located
-from tools.errors import InvalidInput
-
-
-class SecureForm(BaseModel):
-    """A card as the customer enters it in the secure payment form: never its number."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    brand: str = Field(min_length=1, max_length=32)
-    last4: str = Field(pattern=r"^[0-9]{4}$")
-    exp_month: int = Field(ge=1, le=12)
-    exp_year: int = Field(ge=2000, le=2099)
+from tools.errors import CopilotError, InvalidInput
 
 
 class ScenarioTurn(BaseModel):
@@ -88,6 +78,16 @@ class Expectations(BaseModel):
     )
     summary_must_carry: list[str] = Field(default_factory=list)
     never: list[str] = Field(default_factory=list, description="strings no update may contain")
+    standing: Literal["verified", "identified, not verified", "unknown"] | None = Field(
+        None, description="who the customer card says this is at the end"
+    )
+    resolved: bool | None = Field(None, description="the summary's resolution at the end")
+    alerts: list[str] = Field(
+        default_factory=list, description="alert card ids that must appear (e.g. alert:foreign)"
+    )
+    proposed: list[str] = Field(
+        default_factory=list, description="write action kinds that must be proposed"
+    )
 
 
 class Scenario(BaseModel):
@@ -100,6 +100,12 @@ class Scenario(BaseModel):
     tenant: str = "brightwave"
     channel: Channel = "chat"
     metadata: dict[str, Any] = Field(default_factory=dict, description="channel metadata")
+    starts: str | None = Field(
+        None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM UTC on the data's day (today): for stories that follow records "
+        "made earlier today; else a fixed morning",
+    )
     unavailable: list[Literal["crm", "billing", "orders"]] = Field(
         default_factory=list, description="systems that are down for the whole conversation"
     )
@@ -125,9 +131,18 @@ def load(path: Path) -> Scenario:
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
+def _start(scenario: Scenario, start: datetime | None) -> datetime:
+    if start is not None:
+        return start
+    if scenario.starts is not None:
+        hh, mm = (int(p) for p in scenario.starts.split(":"))
+        return datetime.combine(datetime.now(UTC).date(), time(hh, mm), tzinfo=UTC)
+    return START
+
+
 def times(scenario: Scenario, start: datetime | None = None) -> list[datetime]:
     """When each turn happens: every delay after the one before."""
-    ts, out = start or START, []
+    ts, out = _start(scenario, start), []
     for turn in scenario.turns:
         ts = ts + timedelta(seconds=turn.delay_s)
         out.append(ts)
@@ -145,7 +160,7 @@ def events(scenario: Scenario, session_id: str, start: datetime | None = None) -
                 type="metadata",
                 speaker="system",
                 channel=scenario.channel,
-                ts=start or START,
+                ts=_start(scenario, start),
                 data=scenario.metadata,
             )
         )
@@ -199,23 +214,6 @@ async def _approve(engine: Any, session_id: str, kind: str, at: datetime) -> Pan
     return update if update is not None else f"approving {kind} changed nothing"
 
 
-async def _tokenised(engine: Any, event: Event, form: SecureForm) -> Event | str:
-    """Billing registers the card from the secure form; the session gets only its token."""
-    from tools.actions import PaymentMethodEntry
-
-    live = engine.live(event.session_id) if hasattr(engine, "live") else None
-    view = live.state.view if live else None
-    runner = engine.deps.systems.actions if hasattr(engine, "deps") else None
-    accounts = (view.billing.data or []) if view is not None else []
-    if runner is None or not accounts:
-        return "the secure form needs an identified customer with a billing account"
-    entry = PaymentMethodEntry(
-        account_number=accounts[0].account.account_number, **form.model_dump()
-    )
-    method = await runner.register_payment_method(entry)
-    return event.model_copy(update={"data": {**event.data, "payment_method": method.token}})
-
-
 async def play(
     engine: Handler,
     scenario: Scenario,
@@ -260,7 +258,17 @@ async def play(
                 current.append(event)
                 outcome = await _approve(engine, session_id, turn.approve, when[i])
             elif event is not None and turn is not None and turn.secure_form is not None:
-                outcome = await _tokenised(engine, event, turn.secure_form)
+                current.append(event)
+                try:
+                    _, outcome = await from_secure_form(
+                        engine,  # type: ignore[arg-type]
+                        session_id,
+                        turn.secure_form,
+                        event.event_id,
+                        event.ts,
+                    )
+                except CopilotError as exc:
+                    outcome = f"secure form: {exc.message}"
             if event is None:
                 continue
             if isinstance(outcome, str):
@@ -393,4 +401,26 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
     for forbidden in e.never:
         if forbidden in transcript:
             failures.append(f"never: {forbidden!r} appeared in an update")
-    return failures
+    return failures + _truths(scenario, replay)
+
+
+def _truths(scenario: Scenario, replay: Replay) -> list[str]:
+    """What the panel claims about verification, resolution, alerts and proposed actions."""
+    e, cards, out = scenario.expect, replay.cards, []
+    customer = cards.get("customer")
+    standing = customer.data.get("standing", "unknown") if customer else "unknown"
+    if e.standing is not None and standing != e.standing:
+        out.append(f"standing: expected {e.standing!r}, customer card says {standing!r}")
+    summary = cards.get("summary")
+    resolved = bool(summary and summary.data.get("resolution_state") == "resolved")
+    if e.resolved is not None and resolved != e.resolved:
+        out.append(f"resolved: expected {e.resolved}, summary says {not e.resolved}")
+    seen = {c.id for u in replay.updates for c in u.cards if not c.data.get("cleared")}
+    for alert in e.alerts:
+        if alert not in seen:
+            out.append(f"alerts: expected {alert}, shown {sorted(a for a in seen if 'alert' in a)}")
+    kinds = {c.data.get("kind") for u in replay.updates for c in u.cards if c.type == "action"}
+    for kind in e.proposed:
+        if kind not in kinds:
+            out.append(f"proposed: expected {kind}, proposed {sorted(str(k) for k in kinds)}")
+    return out

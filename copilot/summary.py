@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from copilot.actions import missing_inputs
 from copilot.continuity import identity_item
 from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
@@ -53,6 +54,11 @@ def structured(state: SessionState) -> dict[str, Any]:
         open_items.append(f"identity not verified ({check.text})")
     if state.progress is not None:
         open_items += state.progress.unresolved
+        step = state.progress.next
+        open_items += [
+            f"'{step.title}' waits for {need}"
+            for need in (missing_inputs(step.uses, state.payment_method) if step else [])
+        ]
     if state.knowledge is not None and not state.knowledge.hits:
         open_items.append("no knowledge article found for the question")
     quotes = sorted(customer, key=lambda t: -len(t.text))[:MAX_QUOTES]

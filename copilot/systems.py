@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 from copilot.settings import Settings
 from tools.actions import RoutedActions
@@ -83,3 +85,19 @@ def with_outage(systems: Systems, down: list[str]) -> Systems:
         orders=dead.orders if "orders" in down else systems.orders,
         actions=actions,
     )
+
+
+def private_copy(settings: Settings, folder: Path) -> Settings | None:
+    """Settings over a copy of the embedded demo databases in folder, for a replay that writes
+    (approvals) without touching the data it was given; None where the data is not embedded."""
+    if settings.backend != "sql" or any(
+        (settings.crm_db_url, settings.billing_db_url, settings.orders_db_url)
+    ):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("crm", "billing", "orders"):
+        source = Path(settings.data_dir) / f"{name}.db"
+        if not source.exists():
+            return None
+        shutil.copy(source, folder / f"{name}.db")
+    return settings.model_copy(update={"data_dir": folder})

@@ -19,7 +19,7 @@ from server.auth import KeyRing
 from server.deps import CopilotDeps
 from server.limits import BodyLimit
 from server.metrics import Measured
-from server.routes import customers, handoffs, health, kb, live, scenarios, sessions
+from server.routes import customers, handoffs, health, kb, live, payments, scenarios, sessions
 from tools.base import Systems
 from tools.kb.retriever import Retriever
 
@@ -69,7 +69,7 @@ def create_app(
     app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
     app.state.deps = deps
     errors.install(app)
-    for router in (health, sessions, live, handoffs, customers, kb, scenarios):
+    for router in (health, sessions, live, payments, handoffs, customers, kb, scenarios):
         app.include_router(router.router)
     app.add_middleware(BodyLimit)
     app.add_middleware(Measured, metrics=deps.metrics)

@@ -19,10 +19,8 @@ from copilot import scenario as scenarios
 from copilot.actions import ActionLedger, Proposal
 from copilot.engine import Engine
 from copilot.events import Event
-from copilot.llm.ledger import CallLedger
-from copilot.llm.orchestrator import Orchestrator
-from copilot.llm.provider import LlmConfig, chat_model
 from copilot.panel import Card, PanelUpdate
+from copilot.runtime import llm_enricher
 from copilot.schemas import schemas
 from copilot.settings import load_settings
 from copilot.systems import build_systems
@@ -30,7 +28,7 @@ from copilot.testing import model_like
 from copilot.testing.fake_openai import FakeOpenAI
 from tests.conftest import FullEngine, bearer
 from tests.server.conftest import serving_shipped
-from tools.actions import UpdateAutopay
+from tools.actions import WaiveLateFee
 
 FOLDER = Path(__file__).resolve().parents[1] / "evals" / "scenarios"
 FILES = sorted(FOLDER.glob("*.yaml"))
@@ -82,11 +80,9 @@ class Contract:
             self.check(scenario.name, update)
 
 
-@pytest.fixture
-def systems_copy(data_dir: Path, tmp_path: Path) -> Path:
+def copy_systems(data_dir: Path, out: Path) -> Path:
     """The demo systems copied: approving an action writes to them."""
-    out = tmp_path / "systems"
-    out.mkdir()
+    out.mkdir(parents=True)
     for name in ("crm", "billing", "orders"):
         shutil.copy(data_dir / f"{name}.db", out / f"{name}.db")
     return out
@@ -111,40 +107,47 @@ def test_every_offline_card_of_every_scenario_fits_the_contract(
 
 
 def test_every_card_with_the_model_and_approvals_fits_the_contract(
-    full_engine: FullEngine, tmp_path: Path, systems_copy: Path, model: FakeOpenAI
+    full_engine: FullEngine, tmp_path: Path, data_dir: Path, model: FakeOpenAI
 ) -> None:
-    conf = LlmConfig(base_url=model.url, model="fake-model", max_retries=0, coalesce_ms=0)
     contract = Contract()
     for path in FILES:
         scenario = scenarios.load(path)
+        # Each scenario its own world: an approval in one must not change the next one's data.
+        settings = load_settings(
+            data_dir=copy_systems(data_dir, tmp_path / path.stem),
+            llm_base_url=model.url,
+            llm_model="fake-model",
+            llm_max_retries=0,
+            llm_coalesce_ms=0,
+        )
         db = f"sqlite:///{tmp_path / path.stem}.db"
         engine = full_engine(
             db,
             list(scenario.unavailable),
-            systems=build_systems(load_settings(data_dir=systems_copy)),
-            llm=Orchestrator(chat_model(conf), conf, CallLedger(db)),
+            systems=build_systems(settings),
+            enricher=llm_enricher(settings, db),
             actions=ActionLedger(db),
         )
         contract.replay(engine, scenario)
         waiting = [
-            c.data["action_id"]
+            str(c.data["action_id"])
             for c in engine.panel(scenario.name)
-            if c.type == "action" and c.data["status"] == "proposed"
+            if c.type == "action" and c.data["needs_approval"]
         ]
-        if waiting:  # approve one: its card goes from proposed to done (or failed)
-            decided = asyncio.run(
-                engine.decide(scenario.name, str(waiting[0]), approve=True, by="agent:alice")
-            )
+        for action in waiting[:1]:  # approve one: its card goes from proposed to done or failed
+            decided = asyncio.run(engine.decide(scenario.name, action, True, by="agent:alice"))
             asyncio.run(engine.settle(scenario.name))
             if decided is not None:
                 contract.check(f"{scenario.name} approval", decided)
+        asyncio.run(engine.deps.systems.aclose())
+        shutil.rmtree(tmp_path / path.stem)
     assert contract.problems == []
     assert SHAPES["llm"] <= contract.shapes, SHAPES["llm"] - contract.shapes
 
 
 def action_card() -> Card:
-    request = UpdateAutopay(kind="update_autopay", account_number="BA90000001")
-    return Proposal("act-1", "s1", "CUS-9000001", request, "playbook", "step update-card").card()
+    request = WaiveLateFee(kind="waive_late_fee", account_number="BA90000001")
+    return Proposal("act-1", "s1", "CUS-9000001", request, "playbook", "step waive-fee").card()
 
 
 def test_a_card_with_an_unknown_field_or_a_wrong_type_is_refused() -> None:
@@ -179,7 +182,7 @@ def test_typed_readers_see_cleared_and_other_shapes_as_none() -> None:
     assert cm.data_of(cleared, cm.AlertData) is None
     assert cm.data_of(None, cm.AlertData) is None
     proposal = cm.data_of(action_card(), cm.ActionData)
-    assert proposal is not None and proposal.request.kind == "update_autopay"
+    assert proposal is not None and proposal.request.kind == "waive_late_fee"
     assert cm.data_of(action_card(), cm.AlertData) is None
 
 

@@ -16,7 +16,7 @@ from copilot import scenario as scenarios
 from copilot.commands.common import console, fail, settings
 from copilot.events import Event
 from copilot.panel import Card, PanelUpdate
-from copilot.systems import with_outage
+from copilot.systems import private_copy, with_outage
 from tools.errors import CopilotError
 
 
@@ -60,7 +60,11 @@ def replay(
         from copilot.runtime import build_engine
 
         scratch = Path(tempfile.mkdtemp(prefix="replay-"))
-        engine = build_engine(settings(), f"sqlite:///{scratch / 'sessions.db'}")
+        given = settings()
+        if any(t.approve or t.secure_form for t in scenario.turns):
+            # Approvals write to the systems: play on a copy, the data stays as it was.
+            given = private_copy(given, scratch / "data") or given
+        engine = build_engine(given, f"sqlite:///{scratch / 'sessions.db'}")
         engine.deps.systems = with_outage(engine.deps.systems, list(scenario.unavailable))
     except CopilotError as exc:
         raise fail(exc.message) from None

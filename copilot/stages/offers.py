@@ -11,7 +11,7 @@ from copilot.stages import actions
 from copilot.state import SessionState
 
 OFFER_RESPONSES = ("accepted", "dismissed")
-MAX_RISK = 0.45  # the escalation risk under which the alert would switch off
+MAX_RISK = 0.7  # the escalation risk at which the alert switches on
 # Conversations where selling anything reads as not listening.
 NO_OFFER_TOPICS = frozenset(
     {"cancel_service", "complaint_escalation", "switch_to_competitor", "speak_to_human"}

@@ -1029,7 +1029,8 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
           `Approved: ${humanize(d.kind)}${has(d.target) ? ` on ${str(d.target)}` : ""}.`
         );
       }
-      return this._act(card.id, [this._feedback(card, "accepted")], "Marked as done.");
+      // Nothing was changed here: the step ticks off only when the system shows it done.
+      return this._act(card.id, [this._feedback(card, "accepted")], "Noted. The checklist ticks it off once the system shows it done.");
     }
 
     _currentChannel() {
@@ -1557,7 +1558,11 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         out.push(h("p", { class: "big" }, str(next.title) || humanize(next.step)));
         if (has(next.say)) out.push(h("p", { class: "say" }, str(next.say)));
         if (has(next.uses)) out.push(h("p", { class: "note" }, "uses ", h("code", null, str(next.uses))));
+        const waiting = arr(next.waiting_for).filter(has);
+        if (waiting.length) out.push(h("p", { class: "warn-text" }, `Waiting for ${waiting.map(str).join(", ")}`));
       } else if (d.resolved === true) out.push(h("p", null, chip("resolved", "ok"), " Every step is done."));
+      else if (arr(d.unresolved).length)
+        out.push(h("p", { class: "warn-text" }, `Not resolved yet: ${arr(d.unresolved).map(str).join("; ")}`));
       if (has(d.reason)) out.push(h("p", { class: "muted" }, has(next.step) ? `Why: ${str(d.reason)}` : str(d.reason)));
       if (has(d.rationale)) out.push(h("p", null, chip("model", "info"), " ", str(d.rationale)));
       const blocked = arr(d.blocked_by).filter(has);
@@ -1570,7 +1575,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
           h(
             "details",
             { "data-key": "steps", open: status !== "empty" && steps.length <= 8 ? true : null },
-            h("summary", null, `Checklist (${steps.filter((s) => s.status === "done").length}/${steps.length} done)`),
+            h("summary", null, `Checklist (${has(d.count) ? str(d.count) : `${steps.filter((s) => s.status === "done").length}/${steps.length} done`})`),
             h(
               "ul",
               { class: "checklist" },
@@ -1591,15 +1596,12 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         const proposal = this._proposalFor(next.step);
         if (note) out.push(h("p", { class: "note" }, note));
         else {
-          if (proposal) {
-            const pd = obj(proposal.data);
-            out.push(
-              h("p", { class: "note" }, `“Do it” approves the proposed ${humanize(pd.kind)}${has(pd.target) ? ` on ${str(pd.target)}` : ""}.`)
-            );
-          }
+          const pd = proposal ? obj(proposal.data) : null;
+          if (pd) out.push(...preview(pd));
+          const ready = !pd || pd.needs_approval !== false;
           out.push(
             this._buttons(c, [
-              ["Do it", "do", "primary", () => this._doIt(c)],
+              ...(ready ? [[pd ? "Approve" : "I've done this", "do", "primary", () => this._doIt(c)]] : []),
               [
                 "Dismiss",
                 "dismiss",
@@ -1752,7 +1754,11 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       const reqRows = Object.entries(req).filter(([k, v]) => k !== "kind" && has(v));
       if (reqRows.length)
         out.push(h("details", { "data-key": "request" }, h("summary", null, "Request"), facts(reqRows.map(([k, v]) => [humanize(k), str(v)]))));
-      if (d.needs_approval === true || (d.needs_approval === undefined && st === "proposed"))
+      out.push(...preview(d));
+      const nba = this._cards.get("next_best_action");
+      const onStep = nba && this._proposalFor(obj(obj(nba.data).next).step) === c;
+      if (onStep && st === "proposed") out.push(h("p", { class: "note" }, "Approve it on the next step above."));
+      else if (d.needs_approval === true || (d.needs_approval === undefined && st === "proposed" && !has(d.blocked)))
         out.push(
           this._buttons(c, [
             ["Approve", "approve", "primary", () => this._decide(c, true), { "aria-label": `Approve: ${humanize(d.kind)}` }],
@@ -1767,6 +1773,16 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       return [facts(rows.map(([k, v]) => [humanize(k), str(v)])) || muted("Nothing to show.")];
     },
   };
+
+  // What approving would change, as the system of record computed it before anything is written.
+  function preview(d) {
+    const out = [];
+    if (has(d.preview)) out.push(h("p", { class: "say" }, `If approved: ${str(d.preview)}`));
+    const changes = Object.entries(obj(d.changes)).filter(([, v]) => has(v));
+    if (changes.length) out.push(facts(changes.map(([k, v]) => [humanize(k), str(v)])));
+    if (has(d.blocked)) out.push(h("p", { class: "warn-text" }, `Cannot be done now: ${str(d.blocked)}`));
+    return out;
+  }
 
   function account(a) {
     const due = isObj(a.past_due) ? a.past_due : null;

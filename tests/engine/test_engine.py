@@ -78,7 +78,10 @@ async def test_past_due_story_fills_the_panel(engine: Engine) -> None:
     assert knowledge["hits"][0]["citation"]["article_id"] == "billing-autopay-expired-card"
     summary = card(update, engine, "m1", "summary")
     assert any("autopay failed" in c for c in summary["customer_context"])
-    assert "identified by phone" in summary["verified"]
+    # A phone number identifies her; it does not verify her.
+    assert summary["identified"] == "identified by phone" and summary["verified"] == []
+    assert customer["standing"] == "identified, not verified"
+    assert any("not verified" in item for item in summary["open_items"])
     provenance = {c.id: c.provenance for c in update.cards}
     assert provenance["customer"].tool_calls and provenance["knowledge"].passages
 

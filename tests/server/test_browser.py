@@ -86,6 +86,18 @@ def test_the_past_due_scenario_fills_every_card_and_an_action_is_approved(
     tab.locator("#speaker").select_option("agent")
     tab.locator("#text").fill("Your autopay card expired in September, so the payment failed.")
     tab.locator("#send").click()
+    # The update waits for a new card from the secure payment form, then shows its preview.
+    card(tab, "next_best_action").get_by_text("secure payment form", exact=False).first.wait_for(
+        timeout=30_000
+    )
+    sid = tab.evaluate("() => document.querySelector('copilot-panel').getAttribute('session')")
+    form = {"form_id": "f1", "brand": "Visa", "last4": "4242", "exp_month": 4, "exp_year": 2031}
+    with httpx.Client(base_url=console_url, headers=bearer("agent"), timeout=30) as api:
+        added = api.post(f"/v1/sessions/{sid}/payment-methods", json=form)
+        assert added.status_code == 201, added.text
+    card(tab, "next_best_action").get_by_text("If approved", exact=False).first.wait_for(
+        timeout=30_000
+    )
     approve = tab.locator("copilot-panel").get_by_role("button", name="Approve").first
     approve.wait_for(timeout=30_000)
     tab.screenshot(path=ARTIFACTS / "action-proposed.png", full_page=True)
