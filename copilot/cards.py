@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from copilot import nba, summary
-from copilot.continuity import FIELD_NAMES, repeat_message
 from copilot.panel import Card, Provenance
 from copilot.playbooks import PlaybookSet
+from copilot.provided import FIELD_NAMES, repeat_message
 from copilot.state import SessionState
 from copilot.storage import aware_utc
 from tools.view import Customer360

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from copilot.batching import EmbedBatcher
-from copilot.continuity import Policies, TenantPolicy
 from copilot.enricher import EnricherFactory
 from copilot.offers import Catalogue
 from copilot.pii import RedactionPolicy
 from copilot.playbooks import PlaybookSet
 from copilot.state import IntentPredictor, MoodFollower
 from copilot.store import EventLog, OfferLog, ProposalLog, TouchpointStore
+from copilot.tenants import Policies, TenantPolicy
 from tools.base import Systems
 from tools.kb.embeddings import Embedder
 from tools.kb.retriever import Retriever

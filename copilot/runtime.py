@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from copilot.actions import ActionLedger
-from copilot.continuity import Policies, TouchpointLog
 from copilot.deps import EngineDeps
 from copilot.engine import Engine
 from copilot.enricher import EnricherFactory, Host
@@ -27,6 +26,8 @@ from copilot.sessions import SessionStore
 from copilot.settings import Settings
 from copilot.state import IntentPredictor, MoodFollower
 from copilot.systems import build_systems
+from copilot.tenants import Policies
+from copilot.touchpoints import TouchpointLog
 from tools.kb.embeddings import Embedder
 
 _UNSET: Any = object()

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from copilot.continuity import Check, Touchpoint, verification_state
 from copilot.entities import Entities
 from copilot.events import Event
 from copilot.handoff import Provided, VerificationState
@@ -16,6 +15,8 @@ from copilot.llm.notes import LlmNotes
 from copilot.offers import OfferDecision, OfferHistory
 from copilot.playbooks import Progress, Step
 from copilot.storage import aware_utc
+from copilot.touchpoints import Touchpoint
+from copilot.verification import Check, verification_state
 from tools.identity import Resolution
 from tools.kb.models import SearchResult
 from tools.view import Customer360

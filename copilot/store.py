@@ -1,10 +1,10 @@
 """The storage seam: one Protocol per table family on the sessions database.
 
-The embedded default implements each in SQLAlchemy over one URL (copilot.sessions.SessionStore,
-copilot.actions.ActionLedger, copilot.offers.OfferLedger, copilot.continuity.TouchpointLog,
-copilot.registry.SessionRegistry, copilot.handover.HandoffStore, copilot.llm.ledger.CallLedger);
-another backend implements these Protocols in one module and hands them to the composition root.
-The engine and its stages depend on these Protocols only.
+The embedded default implements each in SQLAlchemy over one URL: copilot.sessions.SessionStore,
+copilot.actions.ActionLedger, copilot.offers.OfferLedger, copilot.touchpoints.TouchpointLog,
+copilot.registry.SessionRegistry, copilot.handoff_intake.HandoffStore and
+copilot.llm.ledger.CallLedger. Another backend implements these Protocols in one module and
+hands them to the composition root. The engine and its stages depend on these Protocols only.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from copilot.actions import ActionStatus, Proposal
-    from copilot.continuity import Touchpoint
     from copilot.events import Event
     from copilot.offers.gate import OfferHistory, OfferStatus
     from copilot.sessions import Appended
+    from copilot.touchpoints import Touchpoint
 
 
 class EventLog(Protocol):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from copilot.actions import missing_inputs
-from copilot.continuity import identity_item
 from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
+from copilot.provided import identity_item
 from copilot.stages.offers import resolved
 from copilot.state import SessionState
 
@@ -55,10 +55,11 @@ def structured(state: SessionState) -> dict[str, Any]:
     if state.progress is not None:
         open_items += state.progress.unresolved
         step = state.progress.next
-        open_items += [
-            f"'{step.title}' waits for {need}"
-            for need in (missing_inputs(step.uses, state.payment_method) if step else [])
-        ]
+        if step is not None:
+            open_items += [
+                f"'{step.title}' waits for {need}"
+                for need in missing_inputs(step.uses, state.payment_method)
+            ]
     if state.knowledge is not None and not state.knowledge.hits:
         open_items.append("no knowledge article found for the question")
     quotes = sorted(customer, key=lambda t: -len(t.text))[:MAX_QUOTES]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from evals.bench.knowledge import DATASETS
 from evals.judge import JudgeConfig
-from evals.report import Suite
+from evals.report import Run, Suite
 from evals.suites import benchmarks
 from evals.suites import scenarios as scenario_suite
 from tools.errors import CopilotError, InvalidInput
@@ -118,3 +123,59 @@ def _copies(settings: Settings) -> Callable[[], Systems] | None:
         return build_systems(copied or settings)
 
     return fresh
+
+
+def _llm_label(engine: EngineKind) -> str:
+    if engine == "offline":
+        return "none"
+    url = os.environ.get("COPILOT_LLM_BASE_URL")
+    model = os.environ.get("COPILOT_LLM_MODEL", "default")
+    return (
+        f"{model} at {url}" if url else f"{FAKE_MODEL}: the scripted model-like server on loopback"
+    )
+
+
+def run(
+    names: list[str],
+    *,
+    engine: EngineKind = "offline",
+    trials: int = 1,
+    datasets: Path = DATASETS,
+    scenarios: Path = scenario_suite.FOLDER,
+    on_suite: Callable[[str, int], None] | None = None,
+    tick: Callable[[str], None] | None = None,
+    judge: JudgeConfig | None = None,
+) -> Run:
+    """Run the suites in order; each suite's own failure is reported in it, never raised."""
+    suites: list[Suite] = []
+    for name in expand(names):
+        if name == "scenarios":
+            suites.append(
+                scenario_run(
+                    engine,
+                    trials,
+                    scenarios,
+                    tick,
+                    (lambda n: on_suite("scenarios", n)) if on_suite else None,
+                    judge,
+                )
+            )
+        else:
+            if on_suite:
+                on_suite(name, 1)
+            suites.append(benchmarks.run(name, datasets))
+            if tick:
+                tick(name)
+    return Run(
+        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
+        engine=engine,
+        trials=trials,
+        suites=suites,
+        environment={
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "datasets": str(datasets),
+            "judge": f"{judge.model} at {judge.url}" if judge else "none",
+            "llm": _llm_label(engine),
+        },
+    )

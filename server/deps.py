@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from copilot.continuity import Policies, TouchpointLog
-from copilot.handover import HandoffStore
+from copilot.handoff_intake import HandoffStore
 from copilot.knowledge import build_retriever
 from copilot.registry import SessionRegistry
 from copilot.settings import Settings
+from copilot.tenants import Policies
+from copilot.touchpoints import TouchpointLog
 from server.auth import KeyRing
 from server.metrics import Metrics
 from server.stream import Broadcaster

@@ -109,7 +109,7 @@ def test_every_offline_card_of_every_scenario_fits_the_contract(
 def test_every_card_with_the_model_and_approvals_fits_the_contract(
     full_engine: FullEngine, tmp_path: Path, data_dir: Path, model: FakeOpenAI
 ) -> None:
-    contract = Contract()
+    contract, approved = Contract(), 0
     for path in FILES:
         scenario = scenarios.load(path)
         # Each scenario its own world: an approval in one must not change the next one's data.
@@ -138,11 +138,13 @@ def test_every_card_with_the_model_and_approvals_fits_the_contract(
             decided = asyncio.run(engine.decide(scenario.name, action, True, by="agent:alice"))
             asyncio.run(engine.settle(scenario.name))
             if decided is not None:
+                approved += 1
                 contract.check(f"{scenario.name} approval", decided)
         asyncio.run(engine.deps.systems.aclose())
         shutil.rmtree(tmp_path / path.stem)
     assert contract.problems == []
     assert SHAPES["llm"] <= contract.shapes, SHAPES["llm"] - contract.shapes
+    assert approved, "no scenario proposed an action an agent could approve"
 
 
 def action_card() -> Card:

@@ -117,7 +117,7 @@ def test_card_data_is_refused_by_name_and_never_repeated(
     fields: dict[str, object], field: str
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        new_card(**fields)
+        new_card("BA90000001", **fields)
     assert caught.value.field == field
     assert "4111" not in str(caught.value) and "123" not in str(caught.value)
 
@@ -128,7 +128,7 @@ def test_card_data_is_refused_by_name_and_never_repeated(
 )
 def test_malformed_entries_are_validation_errors(fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        new_card(**fields)
+        new_card("BA90000001", **fields)
 
 
 @pytest.mark.anyio

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from copilot.continuity import Check, provided_item
 from copilot.deps import EngineDeps
 from copilot.entities import Entities
 from copilot.events import Event
+from copilot.provided import provided_item
 from copilot.state import Foreign, SessionState
 from copilot.storage import aware_utc
+from copilot.verification import Check
 from tools.calls import Caller, mask
 from tools.errors import CopilotError, NotFound
 from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve

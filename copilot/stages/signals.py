@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from copilot.continuity import asked, identity_item, provided_item
 from copilot.deps import EngineDeps
 from copilot.events import Event
 from copilot.extractive import clip
 from copilot.handoff import Provided
+from copilot.provided import asked, identity_item, provided_item
 from copilot.state import SessionState
 
 # Vectors of the latest customer turns, newest first, stand in for embedding the joined text:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from copilot.continuity import Touchpoint
 from copilot.deps import EngineDeps
 from copilot.state import SessionState
+from copilot.touchpoints import Touchpoint
 
 
 def touch(deps: EngineDeps, state: SessionState) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from copilot.continuity import Journey, journey
+from copilot.touchpoints import Journey, journey
 from server.auth import Reader, Writer
 from server.deps import DepsDep
 from tools import identifiers

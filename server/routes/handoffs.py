@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 
 from copilot.events import ID_PATTERN
 from copilot.handoff import HandoffAccepted, HandoffPacket, HandoffRequest
-from copilot.handover import build_packet, events_for
+from copilot.handoff_intake import build_packet, events_for
 from copilot.registry import new_session_id
 from copilot.schemas import schemas
 from server.auth import Reader, Sender

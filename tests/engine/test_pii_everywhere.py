@@ -20,7 +20,7 @@ import pytest
 from copilot import scenario as scenarios
 from copilot.actions import ActionLedger
 from copilot.handoff import HandoffRequest
-from copilot.handover import build_packet
+from copilot.handoff_intake import build_packet
 from copilot.pii import redact, redact_reply, unmasked
 from copilot.settings import load_settings
 from copilot.systems import build_systems

@@ -1,0 +1,131 @@
+"""The copilot's own sessions per customer, for journeys across channels (never for checks)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, select
+
+from copilot.storage import aware_utc, naive_utc, open_database
+from copilot.verification import METHOD_NAMES, Check
+
+metadata = MetaData()
+touchpoints = Table(
+    "touchpoints",
+    metadata,
+    Column("session_id", String(128), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("last_at", DateTime, nullable=False),
+    Column("intent", String(64)),
+    Column("verified_method", String(32)),
+    Column("verified_channel", String(16)),
+    Column("verified_at", DateTime),
+    Index("ix_touchpoints_customer", "customer_id", "last_at"),
+)
+
+
+class Touchpoint(BaseModel):
+    session_id: str
+    customer_id: str
+    channel: str
+    started_at: datetime
+    last_at: datetime
+    intent: str | None = None
+    verified_method: str | None = None
+    verified_channel: str | None = None
+    verified_at: datetime | None = None
+
+    def check(self) -> Check | None:
+        if self.verified_method and self.verified_at and self.verified_channel:
+            source = f"session {self.session_id}"
+            return Check(
+                self.verified_method, self.verified_channel, self.verified_at, "passed", source
+            )
+        return None
+
+
+class TouchpointLog:
+    """One row per copilot session that identified its customer, kept up to date as it goes."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = open_database(url, metadata)
+        self._lock = threading.Lock()
+
+    def record(self, point: Touchpoint) -> None:
+        row: dict[str, Any] = point.model_dump()
+        for key in ("started_at", "last_at", "verified_at"):
+            if row[key] is not None:
+                row[key] = naive_utc(row[key])
+        mine = touchpoints.c.session_id == point.session_id
+        with self._lock, self.engine.begin() as conn:
+            # The session writes its whole row each time (started_at is its oldest event's).
+            if conn.execute(touchpoints.update().where(mine).values(**row)).rowcount == 0:
+                conn.execute(touchpoints.insert().values(**row))
+
+    def for_customer(self, customer_id: str, limit: int = 20) -> list[Touchpoint]:
+        query = (
+            select(touchpoints)
+            .where(touchpoints.c.customer_id == customer_id)
+            .order_by(touchpoints.c.last_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            for key in ("started_at", "last_at", "verified_at"):
+                if row[key] is not None:
+                    row[key] = aware_utc(row[key])
+        return [Touchpoint(**row) for row in rows]
+
+
+class JourneyEntry(BaseModel):
+    at: datetime
+    channel: str
+    kind: str = Field(description="interaction, verification, purchase (systems) or session")
+    summary: str
+    outcome: str
+    source: str = Field(description="the record: crm:..., orders:..., or session:<id>")
+
+
+class Journey(BaseModel):
+    customer_id: str
+    entries: list[JourneyEntry] = Field(description="newest first")
+
+
+def journey(customer_id: str, timeline: list[Any], sessions: list[Touchpoint]) -> Journey:
+    """The customer's touchpoints: the systems' timeline plus every copilot session."""
+    entries = [
+        JourneyEntry(
+            at=aware_utc(e.at),
+            channel=e.channel,
+            kind=e.kind,
+            summary=e.summary,
+            outcome=e.outcome,
+            source=e.source,
+        )
+        for e in timeline
+    ]
+    for t in sessions:
+        verified = (
+            f"verified by {METHOD_NAMES.get(t.verified_method, t.verified_method)}"
+            if t.verified_method
+            else "not verified"
+        )
+        entries.append(
+            JourneyEntry(
+                at=t.last_at,
+                channel=t.channel,
+                kind="session",
+                summary=f"copilot session about {t.intent or 'an unknown topic'}",
+                outcome=verified,
+                source=f"session:{t.session_id}",
+            )
+        )
+    return Journey(
+        customer_id=customer_id, entries=sorted(entries, key=lambda e: e.at, reverse=True)
+    )

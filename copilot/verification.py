@@ -1,0 +1,71 @@
+"""Identity checks wherever they were made, and whether the newest still holds now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from copilot.handoff import VerificationState
+
+METHOD_NAMES = {
+    "otp_sms": "a texted code",
+    "kba": "security questions",
+    "pin": "PIN",
+    "id_document": "ID document",
+    "voice_biometrics": "voice print",
+    "email_link": "an email link",
+}
+CHANNEL_NAMES = {"ivr": "IVR", "sms": "SMS", "web": "the web", "store": "a store"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One identity check, wherever it was done."""
+
+    method: str
+    channel: str
+    at: datetime
+    result: str = "passed"
+    source: str = "this conversation"
+
+
+def ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''} ago"
+    return f"{hours // 24} days ago"
+
+
+def verification_state(checks: list[Check], now: datetime, window: timedelta) -> VerificationState:
+    """The newest check decides: passed and inside the window is verified; older is expired."""
+    minutes = window.total_seconds() / 60
+    usable = [c for c in checks if c.at <= now + timedelta(minutes=1)]  # no checks from the future
+    if not usable:
+        return VerificationState(
+            status="none", window_minutes=minutes, text="not verified in this or a recent contact"
+        )
+    last = max(usable, key=lambda c: c.at)
+    how = METHOD_NAMES.get(last.method, last.method.replace("_", " "))
+    where = CHANNEL_NAMES.get(last.channel, last.channel)
+    when = ago(now - last.at)
+    if last.result != "passed":
+        status, text = "failed", f"verification by {how} in {where} failed, {when}"
+    elif now - last.at <= window:
+        status, text = "verified", f"verified by {how} in {where}, {when}"
+    else:
+        status = "expired"
+        text = f"verified by {how} in {where}, {when}: older than {minutes:g} minutes, ask again"
+    return VerificationState(
+        status=status,
+        method=last.method,
+        channel=last.channel,
+        at=last.at,
+        window_minutes=minutes,
+        text=text,
+        source=last.source,
+    )
