@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.card_models import (
+    ActionData,
     AlertData,
     CustomerData,
     CustomerPendingData,
@@ -407,20 +408,22 @@ def check(scenario: Scenario, replay: Replay) -> list[str]:
 def _truths(scenario: Scenario, replay: Replay) -> list[str]:
     """What the panel claims about verification, resolution, alerts and proposed actions."""
     e, cards, out = scenario.expect, replay.cards, []
-    customer = cards.get("customer")
-    standing = customer.data.get("standing", "unknown") if customer else "unknown"
+    customer = data_of(cards.get("customer"), CustomerData)
+    standing = customer.standing if customer else "unknown"
     if e.standing is not None and standing != e.standing:
         out.append(f"standing: expected {e.standing!r}, customer card says {standing!r}")
-    summary = cards.get("summary")
-    resolved = bool(summary and summary.data.get("resolution_state") == "resolved")
+    summary = data_of(cards.get("summary"), SummaryData)
+    resolved = summary is not None and summary.resolution_state == "resolved"
     if e.resolved is not None and resolved != e.resolved:
         out.append(f"resolved: expected {e.resolved}, summary says {not e.resolved}")
-    seen = {c.id for u in replay.updates for c in u.cards if not c.data.get("cleared")}
+    shown = [c for u in replay.updates for c in u.cards]
+    seen = {c.id for c in shown if c.id.startswith("alert:") and data_of(c, AlertData)}
     for alert in e.alerts:
         if alert not in seen:
-            out.append(f"alerts: expected {alert}, shown {sorted(a for a in seen if 'alert' in a)}")
-    kinds = {c.data.get("kind") for u in replay.updates for c in u.cards if c.type == "action"}
+            out.append(f"alerts: expected {alert}, shown {sorted(seen)}")
+    actions = [data_of(c, ActionData) for c in shown if c.type == "action"]
+    kinds = {a.kind for a in actions if a}
     for kind in e.proposed:
         if kind not in kinds:
-            out.append(f"proposed: expected {kind}, proposed {sorted(str(k) for k in kinds)}")
+            out.append(f"proposed: expected {kind}, proposed {sorted(kinds)}")
     return out

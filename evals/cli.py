@@ -1,4 +1,4 @@
-"""Commands evals adds to the `copilot` CLI through the copilot.commands entry point."""
+"""Commands evals adds to the `copilot` CLI through the server.commands entry point."""
 
 from __future__ import annotations
 

@@ -25,12 +25,6 @@ from typing import Any, Literal
 from langchain_core.messages import ToolMessage
 from rich.console import Console
 
-from copilot.client import (
-    CopilotClient,
-    CopilotClientError,
-    HandoffContext,
-    handoff_tool,
-)
 from copilot.handoff import (
     Attempt,
     CustomerRef,
@@ -39,6 +33,12 @@ from copilot.handoff import (
     Line,
     Origin,
     Verified,
+)
+from server.client import (
+    CopilotClient,
+    CopilotClientError,
+    HandoffContext,
+    handoff_tool,
 )
 
 BOT_NAME = "brightwave-assistant"

@@ -17,7 +17,7 @@ def copilot(
     if data_dir is not None:
         full["COPILOT_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "copilot.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         capture_output=True,
         text=True,
         env=full,

@@ -51,9 +51,7 @@ class IdentityQuery(BaseModel):
 
     def given(self) -> list[str]:
         return [
-            k
-            for k, v in self.model_dump(exclude={"tolerance_days"}).items()
-            if v not in (None, "")
+            k for k, v in self.model_dump(exclude={"tolerance_days"}).items() if v not in (None, "")
         ]
 
 

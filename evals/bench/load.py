@@ -466,7 +466,7 @@ def _copilot() -> list[str]:
     script = Path(sys.executable).parent / "copilot"
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "from copilot.cli import app; app()"]
+    return [sys.executable, "-c", "from server.cli import app; app()"]
 
 
 def _tail(log: Path, lines: int = 15) -> str:

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from copilot.commands.intents import app
 from copilot.intent import (
     CHAR,
     DATA_PATH,
@@ -24,6 +23,7 @@ from copilot.intent import (
     read_training_csv,
     train,
 )
+from server.commands.intents import app
 from tools.errors import ConfigurationError, InvalidInput
 from tools.kb.embeddings import Embedder
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from copilot.cli import app
 from evals.bench import load
+from server.cli import app
 
 
 @pytest.fixture(scope="module")

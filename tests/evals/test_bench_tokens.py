@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from copilot.cli import app
 from copilot.settings import load_settings
 from copilot.testing.fake_openai import Reply, prompt_tokens
 from evals.bench import tokens
+from server.cli import app
 from tools.kb.tokens import count
 
 

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from copilot import scenario as scenarios
-from copilot.cli import app
 from copilot.panel import Card, PanelUpdate
 from copilot.pii import redact
 from evals import runner
 from evals.report import Metric, Run, Suite, load
 from evals.suites.scenarios import FOLDER, Tally, score
 from evals.thresholds import breaches, load_thresholds
+from server.cli import app
 from tests.fake_judge import fake_judge
 from tools.errors import CopilotError
 

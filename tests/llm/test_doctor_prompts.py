@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 import prompts
-from copilot.cli import app
 from copilot.testing.fake_openai import FakeOpenAI, Reply
+from server.cli import app
 
 runner = CliRunner()
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from langchain_core.messages import ToolMessage
 
-from copilot.client import (
+from copilot.handoff import MAX_TRANSCRIPT, HandoffAccepted, HandoffPacket
+from examples.handoff_bot import ORIGINS, SCRIPTS, HandoffBot, main
+from server.client import (
     AsyncCopilotClient,
     CopilotClient,
     CopilotClientError,
@@ -17,8 +19,6 @@ from copilot.client import (
     handoff_request,
     handoff_tool,
 )
-from copilot.handoff import MAX_TRANSCRIPT, HandoffAccepted, HandoffPacket
-from examples.handoff_bot import ORIGINS, SCRIPTS, HandoffBot, main
 from tests.conftest import bearer
 from tests.server.conftest import serving_shipped
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from copilot.client import CopilotClient
 from examples.handoff_bot import ORIGINS, SCRIPTS, HandoffBot
+from server.client import CopilotClient
 from tests.conftest import bearer
 from tests.server.conftest import serving_shipped
 

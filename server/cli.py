@@ -1,4 +1,5 @@
-"""The `copilot` command. Sub-commands live in copilot/commands; evals plug in by entry point."""
+"""The `copilot` command, an entry point above the domain: sub-commands live in server/commands;
+evals plug in by entry point (server must not import evals)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from importlib.metadata import entry_points
 
 import typer
 
-from copilot.commands import customers, data, doctor, intents, kb, replay, serve, systems
-from copilot.commands.common import err_console
+from server.commands import customers, data, doctor, intents, kb, replay, serve, systems
+from server.commands.common import err_console
 
 app = typer.Typer(
     name="copilot",
@@ -26,7 +27,7 @@ app.command("replay")(replay.replay)
 app.command("doctor")(doctor.doctor)
 
 # evals/ may use copilot but copilot must not import evals: it registers its commands itself.
-for plugin in entry_points(group="copilot.commands"):
+for plugin in entry_points(group="server.commands"):
     try:
         app.add_typer(plugin.load(), name=plugin.name)
     except ImportError as exc:  # pragma: no cover - a broken optional plugin must not break the CLI

@@ -10,8 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from copilot.commands.common import console, err_console, fail, settings
 from copilot.knowledge import build_retriever, build_store
+from server.commands.common import console, err_console, fail, settings
 from tools.errors import CopilotError
 from tools.kb.embeddings import Embedder
 from tools.kb.ingest import ingest

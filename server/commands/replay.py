@@ -13,10 +13,10 @@ from rich.live import Live
 from rich.table import Table
 
 from copilot import scenario as scenarios
-from copilot.commands.common import console, fail, settings
 from copilot.events import Event
 from copilot.panel import Card, PanelUpdate
 from copilot.systems import private_copy, with_outage
+from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from copilot.commands.common import console, fail, settings
+from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
 from tools.kb.embeddings import Embedder
 

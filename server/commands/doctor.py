@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from copilot.commands.common import console, settings
+from server.commands.common import console, settings
 
 
 def doctor(

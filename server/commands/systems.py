@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from copilot.commands.common import console, fail
+from server.commands.common import console, fail
 
 app = typer.Typer(help="The demo CRM, billing and order systems as separate HTTP services.")
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from copilot.commands.common import console, fail, run, settings
-from copilot.commands.render import render_360, render_resolution
 from copilot.systems import build_systems
+from server.commands.common import console, fail, run, settings
+from server.commands.render import render_360, render_resolution
 from tools import identifiers
 from tools.errors import CopilotError
 from tools.identity import IdentityQuery, Resolution, normalize, resolve

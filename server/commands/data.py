@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from copilot.commands.common import console, fail
+from server.commands.common import console, fail
 from tools.demo import COMPANY
 from tools.demo.generate import MAX_CUSTOMERS, Spec, generate, read_spec
 from tools.errors import CopilotError

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from copilot.commands.common import console, fail, settings
 from copilot.keys import default_path, demo_keys, read_keys
+from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
 
 KEEP_ALIVE_S = 75
@@ -37,7 +37,7 @@ def serve(
         except CopilotError as exc:
             raise fail(exc.message) from None
         console.print(f"agent console on {base}/  (keys from {s.api_keys_file}; health: /healthz)")
-    # By import string: copilot must not import the server package that sits above it.
+    # By import string: the app factory loads only when serving.
     uvicorn.run(
         "server.app:create_app",
         factory=True,
