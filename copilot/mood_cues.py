@@ -253,6 +253,45 @@ def detect_cues(text: str) -> list[Cue]:
     return cues
 
 
+# Words that only carry details or acknowledge: "it's jane@example.com", "ok", "yes", "402931".
+_FILLER: frozenset[str] = frozenset(
+    """
+    a an the and or of in on at to for with under from is it it's its im i'm i am me my mine our
+    this that that's thats these those here there you go here's heres here it is its
+    yes yeah yep yup ya yea yess no nope nah ok okay k kk okey sure right alright correct exactly
+    mhm mm hmm uh um er ah oh so well just please pls also again too then now go ahead moment
+    second sec are was were be
+    email e-mail mail address phone mobile cell number no. num nr account acct order booking
+    reservation ticket confirmation reference ref code pin id card ending last four digits zip
+    postal postcode date birth dob name spelled spelt line case claim tracking flight seat
+    one two three four five six seven eight nine zero oh double triple
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday
+    """.split()
+)
+_DATA = re.compile(
+    r"\[[^\]\n]{1,40}\]"  # a redaction placeholder: [email], [phone ending 0101]
+    r"|[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+"  # an email address
+    r"|\S*\d\S*"  # anything with a digit: numbers, codes, dates, amounts, references
+)
+_WORD = re.compile(r"[a-z][a-z.'-]*")
+
+
+def is_informational(text: str) -> bool:
+    """True when text only gives details or acknowledges (an email, a number, "ok", "yes").
+
+    Such a turn says nothing about how the customer feels, so it must not move their mood.
+    Any other word, or any escalation cue, makes it a turn to read.
+    """
+    clean = normalize_text(text)
+    if not clean or detect_cues(clean):
+        return False
+    rest = _DATA.sub(" ", clean.lower())
+    words = [w.strip(".'-") for w in _WORD.findall(rest)]
+    return all(w in _FILLER for w in words if w)
+
+
 def cue_risk(cues: list[Cue]) -> float:
     """Escalation risk from cues alone: independent evidence, 1 - prod(1 - weight)."""
     keep = 1.0
