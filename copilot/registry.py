@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from copilot.events import Channel
+from copilot.pii import redact
 from copilot.storage import aware_utc, naive_utc, open_database
 from tools.errors import InvalidInput, NotFound
 
@@ -163,7 +164,8 @@ class SessionRegistry:
             card_id=card_id,
             card_version=card_version,
             verdict=verdict,
-            text=text,
+            # Agents paste what the customer said: masked by the same policy as the transcript.
+            text=redact(text).text if text else text,
             given_by=by,
             at=_now(),
         )

@@ -88,3 +88,16 @@ async def test_no_output_of_a_scenario_carries_unmasked_pii(
         assert leaks == [], f"{where} of {scenario.name} carries unmasked {leaks}"
         for raw in secrets_typed(scenario):
             assert raw not in text, f"{where} of {scenario.name} carries {raw!r}"
+
+
+def test_feedback_text_is_stored_masked(tmp_path: Path) -> None:
+    from copilot.registry import SessionRegistry
+
+    registry = SessionRegistry(f"sqlite:///{tmp_path / 'r.db'}")
+    info = registry.create("brightwave", "chat", "agent one")
+    registry.give_feedback(
+        info.session_id, "summary", 1, "edited", "she read me 4111 1111 1111 1111, pin 4821", "a1"
+    )
+    [kept] = registry.feedback(info.session_id)
+    assert kept.text is not None and "4111 1111" not in kept.text and "4821" not in kept.text
+    assert unmasked(kept.text) == []
