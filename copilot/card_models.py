@@ -3,7 +3,7 @@
 The card builders (copilot/cards.py, nba.py, summary.py, actions.py, llm/overlay.py) still
 produce the loose `copilot.panel.Card`; `parse` checks one against these models. Every data
 model forbids fields it does not know, so a builder that adds one fails the contract tests
-until the model here (and so /schemas/card.json) says what it means.
+until the model here or in `copilot.card_parts` (and so /schemas/card.json) says what it means.
 """
 
 from __future__ import annotations
@@ -14,10 +14,27 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from copilot.actions import ActionStatus
-from copilot.events import Channel
-from copilot.mood_cues import CueKind
-from copilot.offers.catalogue import OfferKind
-from copilot.offers.eligibility import SectionName
+from copilot.card_parts import (
+    Account,
+    Candidate,
+    ChannelSpan,
+    Escalation,
+    HandoffNote,
+    KnowledgeHit,
+    LlmNote,
+    LlmUsage,
+    MoodReading,
+    NextStep,
+    OfferShown,
+    Origin,
+    ProvidedItem,
+    Purchase,
+    SessionEntry,
+    StepState,
+    Strict,
+    TimelineEntry,
+    Verification,
+)
 from copilot.offers.gate import OfferStatus
 from copilot.panel import SCHEMA_VERSION, Card, PanelUpdate, Provenance
 from tools.actions import ActionRequest
@@ -27,101 +44,14 @@ CardStatus = Literal["ok", "empty", "degraded", "pending"]
 D = TypeVar("D", bound=BaseModel)
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Data(Strict):
+    """Card data: what one card type shows."""
 
 
 class Cleared(_Data):
     """The last update of a card that no longer applies (an alert that passed)."""
 
     cleared: Literal[True]
-
-
-class LlmNote(_Data):
-    """What the model's pass did to this card."""
-
-    status: Literal["ok", "partial", "fallback", "rejected"]
-    prompt: str | None = Field(description="name.vN of the prompt behind the text")
-    reason: str | None = Field(None, description="why the model's text is not on the card")
-
-
-class Verification(_Data):
-    """Whether the customer counts as verified now, and from which check."""
-
-    status: Literal["verified", "expired", "failed", "none"]
-    method: str | None = None
-    channel: str | None = None
-    at: datetime | None = None
-    window_minutes: float = Field(description="how long a check holds for this tenant")
-    text: str = Field(description="e.g. 'verified by PIN in IVR, 4 minutes ago'")
-    source: str | None = Field(None, description="this session, a handoff, a CRM record")
-
-
-# --- customer --------------------------------------------------------------------------------
-
-
-class Evidence(_Data):
-    identifier: Identifier
-    system: str
-    detail: str = Field(description="what matched, with PII masked")
-
-
-class Candidate(_Data):
-    customer_id: str
-    full_name: str
-    confidence: float
-    evidence: list[Evidence]
-
-
-class PastDue(_Data):
-    invoice_id: str
-    amount: float
-    due_date: date
-    days_past_due: int
-    late_fees: float
-
-
-class Autopay(_Data):
-    status: Literal["active", "failed", "cancelled", "none"]
-    card: str | None = Field(description="brand and last four digits, never more")
-    card_expired: bool
-    last_failure_reason: str | None
-    last_attempt_at: datetime | None
-
-
-class LineUsage(_Data):
-    line_id: str
-    msisdn: str
-    plan: str
-    allowance_gb: float | None = Field(description="None means unlimited")
-    recent: list[tuple[str, float]] = Field(description="(YYYY-MM, GB) for the last 4 months")
-    overage_months: int
-
-
-class Account(_Data):
-    account_number: str
-    balance: float
-    past_due: PastDue | None
-    autopay: Autopay
-    usage: list[LineUsage]
-
-
-class PurchasedItem(_Data):
-    item_id: int
-    name: str
-    category: str
-    return_until: date | None
-    exchange_until: date | None
-    eligible: bool
-    receipt_required: bool
-    policy: str
-
-
-class Purchase(_Data):
-    order: str = Field(description="order number")
-    date: date
-    total: float
-    items: list[PurchasedItem]
 
 
 class CustomerData(_Data):
@@ -160,100 +90,11 @@ class CustomerUnknownData(_Data):
     verification: Verification
 
 
-# --- journey ---------------------------------------------------------------------------------
-
-
-class ChannelSpan(_Data):
-    channel: Channel
-    from_event: str
-
-
-class TimelineEntry(_Data):
-    at: datetime
-    channel: str
-    kind: Literal["interaction", "verification", "purchase"]
-    summary: str
-    outcome: str
-    source: str = Field(description="the record it came from: system and id")
-
-
-class SessionEntry(_Data):
-    """One of the customer's copilot sessions, this one first."""
-
-    session_id: str
-    channel: Channel | None
-    started_at: datetime
-    last_at: datetime
-    intent: str | None
-    verified: str | None = Field(description="how and where they were verified, if they were")
-    current: bool
-
-
-class Origin(_Data):
-    """Where this contact came from: as the channel said, else the newest message we sent."""
-
-    channel: str
-    kind: str = Field(description="e.g. email_link, ivr_transfer; 'likely' when inferred")
-    summary: str
-    at: str | None = Field(description="ISO time of the record, else as the channel sent it")
-    source: str
-
-
 class JourneyData(_Data):
     this_conversation: list[ChannelSpan]
     history: list[TimelineEntry] = Field(description="newest first, at most 10")
     sessions: list[SessionEntry]
     origin: Origin | None
-
-
-# --- summary ---------------------------------------------------------------------------------
-
-
-class ProvidedItem(_Data):
-    """Something the customer already gave; the agent should not ask for it again."""
-
-    field: str
-    value: str = Field(description="masked where it is an identifier")
-    source: str
-    channel: str | None = None
-    event_id: str | None = None
-
-
-class Attempt(_Data):
-    """Something the bot already did: an action it ran, an article it showed, an answer."""
-
-    kind: Literal["action", "article", "answer"]
-    name: str
-    outcome: str | None
-
-
-class HandoffOrigin(_Data):
-    channel: str
-    kind: str
-    reference: str | None
-    at: datetime | None
-
-
-class HandoffNote(_Data):
-    """What the bot handed over (a handoff's metadata event)."""
-
-    bot: str
-    from_channel: str | None
-    tried: list[Attempt]
-    open_questions: list[str]
-    origin: HandoffOrigin | None
-
-
-class Tally(_Data):
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-
-
-class LlmUsage(_Data):
-    turn: Tally
-    conversation: Tally
 
 
 class SummaryData(_Data):
@@ -276,21 +117,6 @@ class SummaryData(_Data):
     offline_prose: str | None = Field(None, description="the engine's prose the model's replaced")
     llm: LlmNote | None = None
     usage: LlmUsage | None = Field(None, description="the model's tokens and cost")
-
-
-# --- mood and intent -------------------------------------------------------------------------
-
-
-class Cue(_Data):
-    kind: CueKind
-    evidence: str
-
-
-class MoodReading(_Data):
-    polarity: float = Field(ge=-1.0, le=1.0)
-    label: Literal["negative", "neutral", "positive"]
-    cues: list[Cue]
-    escalation_risk: float = Field(ge=0.0, le=1.0)
 
 
 class MoodData(_Data):
@@ -318,33 +144,6 @@ class IntentData(_Data):
     alternatives: list[tuple[str, float]] | None = None
 
 
-# --- next best action and offer --------------------------------------------------------------
-
-
-class NextStep(_Data):
-    step: str
-    title: str
-    say: str
-    uses: str | None = Field(description="the tool or write action the step runs")
-    waiting_for: list[str] = Field(description="inputs its action still needs, in words")
-
-
-class StepState(_Data):
-    id: str
-    title: str
-    status: Literal["done", "next", "open", "not_needed"]
-    evidence: list[str] = Field(description="event ids that completed it")
-
-
-class Escalation(_Data):
-    """The escalation playbook's next step, beside the next action while the alert is on."""
-
-    step: str
-    title: str
-    uses: str | None
-    reason: str
-
-
 class NextBestActionData(_Data):
     """The playbook's next step; without a playbook only next (None), reason and escalation."""
 
@@ -365,19 +164,6 @@ class NextBestActionData(_Data):
     llm: LlmNote | None = None
 
 
-class OfferShown(_Data):
-    offer_id: str
-    title: str
-    kind: OfferKind
-    score: float
-    why: str
-    plan_code: str | None
-    sku: str | None
-    line_id: str | None
-    sections: list[SectionName]
-    evidence: list[str] = Field(description="ToolCall ids of the systems behind the offer")
-
-
 class OfferData(_Data):
     offer: OfferShown | None
     held_back: str | None = Field(description="why no offer is shown")
@@ -387,22 +173,6 @@ class OfferData(_Data):
     )
     pitch: str | None = Field(None, description="the model's words for the offer")
     llm: LlmNote | None = None
-
-
-# --- knowledge, reply, alert, action ---------------------------------------------------------
-
-
-class Citation(_Data):
-    article_id: str
-    title: str
-    section: str
-    url: str
-    snippet: str
-
-
-class KnowledgeHit(_Data):
-    citation: Citation
-    chunk_id: str
 
 
 class KnowledgeData(_Data):
@@ -449,9 +219,6 @@ class ActionData(_Data):
     decided_by: str | None
     decided_at: datetime | None
     result: str | None
-
-
-# --- the cards -------------------------------------------------------------------------------
 
 
 class _Card(BaseModel):

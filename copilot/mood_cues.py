@@ -254,8 +254,7 @@ def detect_cues(text: str) -> list[Cue]:
 
 
 # Words that only carry details or acknowledge: "it's jane@example.com", "ok", "yes", "402931".
-_FILLER: frozenset[str] = frozenset(
-    """
+_FILLER_WORDS = """
     a an the and or of in on at to for with under from is it it's its im i'm i am me my mine our
     this that that's thats these those here there you go here's heres here it is its
     yes yeah yep yup ya yea yess no nope nah ok okay k kk okey sure right alright correct exactly
@@ -268,8 +267,8 @@ _FILLER: frozenset[str] = frozenset(
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday
-    """.split()
-)
+"""
+_FILLER: frozenset[str] = frozenset(_FILLER_WORDS.split())
 _DATA = re.compile(
     r"\[[^\]\n]{1,40}\]"  # a redaction placeholder: [email], [phone ending 0101]
     r"|[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+"  # an email address
@@ -290,6 +289,15 @@ def is_informational(text: str) -> bool:
     rest = _DATA.sub(" ", clean.lower())
     words = [w.strip(".'-") for w in _WORD.findall(rest)]
     return all(w in _FILLER for w in words if w)
+
+
+# Cue kinds that say in so many words that the customer is unhappy (cancel or "again" may not).
+NEGATIVE_KINDS: frozenset[CueKind] = frozenset(("anger", "complaint", "frustration"))
+
+
+def shows_negativity(cues: list[Cue]) -> bool:
+    """A negative cue in words ("!!" alone is excitement as often as anger)."""
+    return any(c.kind in NEGATIVE_KINDS and any(ch.isalpha() for ch in c.evidence) for c in cues)
 
 
 def cue_risk(cues: list[Cue]) -> float:

@@ -62,16 +62,19 @@ class CopilotDeps:
             if self._engine is None:
                 from copilot.runtime import build_engine
 
-                self._engine = build_engine(self.settings, self.sessions_url)
+                # A session's tenant sets how long a verification holds and what links.
+                self._engine = build_engine(
+                    self.settings, self.sessions_url, tenant_of=self._tenant_of
+                )
             if not self._wired:
                 self._engine.subscribe(self.broadcaster)
                 self._engine.subscribe(self._count)
                 wiring = self._engine.deps
-                # A session's tenant sets how long a verification holds in it.
-                wiring.policies = Policies.from_settings(self.settings)
-                wiring.tenant_of = self._tenant_of
-                if wiring.touchpoints is None:
-                    wiring.touchpoints = TouchpointLog(self.sessions_url)
+                if wiring.tenant_of is None:  # an engine handed in (tests) learns the tenants
+                    wiring.policies = Policies.from_settings(self.settings)
+                    wiring.tenant_of = self._tenant_of
+                    if wiring.touchpoints is None:
+                        wiring.touchpoints = TouchpointLog(self.sessions_url)
                 self._wired = True
             return self._engine
 

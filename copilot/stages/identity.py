@@ -133,14 +133,15 @@ async def load_view(
     except NotFound:
         state.view = None
         return
-    state.carried = linked_checks(state)
     if deps.touchpoints is not None:
-        # The journey lists the customer's other sessions; their checks never carry over.
+        # The journey lists the customer's other sessions; a check of theirs carries over only
+        # when this conversation's metadata names that session.
         state.other_sessions = [
             t
             for t in deps.touchpoints.for_customer(customer_id)
             if t.session_id != state.session_id
         ]
+    state.carried = linked_checks(deps, state)
     if direct:
         profile = state.view.profile.data
         state.identity = Resolution(
@@ -164,15 +165,28 @@ async def load_view(
         )
 
 
-def linked_checks(state: SessionState) -> list[Check]:
-    """System-of-record checks this conversation is linked to by its channel's metadata."""
-    history = state.view.interactions.data if state.view is not None else None
+def linked_checks(deps: EngineDeps, state: SessionState) -> list[Check]:
+    """Checks this conversation is linked to by its channel's metadata (`verified_contact`):
+    a CRM verification record, or the copilot session of the same customer and tenant that
+    transferred it (an IVR leg, say)."""
     named = state.metadata.get("verified_contact")
-    if history is None or not named:
+    if not named or state.view is None:
         return []
-    refs = {str(named)} if not isinstance(named, list) else {str(n) for n in named}
-    return [
+    refs = {str(n) for n in named} if isinstance(named, list) else {str(named)}
+    now = state.now or datetime.now(UTC)
+    history = state.view.interactions.data
+    out = [
         Check(v.method, v.channel, aware_utc(v.at), v.result, f"crm:{v.verification_id}")
-        for v in history.verifications
-        if v.verification_id in refs and aware_utc(v.at) <= (state.now or datetime.now(UTC))
+        for v in (history.verifications if history else [])
+        if v.verification_id in refs and aware_utc(v.at) <= now
     ]
+    tenant = deps.tenant_of(state.session_id) if deps.tenant_of else None
+    for point in state.other_sessions:
+        if point.session_id not in refs:
+            continue
+        if deps.tenant_of is not None and deps.tenant_of(point.session_id) != tenant:
+            continue  # another tenant's session is never a link
+        check = point.check()
+        if check is not None and check.at <= now:
+            out.append(check)
+    return out

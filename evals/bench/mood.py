@@ -1,9 +1,10 @@
 """Customer mood on real data: airline tweets (polarity) and USS MultiWOZ (per-turn satisfaction).
 
 Nothing here trains or tunes on the test data. The airline set (CC BY-NC-SA) is evaluation
-only: its test split is the rows with int(tweet_id) % 5 == 0. For USS, the only thing fitted is
-the monotone map from a per-turn mood score to the five satisfaction levels, fitted on SGD.txt
-(dev) and applied unchanged to MWOZ.txt (test).
+only: its test split is the rows with int(tweet_id) % 5 == 0, and the shipped head is trained
+on none of its rows (copilot/models/mood/manifest.json says what it is trained on). For USS,
+the only thing fitted is the monotone map from a per-turn mood score to the five satisfaction
+levels, fitted on SGD.txt (dev) and applied unchanged to MWOZ.txt (test).
 
 USS format (checked on the files): one turn per line, `role<TAB>text<TAB>action<TAB>sats`, sats
 comma-separated with three to seven annotators, a blank line between dialogs, and a final
@@ -47,6 +48,7 @@ PUBLISHED_MWOZ = {"uar": 0.256, "kappa": 0.133}
 LABELS = ("negative", "neutral", "positive")
 LEVELS = 5
 VADER_CUT = 0.05  # VADER's standard thresholds on compound
+AIRLINE_TARGET = 0.80  # the shipped head never sees airline tweets (NC: evaluation only)
 TREND_ALPHA = 0.5  # the tracker's default smoothing, applied to VADER too for a like comparison
 
 
@@ -103,6 +105,18 @@ def uss_user_turns(path: Path) -> list[UserTurn]:
         if ratings:
             turns.append(UserTurn(dialog, parts[1].strip(), ratings))
     return turns
+
+
+def recall_per_label(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
+    """Share of each gold label predicted as that label."""
+    return {
+        label: round(
+            sum(g == p == label for g, p in zip(gold, pred, strict=True))
+            / max(1, list(gold).count(label)),
+            4,
+        )
+        for label in LABELS
+    }
 
 
 def accuracy_f1(gold: Sequence[str], pred: Sequence[str]) -> tuple[float, float]:
@@ -212,7 +226,8 @@ def _tracked(model: MoodModel, turns: Sequence[UserTurn]) -> list[float]:
     for i, (turn, reading) in enumerate(zip(turns, readings, strict=True)):
         if i and turn.dialog != turns[i - 1].dialog:
             tracker = MoodTracker(model, alpha=TREND_ALPHA)
-        out.append(tracker.update(str(i), turn.text, reading).trend[-1])
+        trend = tracker.update(str(i), turn.text, reading).trend
+        out.append(trend[-1] if trend else 0.0)  # no mood yet: only details so far
     return out
 
 
@@ -326,7 +341,11 @@ def run(
             "rows": len(gold),
             "class_balance": {k: balance[k] for k in LABELS},
             "majority_accuracy": round(max(balance.values()) / len(gold), 4),
-            "ours": {"accuracy": round(acc, 4), "macro_f1": round(f1, 4)},
+            "ours": {
+                "accuracy": round(acc, 4),
+                "macro_f1": round(f1, 4),
+                "recall": recall_per_label(gold, ours),
+            },
             "vader": {"accuracy": round(v_acc, 4), "macro_f1": round(v_f1, 4)},
         },
         "latency_ms": latency,
@@ -343,6 +362,7 @@ def run(
             "vader": _uss_scores("VADER compound, same EWMA", v_dev, dev_turns, v_test, test_turns),
         },
         "model": model.head.manifest.get("training_data", {}),
+        "model_weak_labels": model.head.manifest.get("weak_labelled_data"),
     }
 
 
@@ -358,7 +378,15 @@ def figures(result: dict[str, Any]) -> list[Figure]:
             "%",
             "VADER",
             air["vader"]["accuracy"] * pct,
-            f">= 75 % (majority class {air['majority_accuracy'] * pct:.1f} %)",
+            f">= {AIRLINE_TARGET * pct:.0f} %",
+        ),
+        Figure(
+            "airline test accuracy",
+            air["ours"]["accuracy"] * pct,
+            "%",
+            "majority class",
+            air["majority_accuracy"] * pct,
+            "above majority",
         ),
         Figure(
             "airline test macro-F1",

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from copilot import card_models as cm
 from copilot.engine import Engine, EngineDeps
 from copilot.events import Event
-from copilot.panel import PanelUpdate
+from copilot.panel import Card
 from copilot.sessions import SessionStore
+from tests.card_data import D, data
 from tests.conftest import TODAY
 from tools.base import Systems
 from tools.demo.stories import ANNA, DANIEL, MARGARET
@@ -53,11 +55,13 @@ def engine(data_dir: Path, demo_kb: Path, embedder: Embedder, tmp_path: Path) ->
     )
 
 
-def card(update: PanelUpdate | None, engine: Engine, session: str, kind: str) -> dict[str, Any]:
-    for c in engine.panel(session):
-        if c.id == kind:
-            return c.data
-    raise AssertionError(f"no {kind} card")
+def on_panel(engine: Engine, session: str, card_id: str) -> Card | None:
+    return next((c for c in engine.panel(session) if c.id == card_id), None)
+
+
+def card(engine: Engine, session: str, card_id: str, kind: type[D]) -> D:
+    """The data of a card on the session's panel now, as its typed model."""
+    return data(on_panel(engine, session, card_id), kind)
 
 
 async def test_past_due_story_fills_the_panel(engine: Engine) -> None:
@@ -69,19 +73,19 @@ async def test_past_due_story_fills_the_panel(engine: Engine) -> None:
         )
     )
     assert update is not None and update.version == 1
-    customer = card(update, engine, "m1", "customer")
-    assert customer["customer_id"] == MARGARET and customer["matched_by"] == ["phone"]
-    [account] = customer["accounts"]
-    assert account["past_due"]["late_fees"] == 15.0
-    assert account["autopay"]["last_failure_reason"] == "card_expired"
-    knowledge = card(update, engine, "m1", "knowledge")
-    assert knowledge["hits"][0]["citation"]["article_id"] == "billing-autopay-expired-card"
-    summary = card(update, engine, "m1", "summary")
-    assert any("autopay failed" in c for c in summary["customer_context"])
+    customer = card(engine, "m1", "customer", cm.CustomerData)
+    assert customer.customer_id == MARGARET and customer.matched_by == ["phone"]
+    [account] = customer.accounts
+    assert account.past_due is not None and account.past_due.late_fees == 15.0
+    assert account.autopay.last_failure_reason == "card_expired"
+    knowledge = card(engine, "m1", "knowledge", cm.KnowledgeData)
+    assert knowledge.hits[0].citation.article_id == "billing-autopay-expired-card"
+    summary = card(engine, "m1", "summary", cm.SummaryData)
+    assert any("autopay failed" in c for c in summary.customer_context)
     # A phone number identifies her; it does not verify her.
-    assert summary["identified"] == "identified by phone" and summary["verified"] == []
-    assert customer["standing"] == "identified, not verified"
-    assert any("not verified" in item for item in summary["open_items"])
+    assert summary.identified == "identified by phone" and summary.verified == []
+    assert customer.standing == "identified, not verified"
+    assert any("not verified" in item for item in summary.open_items)
     provenance = {c.id: c.provenance for c in update.cards}
     assert provenance["customer"].tool_calls and provenance["knowledge"].passages
 
@@ -105,21 +109,21 @@ async def test_card_numbers_never_reach_the_log_or_the_panel(engine: Engine) -> 
 
 
 async def test_ambiguous_identity_asks_the_agent(engine: Engine) -> None:
-    update = await engine.handle(say("a1", "it's the family line, (425) 555-0104"))
-    alert = card(update, engine, "a1", "alert:identity")
-    assert set(alert["candidates"]) == {"CUS-9000004", ANNA}
-    assert card(update, engine, "a1", "customer")["resolution"] == "ambiguous"
+    await engine.handle(say("a1", "it's the family line, (425) 555-0104"))
+    alert = card(engine, "a1", "alert:identity", cm.AlertData)
+    assert set(alert.candidates or []) == {"CUS-9000004", ANNA}
+    assert card(engine, "a1", "customer", cm.CustomerPendingData).resolution == "ambiguous"
     await engine.handle(say("a1", "my email is anna.becker@example.com"))
-    assert card(None, engine, "a1", "customer")["customer_id"] == ANNA
+    assert card(engine, "a1", "customer", cm.CustomerData).customer_id == ANNA
 
 
 async def test_store_purchase_found_by_card_amount_and_date(engine: Engine) -> None:
     await engine.handle(say("j1", "I bought a jacket two weeks ago, no receipt"))
     await engine.handle(say("j1", "it was $97.64 on my card ending in 7319"))
-    customer = card(None, engine, "j1", "customer")
-    assert customer["customer_id"] == DANIEL
-    jacket = customer["recent_purchases"][0]["items"][0]
-    assert jacket["eligible"] and not jacket["receipt_required"]
+    customer = card(engine, "j1", "customer", cm.CustomerData)
+    assert customer.customer_id == DANIEL
+    jacket = customer.recent_purchases[0].items[0]
+    assert jacket.eligible and not jacket.receipt_required
 
 
 async def test_restart_and_channel_switch_lose_nothing(engine: Engine, data_dir: Path) -> None:
@@ -139,9 +143,9 @@ async def test_restart_and_channel_switch_lose_nothing(engine: Engine, data_dir:
     )
     update = await restarted.handle(say("r1", "I'm on the phone now", channel="voice"))
     assert update is not None
-    journey = card(update, restarted, "r1", "journey")
-    assert [c["channel"] for c in journey["this_conversation"]] == ["chat", "voice"]
-    assert card(update, restarted, "r1", "customer")["customer_id"] == MARGARET
+    journey = card(restarted, "r1", "journey", cm.JourneyData)
+    assert [c.channel for c in journey.this_conversation] == ["chat", "voice"]
+    assert card(restarted, "r1", "customer", cm.CustomerData).customer_id == MARGARET
 
 
 async def test_late_event_is_folded_in_order(engine: Engine) -> None:
@@ -155,9 +159,9 @@ async def test_late_event_is_folded_in_order(engine: Engine) -> None:
     await engine.handle(say("l1", "I need a replacement membership card"))
     update = await engine.handle(late)
     assert update is not None
-    words = card(update, engine, "l1", "summary")["customer_words"]
+    words = card(engine, "l1", "summary", cm.SummaryData).customer_words
     assert words[0].startswith("my number is")
-    assert card(update, engine, "l1", "customer")["name"] == "Priya Raman"
+    assert card(engine, "l1", "customer", cm.CustomerData).name == "Priya Raman"
 
 
 async def test_a_system_down_degrades_its_part(data_dir: Path, tmp_path: Path) -> None:
@@ -180,7 +184,8 @@ async def test_a_system_down_degrades_its_part(data_dir: Path, tmp_path: Path) -
     update = await engine.handle(say("x1", "account BA9000 0001 please"))
     customer = next(c for c in update.cards if c.id == "customer") if update else None
     assert customer is not None and customer.status == "degraded"
-    assert customer.data["accounts"] and any("orders" in d for d in customer.data["degraded"])
+    shown = data(customer, cm.CustomerData)
+    assert shown.accounts and any("orders" in d for d in shown.degraded)
     await dead.aclose()
 
 
@@ -193,7 +198,7 @@ async def test_prompt_injection_is_just_text(engine: Engine) -> None:
         )
     )
     assert update is not None
-    assert card(update, engine, "i1", "customer").get("customer_id") is None
+    assert cm.data_of(on_panel(engine, "i1", "customer"), cm.CustomerData) is None
     assert "4417" not in update.model_dump_json()
 
 
@@ -213,13 +218,14 @@ async def test_systems_are_asked_once_and_again_after_an_action(
         )
     )
 
-    def customer() -> tuple[dict[str, Any], list[str]]:
-        card = next(c for c in engine.panel("act") if c.id == "customer")
-        return card.data, card.provenance.tool_calls
+    def customer() -> tuple[cm.CustomerData, list[str]]:
+        shown = on_panel(engine, "act", "customer")
+        assert shown is not None
+        return data(shown, cm.CustomerData), shown.provenance.tool_calls
 
     await engine.handle(say("act", "Hi, my number is (415) 555-0101, my bill is past due"))
     before, calls = customer()
-    assert before["accounts"][0]["autopay"]["status"] == "failed"
+    assert before.accounts[0].autopay.status == "failed"
     await engine.handle(say("act", "I have been on autopay for years"))
     assert customer()[1] == calls  # the session's cached view: nothing asked again
     with sqlite3.connect(mine / "billing.db") as db:  # what the agent's action did in billing
@@ -239,8 +245,8 @@ async def test_systems_are_asked_once_and_again_after_an_action(
     )
     assert update is not None and "customer" in {c.id for c in update.cards}
     after, fresh = customer()
-    assert after["accounts"][0]["autopay"]["status"] == "active"
-    assert "2231" in after["accounts"][0]["autopay"]["card"]
+    assert after.accounts[0].autopay.status == "active"
+    assert "2231" in (after.accounts[0].autopay.card or "")
     # The four view calls are new; the identity calls that found her still stand.
     assert len(set(fresh) - set(calls)) == 4 and len(set(fresh) & set(calls)) == 2
 
@@ -253,11 +259,12 @@ async def test_an_alert_that_no_longer_applies_is_cleared(engine: Engine) -> Non
     cleared = next(c for c in update.cards if c.id == "alert:identity")
     assert cleared.status == "empty" and cleared.data == {"cleared": True} and cleared.version == 2
     assert "alert:identity" not in {c.id for c in engine.panel("fam2")}
-    assert card(update, engine, "fam2", "customer")["customer_id"] == ANNA
+    assert isinstance(cm.parse(cleared).data, cm.Cleared)
+    assert card(engine, "fam2", "customer", cm.CustomerData).customer_id == ANNA
 
 
 async def test_knowledge_shows_distinct_articles(engine: Engine) -> None:
     await engine.handle(say("kb1", "My autopay failed because my card expired, what do I do?"))
-    hits = card(None, engine, "kb1", "knowledge")["hits"]
-    ids = [h["citation"]["article_id"] for h in hits]
+    hits = card(engine, "kb1", "knowledge", cm.KnowledgeData).hits
+    ids = [h.citation.article_id for h in hits]
     assert ids and len(ids) == len(set(ids)) and "billing-autopay-expired-card" in ids

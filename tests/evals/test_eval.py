@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from copilot import card_models as cm
+from copilot import card_parts as parts
 from copilot import scenario as scenarios
 from copilot.panel import Card, PanelUpdate
 from copilot.pii import redact
@@ -156,9 +158,54 @@ def test_leaks_and_offers_to_upset_customers_are_counted() -> None:
     scenario = scenarios.Scenario.model_validate(
         {"name": "x", "turns": [{"text": "hi"}], "expect": {"offer": "none"}}
     )
-    angry = Card(type="mood", id="mood", data={"current": {"label": "negative"}, "alert": True})
-    offer = Card(type="offer", id="offer", data={"offer": {"offer_id": "unlimited-upgrade"}})
-    leak = Card(type="summary", id="summary", data={"prose": "card 4111 1111 1111 1111"})
+    upset = parts.MoodReading(polarity=-0.8, label="negative", cues=[], escalation_risk=0.9)
+    mood = cm.MoodData(
+        trend=[-0.8],
+        current=upset,
+        direction="worsening",
+        reason="angry",
+        alert=True,
+        alert_reason="anger",
+        alert_raised=True,
+        risk=0.9,
+        moved_by=None,
+    )
+    shown = parts.OfferShown(
+        offer_id="unlimited-upgrade",
+        title="Unlimited",
+        kind="upsell",
+        score=1.0,
+        why="over its data in 3 of 4 months",
+        plan_code="UNL",
+        sku=None,
+        line_id=None,
+        sections=["billing"],
+        evidence=[],
+    )
+    summary = cm.SummaryData(
+        reason_for_contact=None,
+        customer_context=[],
+        identified=None,
+        verified=[],
+        verification="not verified",
+        actions_taken=[],
+        resolution_state="open",
+        steps=None,
+        open_items=[],
+        customer_words=[],
+        channels=["chat"],
+        provided=[],
+        handoff=None,
+        prose="card 4111 1111 1111 1111",
+        extract="",
+    )
+    angry = Card(type="mood", id="mood", data=mood.model_dump(mode="json"))
+    offer = Card(
+        type="offer",
+        id="offer",
+        data=cm.OfferData(offer=shown, held_back=None).model_dump(mode="json"),
+    )
+    leak = Card(type="summary", id="summary", data=summary.model_dump(mode="json"))
     replay = scenarios.Replay(updates=[_update(1, angry, offer), _update(2, leak)])
     replay.cards = {c.id: c for u in replay.updates for c in u.cards}
     tally = Tally()

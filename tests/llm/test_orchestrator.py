@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import prompts
+from copilot import card_models as cm
 from copilot.actions import ActionLedger
 from copilot.engine import Engine
 from copilot.events import Event
@@ -22,10 +23,12 @@ from copilot.llm.ledger import CallLedger
 from copilot.llm.orchestrator import Orchestrator
 from copilot.llm.provider import LlmConfig, chat_model
 from copilot.panel import PanelUpdate, StreamItem, TokenDelta
+from copilot.payments import SecureForm, from_secure_form
 from copilot.settings import load_settings
 from copilot.systems import build_systems
 from copilot.testing import model_like
 from copilot.testing.fake_openai import Call, FakeOpenAI, Reply
+from tests.card_data import D, data
 
 PHONE_TURN = "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."
 HISTORY_TURN = PHONE_TURN + " Last time I called you said autopay was fine."
@@ -77,6 +80,26 @@ def utter(n: int, text: str, speaker: str = "customer", session: str = "s1") -> 
     )
 
 
+def verify(engine: Engine, session: str = "s1") -> None:
+    """The channel verified the customer (a texted code) before the first line."""
+    check = Event(
+        event_id=f"{session}-verified",
+        session_id=session,
+        type="metadata",
+        speaker="system",
+        ts=START,
+        data={"verified_by": "otp_sms"},
+    )
+    asyncio.run(engine.handle(check))
+
+
+def new_card(engine: Engine, session: str = "s1") -> None:
+    """The customer enters a new card in the secure payment form; the session gets its token."""
+    form = SecureForm(brand="Visa", last4="4242", exp_month=3, exp_year=2031)
+    at = START + timedelta(seconds=1.5)
+    asyncio.run(from_secure_form(engine, session, form, f"{session}-card", at))
+
+
 async def turn(engine: Engine, event: Event) -> list[StreamItem]:
     """Send one event and wait for the slow path; what was streamed, in order."""
     seen: list[StreamItem] = []
@@ -91,9 +114,15 @@ async def turn(engine: Engine, event: Event) -> list[StreamItem]:
     return seen
 
 
-def card(engine: Engine, session: str, kind: str) -> dict[str, Any]:
-    found = {c.id: c for c in engine.panel(session)}
-    return found[kind].data
+def card(engine: Engine, session: str, card_id: str, kind: type[D]) -> D:
+    """The data of a card on the session's panel now, as its typed model."""
+    return data(next((c for c in engine.panel(session) if c.id == card_id), None), kind)
+
+
+def actions(engine: Engine, session: str) -> dict[str, cm.ActionData]:
+    """The session's action cards by kind."""
+    found = [data(c, cm.ActionData) for c in engine.panel(session) if c.type == "action"]
+    return {a.kind: a for a in found}
 
 
 def cards_call(**fields: Any) -> Reply:
@@ -115,6 +144,7 @@ def test_tool_loop_feeds_results_back_and_the_cards_land(build: Build) -> None:
     ]
     with FakeOpenAI(script) as fake:
         engine = build(fake.url)
+        verify(engine)
         asyncio.run(turn(engine, utter(1, HISTORY_TURN)))
         fake.assert_done()
     first, second = fake.requests
@@ -123,11 +153,12 @@ def test_tool_loop_feeds_results_back_and_the_cards_land(build: Build) -> None:
     assert {t["function"]["name"] for t in first["tools"]} == {"customer_history", "write_cards"}
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert "interaction_id" in tool_results[0]["content"]  # the tool really read the CRM
-    nba = card(engine, "s1", "next_best_action")
-    assert nba["next"]["step"] == "explain-cause"
-    assert nba["rationale"] == "Autopay failed: card expired."
-    assert card(engine, "s1", "reply_draft")["text"].startswith("Your autopay card expired")
-    assert card(engine, "s1", "summary")["prose_source"] == "llm"
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    assert nba.next is not None and nba.next.step == "explain-cause"
+    assert nba.rationale == "Autopay failed: card expired."
+    reply = card(engine, "s1", "reply_draft", cm.ReplyDraftData).text
+    assert reply is not None and reply.startswith("Your autopay card expired")
+    assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
 
 
 def test_a_turn_the_facts_cover_sends_no_data_tools_and_one_request(build: Build) -> None:
@@ -210,23 +241,23 @@ def test_each_fault_falls_back_to_the_offline_cards_and_loses_nothing(
         engine = build(fake.url, **config)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         fake.assert_done()
-    summary = card(engine, "s1", "summary")
-    assert summary["llm"]["status"] == "fallback"
-    assert why in summary["llm"]["reason"]
-    assert "prose_source" not in summary  # the offline prose stands
-    nba = card(engine, "s1", "next_best_action")
-    assert nba["next"] is not None and nba["llm"]["status"] == "fallback"
-    assert card(engine, "s1", "reply_draft")["text"] is None
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.llm is not None and summary.llm.status == "fallback"
+    assert why in (summary.llm.reason or "")
+    assert summary.prose_source is None  # the offline prose stands
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    assert nba.next is not None and nba.llm is not None and nba.llm.status == "fallback"
+    assert card(engine, "s1", "reply_draft", cm.ReplyDraftData).text is None
     assert [e.event_id for e in engine.deps.store.events("s1")] == ["s1-1"]
 
 
 def test_a_model_that_is_down_leaves_the_offline_engine_working(build: Build) -> None:
     engine = build("http://127.0.0.1:9/v1")
     asyncio.run(turn(engine, utter(1, PHONE_TURN)))
-    summary = card(engine, "s1", "summary")
-    assert summary["llm"]["status"] == "fallback"
-    assert "Connection" in summary["llm"]["reason"]
-    assert card(engine, "s1", "customer")["customer_id"] == "CUS-9000001"
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.llm is not None and summary.llm.status == "fallback"
+    assert "Connection" in (summary.llm.reason or "")
+    assert card(engine, "s1", "customer", cm.CustomerData).customer_id == "CUS-9000001"
 
 
 def test_one_malformed_call_is_fed_back_once_then_accepted(build: Build) -> None:
@@ -238,7 +269,8 @@ def test_one_malformed_call_is_fed_back_once_then_accepted(build: Build) -> None
     repair = fake.requests[1]["messages"][-1]
     assert repair["role"] == "tool" and "could not be used" in repair["content"]
     assert fake.requests[1]["tool_choice"]["function"]["name"] == "write_cards"
-    assert card(engine, "s1", "summary")["llm"]["status"] == "ok"
+    note = card(engine, "s1", "summary", cm.SummaryData).llm
+    assert note is not None and note.status == "ok"
 
 
 def test_a_model_that_answers_in_prose_is_forced_to_the_named_tool(build: Build) -> None:
@@ -252,7 +284,7 @@ def test_a_model_that_answers_in_prose_is_forced_to_the_named_tool(build: Build)
         "type": "function",
         "function": {"name": "write_cards"},
     }
-    assert card(engine, "s1", "summary")["prose_source"] == "llm"
+    assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
 
 
 def test_policy_rejects_what_it_must_and_the_panel_says_why(build: Build) -> None:
@@ -265,17 +297,20 @@ def test_policy_rejects_what_it_must_and_the_panel_says_why(build: Build) -> Non
     with FakeOpenAI([bad]) as fake:
         engine = build(fake.url)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
-    nba = card(engine, "s1", "next_best_action")
-    assert nba["llm"]["status"] == "rejected" and "not in the playbook" in nba["llm"]["reason"]
-    assert "rationale" not in nba and nba["next"]["step"]  # the playbook's own step stands
-    offer = card(engine, "s1", "offer")
-    assert offer["llm"]["status"] == "rejected" and "not allowed now" in offer["llm"]["reason"]
-    assert "pitch" not in offer
-    knowledge = card(engine, "s1", "knowledge")
-    assert "no retrieved passage" in knowledge["llm"]["reason"]
-    reply = card(engine, "s1", "reply_draft")
-    assert reply["text"] is None and "card data" in reply["reason"]
-    assert card(engine, "s1", "summary")["prose_source"] == "llm"  # the good part still lands
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    assert nba.llm is not None and nba.llm.status == "rejected"
+    assert "not in the playbook" in (nba.llm.reason or "")
+    assert nba.rationale is None and nba.next is not None  # the playbook's own step stands
+    offer = card(engine, "s1", "offer", cm.OfferData)
+    assert offer.llm is not None and offer.llm.status == "rejected"
+    assert "not allowed now" in (offer.llm.reason or "")
+    assert offer.pitch is None
+    knowledge = card(engine, "s1", "knowledge", cm.KnowledgeData)
+    assert knowledge.llm is not None and "no retrieved passage" in (knowledge.llm.reason or "")
+    reply = card(engine, "s1", "reply_draft", cm.ReplyDraftData)
+    assert reply.text is None and "card data" in (reply.reason or "")
+    # The good part still lands.
+    assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
 
 
 def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build: Build) -> None:
@@ -287,21 +322,22 @@ def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build:
         llm = engine.enricher.llm
         assert llm.ledger is not None
         calls = llm.ledger.calls("s1")
-        usage = card(engine, "s1", "summary")["usage"]
+        usage = card(engine, "s1", "summary", cm.SummaryData).usage
+        assert usage is not None
         latest = f"turn.v{max(prompts.catalogue()['turn'])}"
         assert [c["prompt"] for c in calls] == [latest, latest]
         assert sum(c["prompt_tokens"] for c in calls) == fake.prompt_tokens
-        assert usage["conversation"]["prompt_tokens"] == fake.prompt_tokens
-        assert usage["turn"]["prompt_tokens"] == calls[-1]["prompt_tokens"]
+        assert usage.conversation.prompt_tokens == fake.prompt_tokens
+        assert usage.turn.prompt_tokens == calls[-1]["prompt_tokens"]
         expected = (fake.prompt_tokens * 1.0 + fake.completion_tokens * 2.0) / 1e6
-        assert usage["conversation"]["cost_usd"] == pytest.approx(expected, abs=1e-6)
+        assert usage.conversation.cost_usd == pytest.approx(expected, abs=1e-6)
         assert len(fake.requests) == 2
         # A budget already spent: the next turn sends nothing and the panel says why.
         llm.config = LlmConfig(**{**llm.config.__dict__, "budget_tokens": 1000})
         asyncio.run(turn(engine, utter(3, "Why did autopay fail?")))
         assert len(fake.requests) == 2
-    summary = card(engine, "s1", "summary")
-    assert summary["llm"]["status"] == "fallback" and "budget" in summary["llm"]["reason"]
+    note = card(engine, "s1", "summary", cm.SummaryData).llm
+    assert note is not None and note.status == "fallback" and "budget" in (note.reason or "")
 
 
 def test_the_summary_is_incremental_and_tokens_stream(build: Build) -> None:
@@ -320,7 +356,7 @@ def test_the_summary_is_incremental_and_tokens_stream(build: Build) -> None:
     updates = [i for i in streamed if isinstance(i, PanelUpdate)]
     assert [u.source for u in updates] == ["fast", "llm"]
     assert len(deltas) > 1
-    assert "".join(d.text for d in deltas) == card(engine, "s1", "summary")["prose"]
+    assert "".join(d.text for d in deltas) == card(engine, "s1", "summary", cm.SummaryData).prose
 
 
 def test_a_burst_of_events_is_coalesced_into_fewer_model_turns(build: Build) -> None:
@@ -342,28 +378,30 @@ def test_write_actions_run_only_when_an_agent_approves_and_say_who(
 ) -> None:
     with FakeOpenAI(responder=model_like.respond) as fake:
         engine = build(fake.url)
+        verify(engine)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        new_card(engine)
         asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
-        actions = {c.data["kind"]: c.data for c in engine.panel("s1") if c.type == "action"}
-        assert actions["update_autopay"]["needs_approval"] is True
+        proposed = actions(engine, "s1")["update_autopay"]
+        assert proposed.needs_approval is True
         with sqlite3.connect(own_data / "billing.db") as db:
             before = db.execute(
                 "select status from autopay_mandates where account_number='BA90000001'"
             ).fetchone()
         assert before == ("failed",)  # proposed is not done
-        action = actions["update_autopay"]["action_id"]
+        action = proposed.action_id
         update = asyncio.run(engine.decide("s1", action, approve=True, by="agent:alice"))
         asyncio.run(engine.settle("s1"))
     assert update is not None
-    done = {c.data["kind"]: c.data for c in engine.panel("s1") if c.type == "action"}
-    assert done["update_autopay"]["status"] == "done"
-    assert done["update_autopay"]["decided_by"] == "agent:alice"
+    done = actions(engine, "s1")["update_autopay"]
+    assert done.status == "done" and done.decided_by == "agent:alice"
     with sqlite3.connect(own_data / "billing.db") as db:
         after = db.execute(
             "select status from autopay_mandates where account_number='BA90000001'"
         ).fetchone()
     assert after == ("active",)
-    steps = {s["id"]: s["status"] for s in card(engine, "s1", "next_best_action")["steps"]}
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    steps = {s.id: s.status for s in nba.steps}
     assert steps["update-card"] == "done"
     log = engine.deps.store.events("s1")
     assert log[-1].type == "action_result" and log[-1].data["approved_by"] == "agent:alice"
@@ -374,12 +412,14 @@ def test_write_actions_run_only_when_an_agent_approves_and_say_who(
 def test_a_rejected_action_writes_nothing(build: Build, own_data: Path) -> None:
     with FakeOpenAI(responder=model_like.respond) as fake:
         engine = build(fake.url)
+        verify(engine)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        new_card(engine)
         asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
-        proposed = next(c.data for c in engine.panel("s1") if c.type == "action")
-        asyncio.run(engine.decide("s1", proposed["action_id"], approve=False, by="agent:bob"))
-    decided = next(c.data for c in engine.panel("s1") if c.type == "action")
-    assert decided["status"] == "rejected" and decided["decided_by"] == "agent:bob"
+        proposed = next(iter(actions(engine, "s1").values()))
+        asyncio.run(engine.decide("s1", proposed.action_id, approve=False, by="agent:bob"))
+    decided = actions(engine, "s1")[proposed.kind]
+    assert decided.status == "rejected" and decided.decided_by == "agent:bob"
     with sqlite3.connect(own_data / "billing.db") as db:
         status = db.execute(
             "select status from autopay_mandates where account_number='BA90000001'"
@@ -406,8 +446,8 @@ def test_json_in_the_text_instead_of_a_tool_call_is_still_used(build: Build) -> 
         engine = build(fake.url)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         fake.assert_done()
-    summary = card(engine, "s1", "summary")
-    assert summary["prose"] == "Past-due bill; autopay card expired."
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.prose == "Past-due bill; autopay card expired."
 
 
 def test_ask_without_a_model_gives_the_best_passage_and_bad_questions_are_refused(
@@ -428,21 +468,25 @@ def test_a_restart_carries_on_from_the_models_summary_and_spend(build: Build) ->
         first = build(fake.url)
         asyncio.run(turn(first, utter(1, PHONE_TURN)))
         asyncio.run(turn(first, utter(2, "Let me check that for you.", speaker="agent")))
-        before = card(first, "s1", "summary")
+        before = card(first, "s1", "summary", cm.SummaryData)
         again = build(fake.url)  # a new process on the same session database
         asyncio.run(turn(again, utter(3, "Ten years on autopay, why now?")))
     last = fake.requests[-1]["messages"][1]["content"]
     previous = last.split("PREVIOUS SUMMARY", 1)[1].split("NEW TURNS", 1)[0]
-    assert before["prose"] in previous
+    assert before.prose in previous
     assert "past due" not in last.split("NEW TURNS SINCE THAT SUMMARY", 1)[1]
-    usage = card(again, "s1", "summary")["usage"]["conversation"]
-    assert usage["calls"] == 3 and usage["prompt_tokens"] == fake.prompt_tokens
+    usage = card(again, "s1", "summary", cm.SummaryData).usage
+    assert usage is not None
+    assert usage.conversation.calls == 3
+    assert usage.conversation.prompt_tokens == fake.prompt_tokens
 
 
 def test_an_action_done_elsewhere_closes_its_proposal(build: Build) -> None:
     with FakeOpenAI(responder=model_like.respond) as fake:
         engine = build(fake.url)
+        verify(engine)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        new_card(engine)
         asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
         elsewhere = Event(
             event_id="s1-3",
@@ -453,6 +497,6 @@ def test_an_action_done_elsewhere_closes_its_proposal(build: Build) -> None:
             data={"action": "update_autopay", "status": "done"},
         )
         asyncio.run(turn(engine, elsewhere))
-    closed = next(c.data for c in engine.panel("s1") if c.data.get("kind") == "update_autopay")
-    assert closed["status"] == "done" and not closed["needs_approval"]
-    assert "outside the copilot" in closed["result"]
+    closed = actions(engine, "s1")["update_autopay"]
+    assert closed.status == "done" and not closed.needs_approval
+    assert "outside the copilot" in (closed.result or "")

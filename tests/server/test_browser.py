@@ -82,6 +82,13 @@ def test_the_past_due_scenario_fills_every_card_and_an_action_is_approved(
     tab.screenshot(path=ARTIFACTS / "past-due-scenario.png", full_page=True)
     first_version = int(tab.locator("copilot-panel").get_attribute("data-version") or 0)
     assert first_version >= 3
+    # Her number identified her; until a check verifies her, verifying is the next step.
+    card(tab, "next_best_action").get_by_text("Verify the customer").first.wait_for(timeout=15_000)
+    sid = tab.evaluate("() => document.querySelector('copilot-panel').getAttribute('session')")
+    check = {"event_id": "otp-ok", "type": "metadata", "speaker": "system"}
+    with httpx.Client(base_url=console_url, headers=bearer("agent"), timeout=30) as api:
+        passed = {**check, "data": {"verified_by": "otp_sms"}}
+        assert api.post(f"/v1/sessions/{sid}/events", json=passed).status_code == 202
     # The agent explains; the playbook's next step is the autopay card, proposed as an action.
     tab.locator("#speaker").select_option("agent")
     tab.locator("#text").fill("Your autopay card expired in September, so the payment failed.")
@@ -90,7 +97,6 @@ def test_the_past_due_scenario_fills_every_card_and_an_action_is_approved(
     card(tab, "next_best_action").get_by_text("secure payment form", exact=False).first.wait_for(
         timeout=30_000
     )
-    sid = tab.evaluate("() => document.querySelector('copilot-panel').getAttribute('session')")
     form = {"form_id": "f1", "brand": "Visa", "last4": "4242", "exp_month": 4, "exp_year": 2031}
     with httpx.Client(base_url=console_url, headers=bearer("agent"), timeout=30) as api:
         added = api.post(f"/v1/sessions/{sid}/payment-methods", json=form)

@@ -10,6 +10,8 @@ import httpx
 import jsonschema
 import pytest
 
+from copilot import card_models as cm
+from tests.card_data import data
 from tests.conftest import bearer
 from tests.server.conftest import serving_shipped
 
@@ -96,32 +98,30 @@ def test_a_handoff_opens_a_prefilled_panel_and_its_packet_meets_the_schema(serve
 
         # The agent's panel has all of it before anyone types.
         panel = cards(agent, sid)
-        customer = panel["customer"]["data"]
-        assert customer["customer_id"] == MARGARET
-        assert customer["verification"]["status"] == "verified"
-        assert panel["next_best_action"]["data"]["next"]["step"] == packet["first_step"]["step"]
-        summary = panel["summary"]["data"]
-        assert summary["handoff"]["bot"] == "chatbot"
-        assert summary["handoff"]["open_questions"] == [
-            "update the autopay card",
-            "waive the late fee?",
-        ]
-        assert summary["provided"][0]["field"] == "identity"
-        origin = panel["journey"]["data"]["origin"]
-        assert origin["source"] == "crm:INT-9000001-2"
-        assert origin["summary"].startswith("the chat link in the billing email: Notice sent")
+        customer = data(panel["customer"], cm.CustomerData)
+        assert customer.customer_id == MARGARET
+        assert customer.verification.status == "verified"
+        nba = data(panel["next_best_action"], cm.NextBestActionData)
+        assert nba.next is not None and nba.next.step == packet["first_step"]["step"]
+        handoff = data(panel["summary"], cm.SummaryData).handoff
+        assert handoff is not None and handoff.bot == "chatbot"
+        assert handoff.open_questions == ["update the autopay card", "waive the late fee?"]
+        assert data(panel["summary"], cm.SummaryData).provided[0].field == "identity"
+        origin = data(panel["journey"], cm.JourneyData).origin
+        assert origin is not None and origin.source == "crm:INT-9000001-2"
+        assert origin.summary.startswith("the chat link in the billing email: Notice sent")
 
         # The agent asks for what the bot already has: the panel says so.
         ask = {"event_id": "a1", "type": "utterance", "speaker": "agent"}
         ask["text"] = "Hi Margaret! Can I have your phone number please?"
         assert agent.post(f"/v1/sessions/{sid}/events", json=ask).status_code == 202
-        alert = cards(agent, sid)["alert:repeat"]["data"]
-        assert alert["field"] == "phone" and "No need to ask again" in alert["message"]
+        alert = data(cards(agent, sid)["alert:repeat"], cm.AlertData)
+        assert alert.field == "phone" and "No need to ask again" in alert.message
         again = {"event_id": "a2", "type": "utterance", "speaker": "agent"}
         again["text"] = "Could you verify your identity for me first?"
         assert agent.post(f"/v1/sessions/{sid}/events", json=again).status_code == 202
-        alert = cards(agent, sid)["alert:repeat"]["data"]
-        assert alert["field"] == "identity" and "texted code" in alert["message"]
+        alert = data(cards(agent, sid)["alert:repeat"], cm.AlertData)
+        assert alert.field == "identity" and "texted code" in alert.message
         fine = {"event_id": "a3", "type": "utterance", "speaker": "agent"}
         fine["text"] = "I see the card on file expired, let's update it."
         assert agent.post(f"/v1/sessions/{sid}/events", json=fine).status_code == 202
@@ -206,7 +206,7 @@ def test_an_old_verification_has_expired(served: str) -> None:
     assert "verification:" not in " ".join(r.json()["packet"]["gaps"])  # it was sent
 
 
-def test_a_pin_check_in_the_ivr_holds_in_the_next_channel(served: str) -> None:
+def test_a_pin_check_in_the_ivr_holds_in_the_next_channel_it_transfers_to(served: str) -> None:
     with client(served, "agent") as c:
         ivr = c.post("/v1/sessions", json={"channel": "ivr"}).json()["session_id"]
         note = {
@@ -224,14 +224,27 @@ def test_a_pin_check_in_the_ivr_holds_in_the_next_channel(served: str) -> None:
             "text": "Hi, it's Margaret, my number is (415) 555-0101. My bill is past due.",
         }
         assert c.post(f"/v1/sessions/{chat}/events", json=hello).status_code == 202
+        # Another session of hers verified; nothing links this chat to it, so it does not count.
+        unlinked = data(cards(c, chat)["customer"], cm.CustomerData)
+        assert unlinked.verification.status == "none"
+        assert unlinked.standing == "identified, not verified"
+        # The IVR transfers the contact and names its own leg: that link carries the check.
+        link = {
+            "event_id": "c2",
+            "type": "metadata",
+            "speaker": "system",
+            "data": {"verified_contact": ivr},
+        }
+        assert c.post(f"/v1/sessions/{chat}/events", json=link).status_code == 202
         panel = cards(c, chat)
-        check = panel["customer"]["data"]["verification"]
-        assert check["status"] == "verified"
-        assert check["text"].startswith("verified by PIN in IVR")
-        assert check["source"] == f"session {ivr}"
-        sessions = {s["session_id"]: s for s in panel["journey"]["data"]["sessions"]}
-        assert sessions[chat]["current"] and not sessions[ivr]["current"]
-        assert sessions[ivr]["channel"] == "ivr"
+        check = data(panel["customer"], cm.CustomerData).verification
+        assert check.status == "verified"
+        assert check.text.startswith("verified by PIN in IVR")
+        assert check.source == f"session {ivr}"
+        journey_card = data(panel["journey"], cm.JourneyData)
+        sessions = {s.session_id: s for s in journey_card.sessions}
+        assert sessions[chat].current and not sessions[ivr].current
+        assert sessions[ivr].channel == "ivr"
 
         journey = c.get(f"/v1/customers/{MARGARET}/journey")
         assert journey.status_code == 200
@@ -245,7 +258,13 @@ def test_a_pin_check_in_the_ivr_holds_in_the_next_channel(served: str) -> None:
 
 def test_the_schemas_are_published(served: str) -> None:
     listed = httpx.get(f"{served}/schemas").json()
-    assert listed == ["handoff-packet.json", "handoff-request.json"]
+    assert listed == [
+        "card.json",
+        "event.json",
+        "handoff-packet.json",
+        "handoff-request.json",
+        "panel-update.json",
+    ]
     request_schema = httpx.get(f"{served}/schemas/handoff-request.json").json()
     jsonschema.validate(past_due_handoff("schema-1"), request_schema)
     with pytest.raises(jsonschema.ValidationError):

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from copilot import card_models as cm
+from tests.card_data import data
 from tests.conftest import bearer
 from tests.server.conftest import serving_shipped
 
@@ -79,17 +81,38 @@ def test_an_approval_runs_the_action_and_records_who(served: str) -> None:
     sid = new_session(served)
     with client(served, "agent") as c:
         say(c, sid, 1, PHONE_TURN)
+        check = {"event_id": "v1", "type": "metadata", "speaker": "system"}
+        check["data"] = {"verified_by": "otp_sms"}
+        assert c.post(f"/v1/sessions/{sid}/events", json=check).status_code == 202
         say(c, sid, 2, "Your autopay card expired.", speaker="agent")
         cards = c.get(f"/v1/sessions/{sid}/panel").json()["cards"]
-        proposed = [x["data"] for x in cards if x["type"] == "action"]
-        assert proposed and proposed[0]["needs_approval"]
-        action = proposed[0]["action_id"]
+        # No new payment method yet: nothing to approve, and the step says what it waits for.
+        assert not [x for x in cards if x["type"] == "action"]
+        nba = data(next(x for x in cards if x["id"] == "next_best_action"), cm.NextBestActionData)
+        assert nba.next is not None and "secure payment form" in " ".join(nba.next.waiting_for)
+        url = f"/v1/sessions/{sid}/payment-methods"
+        form = {"form_id": "f1", "brand": "visa", "last4": "4242", "exp_month": 3, "exp_year": 2031}
+        raw = c.post(url, json={**form, "card_number": "4111111111111111"})
+        assert raw.status_code in (400, 422) and "card_number" in raw.text
+        assert "4111111111111111" not in raw.text
+        assert c.post(url, json={**form, "last4": "42424"}).status_code in (400, 422)
+        with client(served, "other") as eve:
+            assert eve.post(url, json=form).status_code == 403
+        added = c.post(url, json=form)
+        assert added.status_code == 201, added.text
+        assert added.json()["token"].startswith("pm_") and added.json()["last4"] == "4242"
+        cards = c.get(f"/v1/sessions/{sid}/panel").json()["cards"]
+        proposed = [data(x, cm.ActionData) for x in cards if x["type"] == "action"]
+        assert proposed and proposed[0].needs_approval
+        # The system's own preview, before anything is written.
+        assert proposed[0].preview and "4242" in " ".join(proposed[0].changes.values())
+        action = proposed[0].action_id
         with client(served, "qa") as qa:
             assert qa.post(f"/v1/sessions/{sid}/actions/{action}/approve").status_code == 403
         done = c.post(f"/v1/sessions/{sid}/actions/{action}/approve")
         assert done.status_code == 200, done.text
-        assert done.json()["data"]["status"] == "done"
-        assert done.json()["data"]["decided_by"] == "agent one"
+        decided = data(done.json(), cm.ActionData)
+        assert decided.status == "done" and decided.decided_by == "agent one"
         again = c.post(f"/v1/sessions/{sid}/actions/{action}/approve")
         assert again.status_code == 400 and "already done" in again.json()["error"]["message"]
         unknown = c.post(f"/v1/sessions/{sid}/actions/act-nope/approve")

@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from copilot import card_models as cm
 from examples.handoff_bot import ORIGINS, SCRIPTS, HandoffBot
 from server.client import CopilotClient
+from tests.card_data import data
 from tests.conftest import bearer
 from tests.server.conftest import serving_shipped
 
@@ -61,22 +63,25 @@ def test_email_then_bot_then_human_and_nobody_asks_twice(served: str) -> None:
 
         # 3. The agent opens the session: everything is there before they type a word.
         cards = {c["id"]: c for c in first_update(served, sid)["cards"]}
-        customer = cards["customer"]["data"]
-        assert customer["customer_id"] == MARGARET
-        check = customer["verification"]
-        assert check["status"] == "verified"
-        assert check["text"].startswith("verified by a texted code in chat")
-        nba = cards["next_best_action"]["data"]
-        assert nba["intent"] == "billing_past_due"
-        assert nba["next"]["step"] == "update-card"  # the fix: the autopay card expired
-        assert "card_expired" in nba["reason"]
-        proposals = [c for c in cards.values() if c["type"] == "action"]
-        assert [p["data"]["kind"] for p in proposals] == ["update_autopay"]
-        origin = cards["journey"]["data"]["origin"]
-        assert origin["source"] == BILLING_EMAIL and "billing email" in origin["summary"]
-        summary = cards["summary"]["data"]
-        assert summary["handoff"]["tried"][0]["name"] == "retry_payment"
-        assert {p["field"] for p in summary["provided"]} >= {"identity", "phone", "issue"}
+        customer = data(cards["customer"], cm.CustomerData)
+        assert customer.customer_id == MARGARET
+        check = customer.verification
+        assert check.status == "verified"
+        assert check.text.startswith("verified by a texted code in chat")
+        nba = data(cards["next_best_action"], cm.NextBestActionData)
+        assert nba.intent == "billing_past_due"
+        assert nba.next is not None
+        assert nba.next.step == "update-card"  # the fix: the autopay card expired
+        assert "card_expired" in nba.reason
+        # Nothing to approve until the customer gives a new card through the secure form.
+        assert not [c for c in cards.values() if c["type"] == "action"]
+        assert any("secure payment form" in need for need in nba.next.waiting_for)
+        origin = data(cards["journey"], cm.JourneyData).origin
+        assert origin is not None
+        assert origin.source == BILLING_EMAIL and "billing email" in origin.summary
+        summary = data(cards["summary"], cm.SummaryData)
+        assert summary.handoff is not None and summary.handoff.tried[0].name == "retry_payment"
+        assert {p.field for p in summary.provided} >= {"identity", "phone", "issue"}
         assert "402931" not in json.dumps(cards)  # the texted code stays out of every card
         assert "[secret]" not in accepted.packet.mood.quotes
 

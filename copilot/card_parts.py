@@ -1,0 +1,252 @@
+"""The pieces panel card data is made of: accounts, timeline entries, steps, hits, offers.
+
+Each forbids fields it does not know, like the card data in `copilot.card_models`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from copilot.events import Channel
+from copilot.mood_cues import CueKind
+from copilot.offers.catalogue import OfferKind
+from copilot.offers.eligibility import SectionName
+from tools.identity import Identifier
+
+
+class Strict(BaseModel):
+    """Refuses fields it does not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LlmNote(Strict):
+    """What the model's pass did to this card."""
+
+    status: Literal["ok", "partial", "fallback", "rejected"]
+    prompt: str | None = Field(description="name.vN of the prompt behind the text")
+    reason: str | None = Field(None, description="why the model's text is not on the card")
+
+
+class Verification(Strict):
+    """Whether the customer counts as verified now, and from which check."""
+
+    status: Literal["verified", "expired", "failed", "none"]
+    method: str | None = None
+    channel: str | None = None
+    at: datetime | None = None
+    window_minutes: float = Field(description="how long a check holds for this tenant")
+    text: str = Field(description="e.g. 'verified by PIN in IVR, 4 minutes ago'")
+    source: str | None = Field(None, description="this session, a handoff, a CRM record")
+
+
+class Evidence(Strict):
+    identifier: Identifier
+    system: str
+    detail: str = Field(description="what matched, with PII masked")
+
+
+class Candidate(Strict):
+    customer_id: str
+    full_name: str
+    confidence: float
+    evidence: list[Evidence]
+
+
+class PastDue(Strict):
+    invoice_id: str
+    amount: float
+    due_date: date
+    days_past_due: int
+    late_fees: float
+
+
+class Autopay(Strict):
+    status: Literal["active", "failed", "cancelled", "none"]
+    card: str | None = Field(description="brand and last four digits, never more")
+    card_expired: bool
+    last_failure_reason: str | None
+    last_attempt_at: datetime | None
+
+
+class LineUsage(Strict):
+    line_id: str
+    msisdn: str
+    plan: str
+    allowance_gb: float | None = Field(description="None means unlimited")
+    recent: list[tuple[str, float]] = Field(description="(YYYY-MM, GB) for the last 4 months")
+    overage_months: int
+
+
+class Account(Strict):
+    account_number: str
+    balance: float
+    past_due: PastDue | None
+    autopay: Autopay
+    usage: list[LineUsage]
+
+
+class PurchasedItem(Strict):
+    item_id: int
+    name: str
+    category: str
+    return_until: date | None
+    exchange_until: date | None
+    eligible: bool
+    receipt_required: bool
+    policy: str
+
+
+class Purchase(Strict):
+    order: str = Field(description="order number")
+    date: date
+    total: float
+    items: list[PurchasedItem]
+
+
+class ChannelSpan(Strict):
+    channel: Channel
+    from_event: str
+
+
+class TimelineEntry(Strict):
+    at: datetime
+    channel: str
+    kind: Literal["interaction", "verification", "purchase"]
+    summary: str
+    outcome: str
+    source: str = Field(description="the record it came from: system and id")
+
+
+class SessionEntry(Strict):
+    """One of the customer's copilot sessions, this one first."""
+
+    session_id: str
+    channel: Channel | None
+    started_at: datetime
+    last_at: datetime
+    intent: str | None
+    verified: str | None = Field(description="how and where they were verified, if they were")
+    current: bool
+
+
+class Origin(Strict):
+    """Where this contact came from: as the channel said, else the newest message we sent."""
+
+    channel: str
+    kind: str = Field(description="e.g. email_link, ivr_transfer; 'likely' when inferred")
+    summary: str
+    at: str | None = Field(description="ISO time of the record, else as the channel sent it")
+    source: str
+
+
+class ProvidedItem(Strict):
+    """Something the customer already gave; the agent should not ask for it again."""
+
+    field: str
+    value: str = Field(description="masked where it is an identifier")
+    source: str
+    channel: str | None = None
+    event_id: str | None = None
+
+
+class Attempt(Strict):
+    """Something the bot already did: an action it ran, an article it showed, an answer."""
+
+    kind: Literal["action", "article", "answer"]
+    name: str
+    outcome: str | None
+
+
+class HandoffOrigin(Strict):
+    channel: str
+    kind: str
+    reference: str | None
+    at: datetime | None
+
+
+class HandoffNote(Strict):
+    """What the bot handed over (a handoff's metadata event)."""
+
+    bot: str
+    from_channel: str | None
+    tried: list[Attempt]
+    open_questions: list[str]
+    origin: HandoffOrigin | None
+
+
+class Tally(Strict):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class LlmUsage(Strict):
+    turn: Tally
+    conversation: Tally
+
+
+class Cue(Strict):
+    kind: CueKind
+    evidence: str
+
+
+class MoodReading(Strict):
+    polarity: float = Field(ge=-1.0, le=1.0)
+    label: Literal["negative", "neutral", "positive"]
+    cues: list[Cue]
+    escalation_risk: float = Field(ge=0.0, le=1.0)
+
+
+class NextStep(Strict):
+    step: str
+    title: str
+    say: str
+    uses: str | None = Field(description="the tool or write action the step runs")
+    waiting_for: list[str] = Field(description="inputs its action still needs, in words")
+
+
+class StepState(Strict):
+    id: str
+    title: str
+    status: Literal["done", "next", "open", "not_needed"]
+    evidence: list[str] = Field(description="event ids that completed it")
+
+
+class Escalation(Strict):
+    """The escalation playbook's next step, beside the next action while the alert is on."""
+
+    step: str
+    title: str
+    uses: str | None
+    reason: str
+
+
+class OfferShown(Strict):
+    offer_id: str
+    title: str
+    kind: OfferKind
+    score: float
+    why: str
+    plan_code: str | None
+    sku: str | None
+    line_id: str | None
+    sections: list[SectionName]
+    evidence: list[str] = Field(description="ToolCall ids of the systems behind the offer")
+
+
+class Citation(Strict):
+    article_id: str
+    title: str
+    section: str
+    url: str
+    snippet: str
+
+
+class KnowledgeHit(Strict):
+    citation: Citation
+    chunk_id: str
