@@ -14,17 +14,14 @@ from copilot.mood import (
     DATA_PATH,
     MODEL_DIR,
     Augment,
-    Compose,
     MoodHead,
     MoodModel,
     MoodModelError,
     MoodTracker,
     Recipe,
-    WeakLabels,
     load_default,
     load_recipe,
     train,
-    weak_rows,
 )
 from copilot.mood_cues import detect_cues
 from evals.bench import mood as bench
@@ -214,98 +211,35 @@ def test_shipped_model_records_its_training_data() -> None:
     assert data["licence"].startswith("Apache-2.0")
     # The shipped weights were trained on exactly the CSV in the repository.
     assert data["sha256"] == hashlib.sha256(DATA_PATH.read_bytes()).hexdigest()
-    # ... and on the shipped recipe, whose only outside data is CC BY 4.0 (never NC data).
+    # ... and on the shipped recipe, which adds variants of those rows and no outside data.
     recipe = load_recipe()
     assert (
         manifest["recipe"]["sha256"]
         == hashlib.sha256(recipe.model_dump_json().encode()).hexdigest()
     )
-    weak = manifest["weak_labelled_data"]
-    assert weak["licence"] == "CC BY 4.0" and weak["file"].endswith("banking77/train.csv")
-    assert recipe.weak_labels is not None and recipe.weak_labels.licence == weak["licence"]
-    assert not any("NC" in licence for licence in (data["licence"], weak["licence"]))
+    assert manifest["recipe"]["augmented_rows"] == data["rows"]
     assert "twitter_airline" not in json.dumps(manifest)
 
 
-def _tiny_recipe() -> Recipe:
-    return Recipe(
+def test_recipe_adds_one_seeded_variant_per_row(embedder: Embedder, tmp_path: Path) -> None:
+    data = tmp_path / "tiny.csv"
+    rows = ["text,label"]
+    for i in range(6):
+        rows += [
+            f"my internet has been down for {i + 2} days and nobody helps,negative",
+            f"what time does store number {i} open,neutral",
+            f"thank you so much for the help number {i},positive",
+        ]
+    data.write_text("\n".join(rows) + "\n")
+    recipe = Recipe(
         about="unit test",
-        weak_labels=WeakLabels(
-            file="bank/train.csv",
-            source="unit test bank rows",
-            licence="CC BY 4.0",
-            attribution="nobody",
-            rule="declined is negative",
-            per_intent=2,
-            seed=0,
-            negative=["declined_card_payment"],
-            neutral=["exchange_rate"],
-        ),
         augment=Augment(seed=0, why="w", prefixes=["flight 12"], suffixes=["#travel"], lowercase=0),
-        compose=Compose(why="w", labels=["negative"], seed=0),
     )
-
-
-def test_recipe_adds_weak_augmented_and_composed_rows(embedder: Embedder, tmp_path: Path) -> None:
-    data = tmp_path / "tiny.csv"
-    rows = ["text,label"]
-    for i in range(6):
-        rows += [
-            f"my internet has been down for {i + 2} days and nobody helps,negative",
-            f"what time does store number {i} open,neutral",
-            f"thank you so much for the help number {i},positive",
-        ]
-    data.write_text("\n".join(rows) + "\n")
-    bank = tmp_path / "bank" / "train.csv"
-    bank.parent.mkdir()
-    lines = ["text,category"]
-    lines += [f"why was my card declined at shop {i}?,declined_card_payment" for i in range(3)]
-    lines += [f"what is the exchange rate for currency {i}?,exchange_rate" for i in range(3)]
-    bank.write_text("\n".join(lines) + "\n")
-
-    head = train(data, embedder, recipe=_tiny_recipe(), datasets=tmp_path)
-    manifest = head.manifest
-    assert manifest["training_data"]["rows"] == 18
-    weak = manifest["weak_labelled_data"]
-    assert (weak["rows"], weak["licence"], weak["per_class"]["negative"]) == (4, "CC BY 4.0", 2)
-    # 18 own + 4 weak, one variant of each, and each negative joined with a neutral row.
-    assert manifest["recipe"]["augmented_rows"] == 22
-    assert manifest["recipe"]["composed_rows"] == 6 + 2
-    assert manifest["rows_total"] == 22 + 22 + 8
-    again = train(data, embedder, recipe=_tiny_recipe(), datasets=tmp_path)
-    assert np.array_equal(head.coef, again.coef)  # the recipe is seeded: reproducible
-
-
-def test_weak_labels_need_their_corpus(tmp_path: Path) -> None:
-    recipe = _tiny_recipe()
-    assert recipe.weak_labels is not None
-    with pytest.raises(FileNotFoundError, match=r"bank/train\.csv"):
-        weak_rows(recipe.weak_labels, tmp_path)
-    (tmp_path / "bank").mkdir()
-    (tmp_path / "bank" / "train.csv").write_text("text,category\nhi,greeting\n")
-    with pytest.raises(ValueError, match="declined_card_payment"):
-        weak_rows(recipe.weak_labels, tmp_path)
-
-
-def test_train_records_source_and_licence(embedder: Embedder, tmp_path: Path) -> None:
-    data = tmp_path / "tiny.csv"
-    rows = ["text,label"]
-    for i in range(6):
-        rows += [
-            f"my internet has been down for {i + 2} days and nobody helps,negative",
-            f"what time does store number {i} open,neutral",
-            f"thank you so much for the help number {i},positive",
-        ]
-    data.write_text("\n".join(rows) + "\n")
-    head = train(data, embedder, source="unit test rows", licence="CC0")
-    assert head.manifest["training_data"]["source"] == "unit test rows"
-    assert head.manifest["training_data"]["licence"] == "CC0"
+    head = train(data, embedder, recipe=recipe)
     assert head.manifest["training_data"]["rows"] == 18
-    assert MoodModel(head, embedder).read("thank you so much for the help").label == "positive"
-    bad = tmp_path / "bad.csv"
-    bad.write_text("text,label\nhello,angry\n")
-    with pytest.raises(ValueError, match=r"bad\.csv:2"):
-        train(bad, embedder)
+    assert (head.manifest["rows_total"], head.manifest["recipe"]["augmented_rows"]) == (36, 18)
+    assert np.array_equal(head.coef, train(data, embedder, recipe=recipe).coef)  # seeded
+    assert MoodModel(head, embedder).read("flight 12 thank you so much").label == "positive"
 
 
 def _copy_model(tmp_path: Path) -> Path:
