@@ -9,7 +9,7 @@ from copilot import nba, summary
 from copilot.panel import Card, Provenance
 from copilot.playbooks import PlaybookSet
 from copilot.provided import FIELD_NAMES, repeat_message
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from copilot.storage import aware_utc
 from tools.view import Customer360
 

@@ -11,7 +11,7 @@ from copilot.enricher import EnricherFactory
 from copilot.offers import Catalogue
 from copilot.pii import RedactionPolicy
 from copilot.playbooks import PlaybookSet
-from copilot.state import IntentPredictor, MoodFollower
+from copilot.session_state import IntentPredictor, MoodFollower
 from copilot.store import EventLog, OfferLog, ProposalLog, TouchpointStore
 from copilot.tenants import Policies, TenantPolicy
 from tools.base import Systems

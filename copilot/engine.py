@@ -24,8 +24,8 @@ from copilot.deps import EngineDeps
 from copilot.enricher import Enricher
 from copilot.events import Event
 from copilot.panel import Card, Panel, PanelUpdate, StreamItem
+from copilot.session_state import SessionState
 from copilot.stages import actions, redact
-from copilot.state import SessionState
 from tools.actions import ActionRequest, check_approver
 from tools.errors import ConfigurationError, CopilotError, InvalidInput, NotFound
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from copilot.ask import AskResult
 from copilot.panel import Card, PanelUpdate, StreamItem
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 
 if TYPE_CHECKING:
     from copilot.deps import EngineDeps

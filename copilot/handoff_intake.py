@@ -29,7 +29,7 @@ from copilot.handoff import (
     MoodTrend,
 )
 from copilot.pii import MASK, RedactionPolicy, redact
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from copilot.storage import naive_utc, open_database
 from tools.errors import NotFound
 

@@ -8,7 +8,7 @@ from copilot.actions import missing_inputs
 from copilot.offers import OfferDecision
 from copilot.panel import Card, Provenance
 from copilot.playbooks import Progress
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 
 
 def nba_card(state: SessionState, progress: Progress | None, source: str) -> Card:

@@ -17,14 +17,14 @@ from copilot.actions import ActionLedger
 from copilot.deps import EngineDeps
 from copilot.engine import Engine
 from copilot.enricher import EnricherFactory, Host
+from copilot.event_log import SessionStore
 from copilot.knowledge import build_retriever
 from copilot.offers import Catalogue, OfferLedger
 from copilot.offers import load_default as load_offers
 from copilot.playbooks import PlaybookSet
 from copilot.playbooks import load_default as load_playbooks
-from copilot.sessions import SessionStore
+from copilot.session_state import IntentPredictor, MoodFollower
 from copilot.settings import Settings
-from copilot.state import IntentPredictor, MoodFollower
 from copilot.systems import build_systems
 from copilot.tenants import Policies
 from copilot.touchpoints import TouchpointLog

@@ -1,8 +1,8 @@
 """The storage seam: one Protocol per table family on the sessions database.
 
-The embedded default implements each in SQLAlchemy over one URL: copilot.sessions.SessionStore,
+The embedded default implements each in SQLAlchemy over one URL: copilot.event_log.SessionStore,
 copilot.actions.ActionLedger, copilot.offers.OfferLedger, copilot.touchpoints.TouchpointLog,
-copilot.registry.SessionRegistry, copilot.handoff_intake.HandoffStore and
+copilot.session_registry.SessionRegistry, copilot.handoff_intake.HandoffStore and
 copilot.llm.ledger.CallLedger. Another backend implements these Protocols in one module and
 hands them to the composition root. The engine and its stages depend on these Protocols only.
 """
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from copilot.actions import ActionStatus, Proposal
+    from copilot.event_log import Appended
     from copilot.events import Event
     from copilot.offers.gate import OfferHistory, OfferStatus
-    from copilot.sessions import Appended
     from copilot.touchpoints import Touchpoint
 
 

@@ -8,8 +8,8 @@ from copilot.actions import missing_inputs
 from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
 from copilot.provided import identity_item
+from copilot.session_state import SessionState
 from copilot.stages.offers import resolved
-from copilot.state import SessionState
 
 MAX_QUOTES = 3
 

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 from copilot.handoff_intake import HandoffStore
 from copilot.knowledge import build_retriever
-from copilot.registry import SessionRegistry
+from copilot.session_registry import SessionRegistry
 from copilot.settings import Settings
 from copilot.tenants import Policies
 from copilot.touchpoints import TouchpointLog

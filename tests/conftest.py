@@ -12,7 +12,7 @@ import pytest
 
 from copilot.engine import Engine
 from copilot.runtime import optional_models
-from copilot.state import IntentPredictor, MoodFollower
+from copilot.session_state import IntentPredictor, MoodFollower
 from tests import postgres as postgres_cluster
 from tools.base import Systems
 from tools.demo.generate import Spec, generate

@@ -15,7 +15,7 @@ from copilot.llm.lane import Lanes
 from copilot.llm.notes import LlmNotes
 from copilot.llm.orchestrator import Orchestrator, ToolBox, TurnResult
 from copilot.panel import Card, TokenDelta
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from tools.errors import CopilotError, InvalidInput, NotFound
 from tools.toolkit import CustomerTools
 

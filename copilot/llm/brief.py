@@ -11,8 +11,8 @@ from typing import Any
 
 from copilot.pii import redact
 from copilot.playbooks import Playbook
+from copilot.session_state import SessionState
 from copilot.stages.playbook import view_facts
-from copilot.state import SessionState
 from tools.calls import mask
 from tools.kb.tokens import count
 

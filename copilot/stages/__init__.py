@@ -12,8 +12,8 @@ import asyncio
 from copilot.deps import EngineDeps
 from copilot.entities import extract
 from copilot.events import Event
+from copilot.session_state import SessionState
 from copilot.stages import actions, identity, knowledge, offers, playbook, signals, touchpoints
-from copilot.state import SessionState
 
 
 async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: str) -> None:

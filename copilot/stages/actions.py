@@ -12,7 +12,7 @@ from typing import Any
 from copilot.actions import Proposal, action_id, offline_request
 from copilot.deps import EngineDeps
 from copilot.events import Event
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from tools.actions import ActionRequest, ChangePlan
 from tools.errors import CopilotError
 

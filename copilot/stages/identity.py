@@ -16,7 +16,7 @@ from copilot.deps import EngineDeps
 from copilot.entities import Entities
 from copilot.events import Event
 from copilot.provided import provided_item
-from copilot.state import Foreign, SessionState
+from copilot.session_state import Foreign, SessionState
 from copilot.storage import aware_utc
 from copilot.verification import Check
 from tools.calls import Caller, mask

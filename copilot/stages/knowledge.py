@@ -7,7 +7,7 @@ from typing import Any
 
 from copilot.deps import EngineDeps
 from copilot.events import Event
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from tools.errors import CopilotError
 from tools.kb.query import ConversationQuery
 from tools.kb.query import Turn as KbTurn

@@ -7,8 +7,8 @@ from __future__ import annotations
 from copilot.deps import EngineDeps
 from copilot.events import Event
 from copilot.offers import OfferDecision, choose, eligible
+from copilot.session_state import SessionState
 from copilot.stages import actions
-from copilot.state import SessionState
 
 OFFER_RESPONSES = ("accepted", "dismissed")
 MAX_RISK = 0.7  # the escalation risk at which the alert switches on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from copilot.deps import EngineDeps
 from copilot.playbooks import Facts, PlaybookSet, track
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from tools.view import Customer360
 
 # A confident new intent with a playbook takes over from the current one; a hesitant one does not.

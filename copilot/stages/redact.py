@@ -6,7 +6,7 @@ from typing import Any
 
 from copilot.events import Event
 from copilot.pii import RedactionPolicy, redact, redact_reply
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 
 
 def clean(event: Event, state: SessionState, policy: RedactionPolicy) -> Event:

@@ -11,7 +11,7 @@ from copilot.events import Event
 from copilot.extractive import clip
 from copilot.handoff import Provided
 from copilot.provided import asked, identity_item, provided_item
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 
 # Vectors of the latest customer turns, newest first, stand in for embedding the joined text:
 # one forward pass per utterance instead of three (intent, mood and the knowledge query).

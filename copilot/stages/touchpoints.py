@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from copilot.deps import EngineDeps
-from copilot.state import SessionState
+from copilot.session_state import SessionState
 from copilot.touchpoints import Touchpoint
 
 

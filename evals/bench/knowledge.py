@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from copilot.session_state import blend
 from copilot.stages.knowledge import QUERY_WEIGHTS, REPLY_WEIGHT
-from copilot.state import blend
 from evals.bench.foundation import Figure, percentile
 from tools.kb.embeddings import Embedder
 from tools.kb.ingest import ingest

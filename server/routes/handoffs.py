@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Response
 from copilot.events import ID_PATTERN
 from copilot.handoff import HandoffAccepted, HandoffPacket, HandoffRequest
 from copilot.handoff_intake import build_packet, events_for
-from copilot.registry import new_session_id
 from copilot.schemas import schemas
+from copilot.session_registry import new_session_id
 from server.auth import Reader, Sender
 from server.deps import DepsDep
 from tools.errors import NotFound

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from copilot.ask import MAX_QUESTION, AskResult
 from copilot.events import ID_PATTERN, Channel
 from copilot.panel import Card
-from copilot.registry import MAX_FEEDBACK_TEXT, Feedback, SessionInfo, Verdict
+from copilot.session_registry import MAX_FEEDBACK_TEXT, Feedback, SessionInfo, Verdict
 from server.auth import Forbidden, Principal, Reader, Sender, Writer
 from server.deps import CopilotDeps, DepsDep
 

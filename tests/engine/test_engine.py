@@ -11,9 +11,9 @@ import pytest
 
 from copilot import card_models as cm
 from copilot.engine import Engine, EngineDeps
+from copilot.event_log import SessionStore
 from copilot.events import Event
 from copilot.panel import Card
-from copilot.sessions import SessionStore
 from tests.card_data import D, data
 from tests.conftest import TODAY
 from tools.base import Systems

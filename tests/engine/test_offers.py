@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from copilot.event_log import SessionStore
 from copilot.offers import (
     DEFAULT_PATH,
     Catalogue,
@@ -22,7 +23,6 @@ from copilot.offers import (
     eligible,
     load_default,
 )
-from copilot.sessions import SessionStore
 from tests.conftest import TODAY
 from tools.demo.catalogue import PLANS, PRODUCTS
 from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK, TOM

@@ -91,7 +91,7 @@ async def test_no_output_of_a_scenario_carries_unmasked_pii(
 
 
 def test_feedback_text_is_stored_masked(tmp_path: Path) -> None:
-    from copilot.registry import SessionRegistry
+    from copilot.session_registry import SessionRegistry
 
     registry = SessionRegistry(f"sqlite:///{tmp_path / 'r.db'}")
     info = registry.create("brightwave", "chat", "agent one")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from copilot.event_log import SessionStore
 from copilot.events import Event
-from copilot.sessions import SessionStore
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

@@ -81,7 +81,7 @@ def test_an_approval_runs_the_action_and_records_who(served: str) -> None:
     sid = new_session(served)
     with client(served, "agent") as c:
         say(c, sid, 1, PHONE_TURN)
-        check = {"event_id": "v1", "type": "metadata", "speaker": "system"}
+        check: dict[str, object] = {"event_id": "v1", "type": "metadata", "speaker": "system"}
         check["data"] = {"verified_by": "otp_sms"}
         assert c.post(f"/v1/sessions/{sid}/events", json=check).status_code == 202
         say(c, sid, 2, "Your autopay card expired.", speaker="agent")
