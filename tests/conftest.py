@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,69 @@ def api_keys() -> Any:
 def bearer(role: str) -> dict[str, str]:
     key = "test-other-agent-key-0123" if role == "other" else f"test-{role}-key-0123456789"
     return {"Authorization": f"Bearer {key}"}
+
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "evals" / "scenarios"
+
+
+@dataclass
+class Played:
+    """One shipped scenario replayed through the shipped engine on its own copy of the data."""
+
+    scenario: Any
+    replay: Any
+    engine: Engine
+    logs: str
+
+
+@pytest.fixture(scope="session")
+def shipped_replays(
+    data_dir: Path,
+    demo_kb: Path,
+    embedder: Embedder,
+    models: tuple[IntentPredictor | None, Callable[[], MoodFollower] | None],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Played]:
+    """Every shipped scenario played once per test run; several suites check the same replays
+    (expectations, the card contract, PII everywhere), so the engine runs each only once."""
+    import asyncio
+    import io
+    import logging
+    import shutil
+
+    from copilot import scenario as scenarios
+    from copilot.actions import ActionLedger
+    from copilot.settings import load_settings
+    from copilot.systems import build_systems
+
+    root = tmp_path_factory.mktemp("replays")
+    out: dict[str, Played] = {}
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = scenarios.load(path)
+        own = root / path.stem
+        own.mkdir()
+        for name in ("crm", "billing", "orders"):
+            shutil.copy(data_dir / f"{name}.db", own / f"{name}.db")
+        url = f"sqlite:///{own / 's.db'}"
+        engine = shipped_engine(
+            url,
+            build_systems(load_settings(data_dir=own)),
+            demo_kb,
+            embedder,
+            models,
+            list(scenario.unavailable),
+            actions=ActionLedger(url),
+        )
+        logs = io.StringIO()
+        handler = logging.StreamHandler(logs)
+        logging.getLogger().addHandler(handler)
+        level = logging.getLogger().level
+        logging.getLogger().setLevel(logging.DEBUG)
+        try:
+            replay = asyncio.run(scenarios.play(engine, scenario, scenario.name))
+        finally:
+            logging.getLogger().removeHandler(handler)
+            logging.getLogger().setLevel(level)
+        asyncio.run(engine.deps.systems.aclose())
+        out[path.stem] = Played(scenario, replay, engine, logs.getvalue())
+    return out

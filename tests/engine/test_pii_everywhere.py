@@ -9,22 +9,17 @@ customer typed must come out masked in all of them, and the raw values must appe
 from __future__ import annotations
 
 import json
-import logging
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from copilot import scenario as scenarios
-from copilot.actions import ActionLedger
 from copilot.handoff import HandoffRequest
 from copilot.handoff_intake import build_packet
 from copilot.pii import redact, redact_reply, unmasked
-from copilot.settings import load_settings
-from copilot.systems import build_systems
-from tests.conftest import FullEngine
+from tests.conftest import Played
 
 FOLDER = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
 FILES = sorted(FOLDER.glob("*.yaml"))
@@ -41,47 +36,30 @@ def secrets_typed(scenario: scenarios.Scenario) -> list[str]:
         for texts in (turn.text, json.dumps(turn.data)):
             for finding in redact(texts).findings:
                 raw = texts[finding.start : finding.end]
-                # The value itself, without the words that introduced it ("pin is 4821").
-                out += re.findall(r"\d[\d -]{2,}\d", raw) or [raw]
+                # A password whole; for numbers the digits, without the words that introduced
+                # them ("pin is 4821").
+                digits = [] if finding.kind == "secret" else re.findall(r"\d[\d -]{2,}\d", raw)
+                out += digits or [raw]
     return sorted(set(out))
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_no_output_of_a_scenario_carries_unmasked_pii(
-    path: Path,
-    full_engine: FullEngine,
-    data_dir: Path,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize("name", [p.stem for p in FILES])
+def test_no_output_of_a_scenario_carries_unmasked_pii(
+    name: str, shipped_replays: dict[str, Played]
 ) -> None:
-    scenario = scenarios.load(path)
-    own = tmp_path / "data"
-    own.mkdir()
-    for name in ("crm", "billing", "orders"):
-        shutil.copy(data_dir / f"{name}.db", own / f"{name}.db")
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    engine = full_engine(
-        url,
-        list(scenario.unavailable),
-        systems=build_systems(load_settings(data_dir=own)),
-        actions=ActionLedger(url),
-    )
-    caplog.set_level(logging.DEBUG)
-    replay = await scenarios.play(engine, scenario, scenario.name)
+    played = shipped_replays[name]
+    scenario, engine = played.scenario, played.engine
     live = engine.live(scenario.name)
     assert live is not None
     packet = build_packet(
         HandoffRequest(handoff_id="h1"), live.state, scenario.name, datetime.now(UTC)
     )
+    stored = engine.deps.store.events(scenario.name)
     outputs = {
-        "panel updates": replay.transcript,
-        "stored log": "\n".join(
-            e.model_dump_json(include={"text", "data"})
-            for e in engine.deps.store.events(scenario.name)
-        ),
+        "panel updates": played.replay.transcript,
+        "stored log": "\n".join(e.model_dump_json(include={"text", "data"}) for e in stored),
         "handoff packet": packet.model_dump_json(),
-        "logs": caplog.text,
+        "logs": played.logs,
     }
     for where, text in outputs.items():
         leaks = [text[f.start : f.end] for f in unmasked(text)]
