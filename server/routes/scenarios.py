@@ -85,7 +85,10 @@ async def get_scenario(
             data=t.data,
             delay_s=min(t.delay_s, 4.0),
         )
+        # An approval is the agent's own click, and a secure-form card goes to billing, not
+        # the chat: the console leaves both to the agent.
         for t in found.turns
+        if not t.approve and t.secure_form is None
     ]
     return Playable(
         name=found.name, description=found.description, channel=found.channel, turns=turns
