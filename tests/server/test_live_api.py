@@ -196,3 +196,15 @@ def test_the_websocket_carries_the_same_stream(served: str) -> None:
     refused = served.replace("http://", "ws://") + f"/v1/sessions/{sid}/ws?access_token={bot_key}"
     with pytest.raises(Exception, match="403"), connect(refused, open_timeout=10) as ws:
         ws.recv(timeout=5)
+
+
+def test_the_console_plays_what_the_channel_sends_and_leaves_approvals_to_the_agent(
+    served: str,
+) -> None:
+    with client(served, "agent") as c:
+        story = c.get("/v1/scenarios/past-due-fixed-then-offer")
+        assert story.status_code == 200
+        turns = story.json()["turns"]
+    # 14 turns in the file: three approvals and the secure-form card are the agent's to do.
+    assert len(turns) == 10
+    assert all(t["text"] or t["type"] != "utterance" for t in turns)
