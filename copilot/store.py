@@ -10,16 +10,19 @@ hands them to the composition root. The engine and its stages depend on these Pr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from copilot.actions import ActionStatus, Proposal
     from copilot.event_log import Appended
     from copilot.events import Event
+    from copilot.handoff import HandoffPacket
     from copilot.offers.gate import OfferHistory, OfferStatus
+    from copilot.session_registry import Feedback, SessionInfo, Verdict
     from copilot.touchpoints import Touchpoint
 
 
+@runtime_checkable
 class EventLog(Protocol):
     """The session log: ordered, idempotent, redacted events."""
 
@@ -34,6 +37,7 @@ class EventLog(Protocol):
     def sessions(self) -> list[str]: ...
 
 
+@runtime_checkable
 class ProposalLog(Protocol):
     """Write actions proposed in sessions, and who decided them."""
 
@@ -46,6 +50,7 @@ class ProposalLog(Protocol):
     def session(self, session_id: str) -> list[Proposal]: ...
 
 
+@runtime_checkable
 class OfferLog(Protocol):
     """Offers shown, accepted and dismissed, per session."""
 
@@ -62,9 +67,50 @@ class OfferLog(Protocol):
     def history(self, session_id: str) -> OfferHistory: ...
 
 
+@runtime_checkable
 class TouchpointStore(Protocol):
     """One row per copilot session that identified its customer."""
 
     def record(self, point: Touchpoint) -> None: ...
 
     def for_customer(self, customer_id: str, limit: int = 20) -> list[Touchpoint]: ...
+
+
+@runtime_checkable
+class SessionDirectory(Protocol):
+    """Which sessions exist, whose tenant each is, who closed it, and the agents' feedback."""
+
+    def create(
+        self, tenant: str, channel: str, created_by: str, session_id: str | None = None
+    ) -> SessionInfo: ...
+
+    def get(self, session_id: str) -> SessionInfo: ...
+
+    def sessions(
+        self, tenant: str, open_only: bool = False, limit: int = 100
+    ) -> list[SessionInfo]: ...
+
+    def close(self, session_id: str, by: str) -> SessionInfo: ...
+
+    def give_feedback(
+        self,
+        session_id: str,
+        card_id: str,
+        card_version: int,
+        verdict: Verdict,
+        text: str | None,
+        by: str,
+    ) -> Feedback: ...
+
+    def feedback(self, session_id: str) -> list[Feedback]: ...
+
+
+@runtime_checkable
+class HandoffLog(Protocol):
+    """Handoff packets per (tenant, handoff_id): a retry gets the first one back."""
+
+    def save(self, tenant: str, packet: HandoffPacket) -> HandoffPacket: ...
+
+    def find(self, tenant: str, handoff_id: str) -> HandoffPacket | None: ...
+
+    def get(self, tenant: str, handoff_id: str) -> HandoffPacket: ...

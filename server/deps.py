@@ -15,6 +15,7 @@ from copilot.handoff_intake import HandoffStore
 from copilot.knowledge import build_retriever
 from copilot.session_registry import SessionRegistry
 from copilot.settings import Settings
+from copilot.store import HandoffLog, SessionDirectory
 from copilot.tenants import Policies
 from copilot.touchpoints import TouchpointLog
 from server.auth import KeyRing
@@ -36,8 +37,8 @@ class CopilotDeps:
     today: Callable[[], date] = field(default=date.today)
     _retriever: Retriever | None = None
     _engine: Engine | None = None
-    _registry: SessionRegistry | None = None
-    _handoffs: HandoffStore | None = None
+    _registry: SessionDirectory | None = None
+    _handoffs: HandoffLog | None = None
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     metrics: Metrics = field(default_factory=Metrics)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,7 +85,7 @@ class CopilotDeps:
         except NotFound:
             return None
 
-    def handoffs(self) -> HandoffStore:
+    def handoffs(self) -> HandoffLog:
         with self._lock:
             if self._handoffs is None:
                 self._handoffs = HandoffStore(self.sessions_url)
@@ -101,7 +102,7 @@ class CopilotDeps:
     def engine_ready(self) -> bool:
         return self._engine is not None and self.warm
 
-    def registry(self) -> SessionRegistry:
+    def registry(self) -> SessionDirectory:
         with self._lock:
             if self._registry is None:
                 self._registry = SessionRegistry(self.sessions_url)
