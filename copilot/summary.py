@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from copilot.actions import missing_inputs
+from copilot.card_parts import Attempt, HandoffOrigin
 from copilot.extractive import summarize
 from copilot.panel import Card, Provenance
 from copilot.provided import identity_item
@@ -89,16 +92,33 @@ def provided(state: SessionState) -> list[dict[str, Any]]:
 
 
 def handoff(state: SessionState) -> dict[str, Any] | None:
+    """What the bot handed over, as the card's contract allows: malformed parts are left out."""
     given = state.handoff
     if not given:
         return None
+    tried = [_valid(Attempt, t) for t in _items(given.get("tried"))]
+    questions = [q for q in _items(given.get("open_questions")) if isinstance(q, str)]
+    origin = _valid(HandoffOrigin, given.get("origin"))
     return {
         "bot": str(given.get("handoff_from")),
-        "from_channel": given.get("from_channel"),
-        "tried": list(given.get("tried") or []),
-        "open_questions": list(given.get("open_questions") or []),
-        "origin": given.get("origin"),
+        "from_channel": given.get("from_channel")
+        if isinstance(given.get("from_channel"), str)
+        else None,
+        "tried": [t for t in tried if t is not None],
+        "open_questions": questions,
+        "origin": origin,
     }
+
+
+def _items(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _valid(model: type[BaseModel], value: object) -> dict[str, Any] | None:
+    try:
+        return model.model_validate(value).model_dump(mode="json")
+    except ValidationError:
+        return None
 
 
 def prose(summary: dict[str, Any], state: SessionState) -> str:

@@ -268,3 +268,30 @@ async def test_knowledge_shows_distinct_articles(engine: Engine) -> None:
     hits = card(engine, "kb1", "knowledge", cm.KnowledgeData).hits
     ids = [h.citation.article_id for h in hits]
     assert ids and len(ids) == len(set(ids)) and "billing-autopay-expired-card" in ids
+
+
+async def test_a_malformed_handoff_note_leaves_out_what_breaks_the_card_contract(
+    engine: Engine,
+) -> None:
+    from copilot import card_models as cm
+
+    note = Event(
+        event_id="h-meta",
+        session_id="h1",
+        type="metadata",
+        speaker="system",
+        channel="chat",
+        ts=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+        data={
+            "handoff_from": "chatbot",
+            "tried": [{"kind": "action", "name": "retry_payment", "outcome": "failed"}, "oops", 7],
+            "open_questions": ["why twice?", {"not": "text"}],
+            "origin": "the billing email",
+        },
+    )
+    await engine.handle(note)
+    summary = next(c for c in engine.panel("h1") if c.id == "summary")
+    data = cm.parse(summary).data
+    assert isinstance(data, cm.SummaryData) and data.handoff is not None
+    assert [t.name for t in data.handoff.tried] == ["retry_payment"]
+    assert data.handoff.open_questions == ["why twice?"] and data.handoff.origin is None
