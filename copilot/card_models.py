@@ -36,7 +36,7 @@ from copilot.card_parts import (
     Verification,
 )
 from copilot.offers.gate import OfferStatus
-from copilot.panel import SCHEMA_VERSION, Card, PanelUpdate, Provenance
+from copilot.panel import Card, PanelUpdate, Provenance
 from tools.actions import ActionRequest
 from tools.identity import Identifier
 
@@ -304,22 +304,12 @@ CARD: TypeAdapter[AnyCard] = TypeAdapter(AnyCard)
 LlmNoted = SummaryData | NextBestActionData | OfferData | KnowledgeData
 
 
-class TypedPanelUpdate(BaseModel):
+class TypedPanelUpdate(PanelUpdate):
     """`copilot.panel.PanelUpdate` with every card typed: what /schemas/panel-update.json says."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["panel_update"] = "panel_update"
-    schema_version: str = SCHEMA_VERSION
-    session_id: str
-    version: int = Field(description="increases by one with every update of this session")
-    event_id: str = Field(description="the event that caused this update")
-    cards: list[AnyCard]
-    latency_ms: float
-    source: Literal["fast", "llm", "action"] = Field(
-        "fast",
-        description="fast: the offline engine; llm: the model's enrichment; action: an approval",
-    )
+    cards: list[AnyCard]  # type: ignore[assignment]
 
 
 def parse(card: Card) -> AnyCard:

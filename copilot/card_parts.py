@@ -11,10 +11,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.events import Channel
+from copilot.handoff import VerificationState
 from copilot.mood_cues import CueKind
 from copilot.offers.catalogue import OfferKind
 from copilot.offers.eligibility import SectionName
-from tools.identity import Identifier
+from tools import identity, view
 
 
 class Strict(BaseModel):
@@ -31,54 +32,32 @@ class LlmNote(Strict):
     reason: str | None = Field(None, description="why the model's text is not on the card")
 
 
-class Verification(Strict):
-    """Whether the customer counts as verified now, and from which check."""
-
-    status: Literal["verified", "expired", "failed", "none"]
-    method: str | None = None
-    channel: str | None = None
-    at: datetime | None = None
-    window_minutes: float = Field(description="how long a check holds for this tenant")
-    text: str = Field(description="e.g. 'verified by PIN in IVR, 4 minutes ago'")
-    source: str | None = Field(None, description="this session, a handoff, a CRM record")
+# Parts the builders dump from the models that compute them: the same fields, and strict.
 
 
-class Evidence(Strict):
-    identifier: Identifier
-    system: str
-    detail: str = Field(description="what matched, with PII masked")
+class Verification(VerificationState):
+    model_config = Strict.model_config
 
 
-class Candidate(Strict):
-    customer_id: str
-    full_name: str
-    confidence: float
-    evidence: list[Evidence]
+class Evidence(identity.Evidence):
+    model_config = Strict.model_config
 
 
-class PastDue(Strict):
-    invoice_id: str
-    amount: float
-    due_date: date
-    days_past_due: int
-    late_fees: float
+class Candidate(identity.Candidate):
+    model_config = Strict.model_config
+    evidence: list[Evidence]  # type: ignore[assignment]
 
 
-class Autopay(Strict):
-    status: Literal["active", "failed", "cancelled", "none"]
-    card: str | None = Field(description="brand and last four digits, never more")
-    card_expired: bool
-    last_failure_reason: str | None
-    last_attempt_at: datetime | None
+class PastDue(view.PastDue):
+    model_config = Strict.model_config
 
 
-class LineUsage(Strict):
-    line_id: str
-    msisdn: str
-    plan: str
-    allowance_gb: float | None = Field(description="None means unlimited")
-    recent: list[tuple[str, float]] = Field(description="(YYYY-MM, GB) for the last 4 months")
-    overage_months: int
+class Autopay(view.AutopayState):
+    model_config = Strict.model_config
+
+
+class LineUsage(view.LineUsage):
+    model_config = Strict.model_config
 
 
 class Account(Strict):

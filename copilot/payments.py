@@ -6,24 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from copilot.engine import Engine
 from copilot.events import Event
 from copilot.panel import PanelUpdate
-from tools.actions import PaymentMethod, PaymentMethodEntry
+from tools.actions import CardDetails, PaymentMethod, PaymentMethodEntry
 from tools.errors import ConfigurationError, InvalidInput
 
-
-class SecureForm(BaseModel):
-    """A card as the customer entered it in the secure payment form: never its number."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    brand: str = Field(min_length=1, max_length=32, description="Visa, Mastercard, Amex, Discover")
-    last4: str = Field(pattern=r"^[0-9]{4}$")
-    exp_month: int = Field(ge=1, le=12)
-    exp_year: int = Field(ge=2000, le=2099)
+# What the form hands back: brand, last four and expiry; card data is refused by name.
+SecureForm = CardDetails
 
 
 async def from_secure_form(

@@ -135,11 +135,10 @@ class ActionPreview(BaseModel):
     )
 
 
-class PaymentMethodEntry(BaseModel):
-    """A card as the secure payment form hands it to billing: never its number or CVV."""
+class CardDetails(BaseModel):
+    """A card as the customer enters it in the secure payment form: never its number or CVV."""
 
     model_config = _CAREFUL
-    account_number: AccountNumber
     brand: Annotated[str, AfterValidator(cards.brand_name)] = Field(
         min_length=1, max_length=32, description="Visa, Mastercard, Amex or Discover"
     )
@@ -169,6 +168,12 @@ class PaymentMethodEntry(BaseModel):
                 "last4", "billing never stores a card number: send only its last four digits"
             )
         return data
+
+
+class PaymentMethodEntry(CardDetails):
+    """A card as the secure payment form hands it to billing, for one account."""
+
+    account_number: AccountNumber
 
 
 class PaymentMethod(BaseModel):

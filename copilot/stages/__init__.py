@@ -26,8 +26,8 @@ async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: st
             if event.speaker == "customer":
                 identity.note_provided(state, event, found)
     signals.provided(state, event)
-    if event.type == "metadata" and state.view is not None:
-        state.carried = identity.linked_checks(deps, state)
+    if event.type == "metadata" and "verified_contact" in event.data and state.view is not None:
+        state.carried = identity.linked_checks(deps, state)  # a link named after the view loaded
     if event.type == "action_result":
         actions.settle(deps, state, event)
         if state.view is not None:  # re-read the system of record: did it really change?

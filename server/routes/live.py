@@ -71,7 +71,8 @@ def _event(session_id: str, body: EventIn) -> Event:
         raise InvalidInput(where, err["msg"]) from None
 
 
-async def _open(deps: CopilotDeps, session_id: str, who: Principal) -> None:
+async def require_open(deps: CopilotDeps, session_id: str, who: Principal) -> None:
+    """The caller's tenant owns the session and it is still open; 403, 404 or 409 otherwise."""
     info = owned(deps, session_id, who)
     if not info.open:
         raise Closed(f"session {session_id} is closed")
@@ -93,14 +94,14 @@ async def _apply(deps: CopilotDeps, event: Event) -> Ack:
 @router.post("/{session_id}/events", status_code=202)
 async def post_event(session_id: SessionId, body: EventIn, deps: DepsDep, who: Sender) -> Ack:
     """One event; the same event_id again changes nothing."""
-    await _open(deps, session_id, who)
+    await require_open(deps, session_id, who)
     return await _apply(deps, _event(session_id, body))
 
 
 @router.post("/{session_id}/events:batch", status_code=202)
 async def post_events(session_id: SessionId, body: Batch, deps: DepsDep, who: Sender) -> list[Ack]:
     """Up to 100 events in order; all are checked before any is applied."""
-    await _open(deps, session_id, who)
+    await require_open(deps, session_id, who)
     events = [_event(session_id, e) for e in body.events]
     return [await _apply(deps, e) for e in events]
 
@@ -161,7 +162,7 @@ ActionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 async def _decide(
     deps: CopilotDeps, session_id: str, action: str, approve: bool, who: Principal
 ) -> Card:
-    await _open(deps, session_id, who)
+    await require_open(deps, session_id, who)
     engine = deps.engine()
     await engine.decide(session_id, action, approve=approve, by=who.name)
     found = {c.id: c for c in engine.panel(session_id)}.get(f"action:{action}")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from copilot.events import ID_PATTERN
 from copilot.payments import SecureForm, from_secure_form
 from server.auth import Sender
 from server.deps import DepsDep
-from server.routes.live import Closed
-from server.routes.sessions import SessionId, owned
+from server.routes.live import require_open
+from server.routes.sessions import SessionId
 
 router = APIRouter(prefix="/v1/sessions", tags=["live"])
 
@@ -18,7 +18,6 @@ router = APIRouter(prefix="/v1/sessions", tags=["live"])
 class SecureFormIn(SecureForm):
     """What the secure form hands back; form_id makes a retry change nothing."""
 
-    model_config = ConfigDict(extra="forbid")
     form_id: str = Field(pattern=ID_PATTERN, description="the form submission's own id")
 
 
@@ -36,8 +35,7 @@ async def add_payment_method(
     session_id: SessionId, body: SecureFormIn, deps: DepsDep, who: Sender
 ) -> PaymentMethodOut:
     """Billing registers the card for the session's customer; the session gets its token."""
-    if not owned(deps, session_id, who).open:
-        raise Closed(f"session {session_id} is closed")
+    await require_open(deps, session_id, who)
     form = SecureForm.model_validate(body.model_dump(exclude={"form_id"}))
     method, update = await from_secure_form(
         deps.engine(), session_id, form, f"payment-method-{body.form_id}"
