@@ -11,6 +11,8 @@ from tools.actions import RoutedActions
 from tools.base import Systems
 from tools.errors import ConfigurationError
 
+SYSTEM_FILES = ("crm", "billing", "orders")
+
 
 def build_systems(settings: Settings) -> Systems:
     """The three systems and their write actions, over the backend the settings name."""
@@ -87,17 +89,21 @@ def with_outage(systems: Systems, down: list[str]) -> Systems:
     )
 
 
-def private_copy(settings: Settings, folder: Path) -> Settings | None:
-    """Settings over a copy of the embedded demo databases in folder, for a replay that writes
-    (approvals) without touching the data it was given; None where the data is not embedded."""
+def embedded(settings: Settings) -> bool:
+    """The systems are the demo's SQLite files in data_dir (which a replay may copy)."""
     if settings.backend != "sql" or any(
         (settings.crm_db_url, settings.billing_db_url, settings.orders_db_url)
     ):
+        return False
+    return all((Path(settings.data_dir) / f"{name}.db").exists() for name in SYSTEM_FILES)
+
+
+def private_copy(settings: Settings, folder: Path) -> Settings | None:
+    """Settings over a copy of the embedded demo databases in folder, for a replay that writes
+    (approvals) without touching the data it was given; None where the data is not embedded."""
+    if not embedded(settings):
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("crm", "billing", "orders"):
-        source = Path(settings.data_dir) / f"{name}.db"
-        if not source.exists():
-            return None
-        shutil.copy(source, folder / f"{name}.db")
+    for name in SYSTEM_FILES:
+        shutil.copy(Path(settings.data_dir) / f"{name}.db", folder / f"{name}.db")
     return settings.model_copy(update={"data_dir": folder})

@@ -113,9 +113,9 @@ def _scenarios(
 
 def _copies(settings: Settings) -> Callable[[], Systems] | None:
     """Fresh copies of the embedded systems for scenarios that write; None for other backends."""
-    from copilot.systems import build_systems, private_copy
+    from copilot.systems import build_systems, embedded, private_copy
 
-    if private_copy(settings, scenario_suite.scratch()) is None:
+    if not embedded(settings):
         return None
 
     def fresh() -> Systems:

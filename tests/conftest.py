@@ -194,6 +194,16 @@ def bearer(role: str) -> dict[str, str]:
 SCENARIOS = Path(__file__).resolve().parents[1] / "evals" / "scenarios"
 
 
+def own_systems(data_dir: Path, folder: Path) -> Systems:
+    """The demo systems over a private copy of data_dir: approving an action writes to them."""
+    from copilot.settings import load_settings
+    from copilot.systems import build_systems, private_copy
+
+    copied = private_copy(load_settings(data_dir=data_dir), folder)
+    assert copied is not None, f"no embedded demo data in {data_dir}"
+    return build_systems(copied)
+
+
 @dataclass
 class Played:
     """One shipped scenario replayed through the shipped engine on its own copy of the data."""
@@ -217,25 +227,19 @@ def shipped_replays(
     import asyncio
     import io
     import logging
-    import shutil
 
     from copilot import scenario as scenarios
     from copilot.actions import ActionLedger
-    from copilot.settings import load_settings
-    from copilot.systems import build_systems
 
     root = tmp_path_factory.mktemp("replays")
     out: dict[str, Played] = {}
     for path in sorted(SCENARIOS.glob("*.yaml")):
         scenario = scenarios.load(path)
         own = root / path.stem
-        own.mkdir()
-        for name in ("crm", "billing", "orders"):
-            shutil.copy(data_dir / f"{name}.db", own / f"{name}.db")
-        url = f"sqlite:///{own / 's.db'}"
+        url = f"sqlite:///{root / path.stem}.db"
         engine = shipped_engine(
             url,
-            build_systems(load_settings(data_dir=own)),
+            own_systems(data_dir, own),
             demo_kb,
             embedder,
             models,

@@ -23,7 +23,7 @@ from copilot.panel import Card, PanelUpdate
 from copilot.runtime import llm_enricher
 from copilot.schemas import schemas
 from copilot.settings import load_settings
-from copilot.systems import build_systems
+from copilot.systems import build_systems, private_copy
 from copilot.testing import model_like
 from copilot.testing.fake_openai import FakeOpenAI
 from tests.conftest import FullEngine, Played, bearer
@@ -86,14 +86,6 @@ class Contract:
             self.check(scenario.name, update)
 
 
-def copy_systems(data_dir: Path, out: Path) -> Path:
-    """The demo systems copied: approving an action writes to them."""
-    out.mkdir(parents=True)
-    for name in ("crm", "billing", "orders"):
-        shutil.copy(data_dir / f"{name}.db", out / f"{name}.db")
-    return out
-
-
 @pytest.fixture
 def model() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(responder=model_like.respond) as fake:
@@ -106,8 +98,9 @@ def replay_all(full_engine: FullEngine, data_dir: Path, root: Path, **llm: Any) 
     for path in FILES:
         scenario = scenarios.load(path)
         # Approvals write to the systems: each scenario gets its own copy of them.
-        own = copy_systems(data_dir, root / path.stem)
-        settings = load_settings(data_dir=own, **({"llm_base_url": None} | llm))
+        given = load_settings(data_dir=data_dir, **({"llm_base_url": None} | llm))
+        settings = private_copy(given, root / path.stem)
+        assert settings is not None
         db = f"sqlite:///{root / path.stem}.db"
         engine = full_engine(
             db,

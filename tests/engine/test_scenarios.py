@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from copilot import scenario as scenarios
 from copilot.actions import ActionLedger
-from copilot.settings import load_settings
-from copilot.systems import build_systems
-from tests.conftest import FullEngine, Played
+from tests.conftest import FullEngine, Played, own_systems
 from tools.errors import InvalidInput
 
 FOLDER = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
@@ -46,16 +43,11 @@ async def test_the_readme_scenario_replays_with_expectations_met(
     full_engine: FullEngine, data_dir: Path, tmp_path: Path
 ) -> None:
     scenario = scenarios.load(readme_example(tmp_path))
-    # Approvals write to the systems: the scenario gets its own copy of them.
-    own = tmp_path / "data"
-    own.mkdir()
-    for name in ("crm", "billing", "orders"):
-        shutil.copy(data_dir / f"{name}.db", own / f"{name}.db")
     url = f"sqlite:///{tmp_path / 's.db'}"
     engine = full_engine(
         url,
         list(scenario.unavailable),
-        systems=build_systems(load_settings(data_dir=own)),
+        systems=own_systems(data_dir, tmp_path / "data"),  # approvals write to them
         actions=ActionLedger(url),
     )
     replay = await scenarios.play(engine, scenario, scenario.name)
