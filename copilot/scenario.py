@@ -113,6 +113,11 @@ class Scenario(BaseModel):
     turns: list[ScenarioTurn] = Field(min_length=1, max_length=500)
     expect: Expectations = Field(default_factory=Expectations)
 
+    @property
+    def writes(self) -> bool:
+        """Some turn changes the systems (an approval, the secure form): play it on a copy."""
+        return any(t.approve or t.secure_form is not None for t in self.turns)
+
 
 def load(path: Path) -> Scenario:
     """Read and validate a scenario file; every problem names the file, the line and the field."""

@@ -385,8 +385,7 @@ def run(
             continue
         runs: list[Trial] = []
         for k in range(trials):
-            writes = any(t.approve or t.secure_form for t in scenario.turns)
-            world = fresh() if writes and fresh is not None else base
+            world = fresh() if scenario.writes and fresh is not None else base
             engine.deps.systems = with_outage(world, list(scenario.unavailable))
             try:
                 replay = asyncio.run(scenarios.play(engine, scenario, f"eval-{scenario.name}-{k}"))
@@ -400,6 +399,8 @@ def run(
                 continue
             finally:
                 engine.deps.systems = base
+                if world is not base:
+                    asyncio.run(world.aclose())  # the private copy's connections
             times = [u.latency_ms for u in replay.updates if u.source == "fast"]
             if k == 0:
                 _llm_figures(tally, replay)

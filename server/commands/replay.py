@@ -61,7 +61,7 @@ def replay(
 
         scratch = Path(tempfile.mkdtemp(prefix="replay-"))
         given = settings()
-        if any(t.approve or t.secure_form for t in scenario.turns):
+        if scenario.writes:
             # Approvals write to the systems: play on a copy, the data stays as it was.
             given = private_copy(given, scratch / "data") or given
         engine = build_engine(given, f"sqlite:///{scratch / 'sessions.db'}")
