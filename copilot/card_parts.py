@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.events import Channel
-from copilot.handoff import VerificationState
+from copilot.handoff import Provided, VerificationState
 from copilot.mood_cues import CueKind
 from copilot.offers.catalogue import OfferKind
 from copilot.offers.eligibility import SectionName
@@ -91,13 +91,8 @@ class ChannelSpan(Strict):
     from_event: str
 
 
-class TimelineEntry(Strict):
-    at: datetime
-    channel: str
-    kind: Literal["interaction", "verification", "purchase"]
-    summary: str
-    outcome: str
-    source: str = Field(description="the record it came from: system and id")
+class TimelineEntry(view.TimelineEntry):
+    model_config = Strict.model_config
 
 
 class SessionEntry(Strict):
@@ -122,14 +117,8 @@ class Origin(Strict):
     source: str
 
 
-class ProvidedItem(Strict):
-    """Something the customer already gave; the agent should not ask for it again."""
-
-    field: str
-    value: str = Field(description="masked where it is an identifier")
-    source: str
-    channel: str | None = None
-    event_id: str | None = None
+class ProvidedItem(Provided):
+    model_config = Strict.model_config
 
 
 class Attempt(Strict):

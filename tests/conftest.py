@@ -26,6 +26,7 @@ from tools.sql.engine import make_engine, sqlite_url
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 TEST_CUSTOMERS = 2000
+SYSTEMS_TOKEN = "test-token"  # the demo services' bearer token in tests
 TODAY = date.today()
 
 
@@ -44,7 +45,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def services(data_dir: Path) -> Iterator[RunningServices]:
-    with start_services(data_dir, token="test-token") as running:
+    with start_services(data_dir, token=SYSTEMS_TOKEN) as running:
         yield running
 
 
@@ -80,7 +81,7 @@ async def systems(
         return
     from tools.rest import rest_systems
 
-    rest = rest_systems(services.urls, token="test-token", timeout_s=5.0)
+    rest = rest_systems(services.urls, token=SYSTEMS_TOKEN, timeout_s=5.0)
     yield rest
     await rest.aclose()
 
@@ -259,3 +260,40 @@ def shipped_replays(
         asyncio.run(engine.deps.systems.aclose())
         out[path.stem] = Played(scenario, replay, engine, logs.getvalue())
     return out
+
+
+# Fixtures for tests whose actions write to the systems, embedded (SQL) or over REST.
+
+
+@pytest.fixture
+def data_copy(data_dir: Path, tmp_path: Path) -> Path:
+    """The session's generated data is shared and read-only: actions write to a copy."""
+    import shutil
+
+    for system in ("crm", "billing", "orders"):
+        shutil.copy(data_dir / f"{system}.db", tmp_path / f"{system}.db")
+    return tmp_path
+
+
+@pytest.fixture
+def writable_services(data_copy: Path) -> Iterator[RunningServices]:
+    with start_services(data_copy, token=SYSTEMS_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+async def rest(writable_services: RunningServices) -> AsyncIterator[Systems]:
+    from copilot.settings import Settings
+    from copilot.systems import build_systems
+
+    urls = writable_services.urls
+    settings = Settings(
+        backend="rest",
+        crm_api_url=urls["crm"],
+        billing_api_url=urls["billing"],
+        orders_api_url=urls["orders"],
+        systems_token=SYSTEMS_TOKEN,
+    )
+    built = build_systems(settings)
+    yield built
+    await built.aclose()

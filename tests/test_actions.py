@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, inspect, select
 
 from copilot.settings import Settings
 from copilot.systems import build_systems, with_outage
-from tests.conftest import TODAY
+from tests.conftest import SYSTEMS_TOKEN, TODAY
 from tools import schema as s
 from tools.actions import (
     ACTION_KINDS,
@@ -30,12 +29,12 @@ from tools.actions import (
 from tools.base import Systems
 from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK
 from tools.errors import InvalidInput, NotFound, SystemUnavailable
-from tools.services import RunningServices, start_services
+from tools.services import RunningServices
 from tools.sql import SqlBilling, SqlOrders
 from tools.sql.actions import SqlActions, action_log
 from tools.view import Customer360, customer_360
 
-TOKEN = "test-token"
+TOKEN = SYSTEMS_TOKEN
 JACKET_ORDER, JACKET_ITEM = "S900000201", 9_000_002_01
 CASE_ORDER, CASE_ITEM = "W900000202", 9_000_002_02
 REQUESTS = TypeAdapter(ActionRequest)
@@ -46,15 +45,8 @@ MARGARET_NEW_CARD = f"Mastercard ****5678, exp 08/{NEW_CARD_YEAR % 100:02d}"
 
 
 @pytest.fixture
-def data_copy(data_dir: Path, tmp_path: Path) -> Path:
-    """The session's generated data is shared and read-only: actions write to a copy."""
-    for system in ("crm", "billing", "orders"):
-        shutil.copy(data_dir / f"{system}.db", tmp_path / f"{system}.db")
-    return tmp_path
-
-
-@pytest.fixture
 async def systems(data_copy: Path) -> AsyncIterator[Systems]:
+    """The embedded systems over this test's copy of the data (actions write to them)."""
     built = build_systems(Settings(data_dir=data_copy, backend="sql"))
     yield built
     await built.aclose()
@@ -540,27 +532,6 @@ async def test_an_outage_keeps_the_other_systems_actions(systems: Systems) -> No
 
 
 # --- The REST path, through the real demo services on loopback ------------------------------
-
-
-@pytest.fixture
-def writable_services(data_copy: Path) -> Iterator[RunningServices]:
-    with start_services(data_copy, token=TOKEN) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(writable_services: RunningServices) -> AsyncIterator[Systems]:
-    urls = writable_services.urls
-    settings = Settings(
-        backend="rest",
-        crm_api_url=urls["crm"],
-        billing_api_url=urls["billing"],
-        orders_api_url=urls["orders"],
-        systems_token=TOKEN,
-    )
-    built = build_systems(settings)
-    yield built
-    await built.aclose()
 
 
 @pytest.mark.anyio

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from tools.actions import RoutedActions, TakePayment, UpdateAutopay, row_key
 from tools.base import Systems
 from tools.demo.stories import DANIEL, MARGARET, PRIYA
 from tools.errors import InvalidInput, NotFound
-from tools.services import RunningServices, start_services
+from tools.services import RunningServices
 from tools.sql.actions import SqlActions
 from tools.sql.engine import make_engine, sqlite_url
 
@@ -46,15 +45,8 @@ CARD_NUMBER = "4111111111111111"
 
 
 @pytest.fixture
-def data_copy(data_dir: Path, tmp_path: Path) -> Path:
-    """The session's generated data is shared and read-only: actions write to a copy."""
-    for system in ("crm", "billing", "orders"):
-        shutil.copy(data_dir / f"{system}.db", tmp_path / f"{system}.db")
-    return tmp_path
-
-
-@pytest.fixture
 async def systems(data_copy: Path) -> AsyncIterator[Systems]:
+    """The embedded systems over this test's copy of the data (actions write to them)."""
     built = build_systems(Settings(data_dir=data_copy, backend="sql"))
     yield built
     await built.aclose()
@@ -254,27 +246,6 @@ async def test_routed_actions_preview_and_register_on_their_system(systems: Syst
 
 
 # --- The REST path, through the real demo services on loopback ------------------------------
-
-
-@pytest.fixture
-def writable_services(data_copy: Path) -> Iterator[RunningServices]:
-    with start_services(data_copy, token=TOKEN) as running:
-        yield running
-
-
-@pytest.fixture
-async def rest(writable_services: RunningServices) -> AsyncIterator[Systems]:
-    urls = writable_services.urls
-    settings = Settings(
-        backend="rest",
-        crm_api_url=urls["crm"],
-        billing_api_url=urls["billing"],
-        orders_api_url=urls["orders"],
-        systems_token=TOKEN,
-    )
-    built = build_systems(settings)
-    yield built
-    await built.aclose()
 
 
 @pytest.mark.anyio
