@@ -10,12 +10,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from copilot import mood, mood_cues
 from copilot.events import Channel
 from copilot.handoff import Provided, VerificationState
-from copilot.mood_cues import CueKind
 from copilot.offers.catalogue import OfferKind
 from copilot.offers.eligibility import SectionName
 from tools import identity, view
+from tools.kb import models as kb
 
 
 class Strict(BaseModel):
@@ -158,16 +159,13 @@ class LlmUsage(Strict):
     conversation: Tally
 
 
-class Cue(Strict):
-    kind: CueKind
-    evidence: str
+class Cue(mood_cues.Cue):
+    model_config = Strict.model_config
 
 
-class MoodReading(Strict):
-    polarity: float = Field(ge=-1.0, le=1.0)
-    label: Literal["negative", "neutral", "positive"]
-    cues: list[Cue]
-    escalation_risk: float = Field(ge=0.0, le=1.0)
+class MoodReading(mood.MoodReading):
+    model_config = Strict.model_config
+    cues: list[Cue]  # type: ignore[assignment]  # required on the card
 
 
 class NextStep(Strict):
@@ -207,12 +205,8 @@ class OfferShown(Strict):
     evidence: list[str] = Field(description="ToolCall ids of the systems behind the offer")
 
 
-class Citation(Strict):
-    article_id: str
-    title: str
-    section: str
-    url: str
-    snippet: str
+class Citation(kb.Citation):
+    model_config = Strict.model_config
 
 
 class KnowledgeHit(Strict):
