@@ -63,6 +63,11 @@ async def test_the_readme_scenario_replays_with_expectations_met(
         ("name: x\nturns: [{text: hi}]\nexpect: {mood: furious}", "mood"),
         ("name: x\nturns: [{text: hi}]\nsurprise: 1", "surprise"),
         ("name: [unclosed", "YAML"),
+        (
+            "name: x\nturns: [{type: metadata, secure_form: {brand: Visa, last4: '4242',"
+            " exp_month: 3, exp_year: 2031, card_number: '4111111111111111'}}]",
+            "card_number",
+        ),
     ],
 )
 def test_bad_scenario_files_name_the_problem(tmp_path: Path, text: str, needle: str) -> None:
