@@ -22,6 +22,7 @@ from copilot.actions import Proposal
 from copilot.ask import AskResult, check_question, offline_answer
 from copilot.deps import EngineDeps
 from copilot.enricher import Enricher
+from copilot.event_log import ordered
 from copilot.events import Event
 from copilot.panel import Card, Panel, PanelUpdate, StreamItem
 from copilot.session_state import SessionState
@@ -31,7 +32,20 @@ from tools.errors import ConfigurationError, CopilotError, InvalidInput, NotFoun
 
 Listener = Callable[[StreamItem], Awaitable[None]]
 
-__all__ = ["Engine", "EngineDeps", "Live"]
+__all__ = ["Engine", "EngineDeps", "EventConflict", "Live"]
+
+
+class EventConflict(CopilotError):
+    """An event_id already stored with other content: a sender's bug, never applied."""
+
+    status_code = 409
+    code = "event_conflict"
+
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(
+            f"event_id {', '.join(event_ids)} was already received with other content; "
+            "send new events under new ids"
+        )
 
 
 @dataclass
@@ -47,6 +61,7 @@ class Engine:
     def __init__(self, deps: EngineDeps) -> None:
         self.deps = deps
         self._live: dict[str, Live] = {}
+        self._restoring: dict[str, asyncio.Future[Live]] = {}
         self._listeners: list[Listener] = []
         self.enricher: Enricher | None = deps.enricher(self) if deps.enricher else None
 
@@ -77,13 +92,24 @@ class Engine:
     def live(self, session_id: str) -> Live | None:
         return self._live.get(session_id)
 
+    async def _session(self, session_id: str) -> Live:
+        """The live session, restored from the log once however many callers ask at once."""
+        live = self._live.get(session_id)
+        if live is not None:
+            return live
+        pending = self._restoring.get(session_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._restore(session_id))
+            self._restoring[session_id] = pending
+            pending.add_done_callback(lambda _: self._restoring.pop(session_id, None))
+        return await asyncio.shield(pending)
+
     async def ask(self, session_id: str, question: str) -> AskResult:
         """The agent's own question: the model with tools when configured, else the best passage."""
         text = check_question(question)
         if self.live(session_id) is None and not self.deps.store.events(session_id):
             raise NotFound(f"no session {session_id}")
-        if self.live(session_id) is None:
-            await self._restore(session_id)
+        await self._session(session_id)
         if self.enricher is None:
             return await offline_answer(self.deps.retriever, text)
         return await self.enricher.ask(session_id, text)
@@ -96,7 +122,7 @@ class Engine:
         at: when, on the conversation's clock (a replayed conversation has its own); now if None.
         """
         started = time.perf_counter()
-        live = self._live.get(session_id) or await self._restore(session_id)
+        live = await self._session(session_id)
         ledger = self.deps.actions
         proposal = live.state.proposals.get(action)
         if ledger is None or proposal is None:
@@ -152,25 +178,53 @@ class Engine:
 
     async def handle(self, event: Event) -> PanelUpdate | None:
         """Apply one event; None when it was a duplicate and changed nothing."""
+        return (await self.handle_all([event]))[0]
+
+    async def handle_all(self, events: list[Event]) -> list[PanelUpdate | None]:
+        """Apply one session's events, all or none: None for each duplicate.
+
+        Applied in conversation order whatever order they came in; events that belong before
+        stored ones fold the log again once for the lot, not once each. A fold that fails takes
+        the batch's events back out of the log; nothing of it is published.
+        """
         started = time.perf_counter()
-        live = self._live.get(event.session_id) or await self._restore(event.session_id)
-        clean = redact.clean(event, live.state, self.deps.policy)
+        session_id = events[0].session_id
+        live = await self._session(session_id)
+        batch = ordered([(e, i) for i, e in enumerate(events)]) if len(events) > 1 else events
         async with live.lock:
-            appended = self.deps.store.append(clean)
-            if appended.duplicate:
-                return None
-            if appended.late:
-                # An event that belongs earlier: fold the whole log again in order.
-                live.state = self._blank(event.session_id, live.state)
-                for past in self.deps.store.events(event.session_id):
-                    await stages.fold(self.deps, live.state, past, past.text)
-            else:
-                await stages.fold(self.deps, live.state, clean, event.text)
-            update = self.refresh(live, event.event_id, started)
-        await self.publish(update)
-        if self.enricher is not None and event.type != "metadata":
-            self.enricher.kick(event.session_id, event.event_id)
-        return update
+            clean = redact.clean_all(batch, live.state, self.deps.policy)
+            fresh_count = len({e.event_id for e in batch})  # an upper bound, for the version
+            appended = self.deps.store.append_all(clean, live.panel.version + fresh_count)
+            conflicts = [e.event_id for e, a in zip(batch, appended, strict=True) if a.conflict]
+            if conflicts:
+                raise EventConflict(conflicts)
+            todo = [
+                (c, e) for c, e, a in zip(clean, batch, appended, strict=True) if not a.duplicate
+            ]
+            updates: dict[str, PanelUpdate] = {}  # by event_id
+            published: list[PanelUpdate] = []
+            try:
+                if any(a.late for a in appended):
+                    live.state = self._blank(session_id, live.state)
+                    for past in self.deps.store.events(session_id):
+                        await stages.fold(self.deps, live.state, past, past.text)
+                    published.append(self.refresh(live, todo[-1][0].event_id, started))
+                    updates = {c.event_id: published[0] for c, _ in todo}
+                else:
+                    for c, raw in todo:
+                        await stages.fold(self.deps, live.state, c, raw.text)
+                        published.append(self.refresh(live, c.event_id, started))
+                        updates[c.event_id] = published[-1]
+            except BaseException:
+                self.deps.store.discard(session_id, [c.event_id for c, _ in todo])
+                self._live.pop(session_id, None)  # rebuilt from the log on next use
+                raise
+        for update in published:
+            await self.publish(update)
+        if self.enricher is not None and any(c.type != "metadata" for c, _ in todo):
+            self.enricher.kick(session_id, todo[-1][0].event_id)
+        # In the caller's order; an id sent twice in one batch is applied once.
+        return [updates.pop(e.event_id, None) for e in events]
 
     def refresh(
         self, live: Live, event_id: str, started: float, source: str = "fast"
@@ -178,6 +232,8 @@ class Engine:
         """The cards that changed since the last update (the caller holds live.lock)."""
         changed = live.panel.diff(self._cards(live.state))
         live.panel.version += 1
+        if source != "fast":  # an event's version is kept with the event itself
+            self.deps.store.save_version(live.state.session_id, live.panel.version)
         return PanelUpdate(
             session_id=live.state.session_id,
             version=live.panel.version,
@@ -213,7 +269,7 @@ class Engine:
 
     async def snapshot(self, session_id: str) -> tuple[list[Card], int]:
         """Every card of a session and the panel's version, rebuilt from the log if need be."""
-        live = self._live.get(session_id) or await self._restore(session_id)
+        live = await self._session(session_id)
         async with live.lock:
             return list(live.panel.cards.values()), live.panel.version
 
@@ -238,7 +294,8 @@ class Engine:
             await stages.fold(self.deps, live.state, past, past.text)
         if history:  # a restored session's cards are already on the agent's screen
             live.panel.diff(self._cards(live.state))
-            live.panel.version = len(history)
+        # Versions only grow: a rejection or the slow path moved it without a logged event.
+        live.panel.version = max(len(history), self.deps.store.version(session_id))
         self._live[session_id] = live
         return live
 

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    BigInteger,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -35,7 +37,7 @@ events_table = Table(
     Column("session_id", String(128), nullable=False),
     Column("event_id", String(128), nullable=False),
     Column("arrival", Integer, nullable=False),
-    Column("seq", Integer),
+    Column("seq", BigInteger),
     Column("ts", DateTime, nullable=False, doc="UTC"),
     Column("type", String(16), nullable=False),
     Column("speaker", String(16), nullable=False),
@@ -44,6 +46,12 @@ events_table = Table(
     Column("data", Text, nullable=False),
     Column("received_at", DateTime, nullable=False, doc="UTC"),
     PrimaryKeyConstraint("session_id", "event_id"),
+)
+versions_table = Table(
+    "panel_versions",
+    metadata,
+    Column("session_id", String(128), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
 
 
@@ -64,47 +72,106 @@ def ordered(events: list[tuple[Event, int]]) -> list[Event]:
 
 
 class SessionStore:
-    """Append-only event log per session in SQLite (or any SQLAlchemy URL)."""
+    """Append-only event log per session in SQLite (or any SQLAlchemy URL), with the panel
+    version each session has reached (versions only grow, across restarts)."""
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = open_database(url, metadata)
         self._lock = threading.Lock()
 
-    def append(self, event: Event) -> Appended:
+    def append(self, event: Event, version: int | None = None) -> Appended:
         """Store an already-redacted event; the same event_id again changes nothing."""
+        return self.append_all([event], version)[0]
+
+    def append_all(self, batch: list[Event], version: int | None = None) -> list[Appended]:
+        """Store a session's events in one transaction: all of them or, on error, none.
+
+        version: the panel version the session reaches with them, kept in the same commit.
+        """
+        if not batch:
+            return []
+        session_id = batch[0].session_id
         c = events_table.c
-        # One read for all the session's bookkeeping: where the event lands, and whether a stored
-        # event belongs after it (then the caller folds the log again in order).
+        # One read for all the session's bookkeeping: which ids are stored already, where new
+        # events land, and whether a stored event belongs after them (then the caller refolds).
         latest = select(func.max(c.arrival), func.max(c.seq), func.max(c.ts)).where(
-            c.session_id == event.session_id
+            c.session_id == session_id
         )
-        ts = event.ts.replace(tzinfo=None)
+        ids = [e.event_id for e in batch]
+        stored_q = select(c.event_id, c.arrival, c.text, c.data).where(
+            (c.session_id == session_id) & c.event_id.in_(ids)
+        )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        out: list[Appended] = []
         try:
             with self._lock, self.engine.begin() as conn:
                 top, top_seq, top_ts = conn.execute(latest).one()
-                arrival = (top or 0) + 1
-                conn.execute(
-                    events_table.insert().values(
-                        session_id=event.session_id,
-                        event_id=event.event_id,
-                        arrival=arrival,
-                        seq=event.seq,
-                        ts=ts,
-                        type=event.type,
-                        speaker=event.speaker,
-                        channel=event.channel,
-                        text=event.text,
-                        data=json.dumps(event.data),
-                        received_at=datetime.now(UTC).replace(tzinfo=None),
+                stored = {r.event_id: (r.arrival, r.text, r.data) for r in conn.execute(stored_q)}
+                arrival = top or 0
+                rows: list[dict[str, object]] = []
+                for event in batch:
+                    kept = stored.get(event.event_id)
+                    if kept is not None:
+                        same = kept[1] == event.text and json.loads(kept[2]) == event.data
+                        out.append(Appended(duplicate=True, conflict=not same, arrival=kept[0]))
+                        continue
+                    ts = event.ts.replace(tzinfo=None)
+                    if event.seq is not None:
+                        late = top_seq is not None and top_seq > event.seq
+                        top_seq = max(top_seq or 0, event.seq)
+                    else:
+                        late = top_ts is not None and top_ts > ts
+                    top_ts = ts if top_ts is None else max(top_ts, ts)
+                    arrival += 1
+                    stored[event.event_id] = (arrival, event.text, json.dumps(event.data))
+                    out.append(Appended(duplicate=False, late=late, arrival=arrival))
+                    rows.append(
+                        {
+                            "session_id": session_id,
+                            "event_id": event.event_id,
+                            "arrival": arrival,
+                            "seq": event.seq,
+                            "ts": ts,
+                            "type": event.type,
+                            "speaker": event.speaker,
+                            "channel": event.channel,
+                            "text": event.text,
+                            "data": json.dumps(event.data),
+                            "received_at": now,
+                        }
                     )
-                )
+                if any(a.conflict for a in out):
+                    return out  # nothing stored: the caller refuses the whole batch
+                if rows:
+                    conn.execute(events_table.insert(), rows)
+                if rows and version is not None:
+                    _keep_version(conn, session_id, version)
         except IntegrityError:
-            return self._duplicate(event)
-        if event.seq is not None:
-            late = top_seq is not None and top_seq > event.seq
-        else:
-            late = top_ts is not None and top_ts > ts
-        return Appended(duplicate=False, late=late, arrival=arrival)
+            # Another writer stored one of these ids between the read and the insert.
+            return [self._duplicate(e) for e in batch]
+        return out
+
+    def discard(self, session_id: str, event_ids: list[str]) -> None:
+        """Take back events whose fold failed, so the log holds only what the panel shows."""
+        c = events_table.c
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(
+                events_table.delete().where(
+                    (c.session_id == session_id) & c.event_id.in_(event_ids)
+                )
+            )
+
+    def save_version(self, session_id: str, version: int) -> None:
+        """A panel version reached without a new event (a rejection, the slow path)."""
+        with self._lock, self.engine.begin() as conn:
+            _keep_version(conn, session_id, version)
+
+    def version(self, session_id: str) -> int:
+        """The highest panel version this session has published; 0 when none was kept."""
+        query = select(versions_table.c.version).where(versions_table.c.session_id == session_id)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return int(found or 0)
 
     def _duplicate(self, event: Event) -> Appended:
         """The event_id is stored already: the same event again, or a conflicting one."""
@@ -127,6 +194,15 @@ class SessionStore:
     def sessions(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(events_table.c.session_id).distinct())]
+
+
+def _keep_version(conn: Connection, session_id: str, version: int) -> None:
+    mine = versions_table.c.session_id == session_id
+    raised = versions_table.update().where(mine & (versions_table.c.version < version))
+    if conn.execute(raised.values(version=version)).rowcount == 0:
+        exists = conn.execute(select(versions_table.c.version).where(mine)).first()
+        if exists is None:
+            conn.execute(versions_table.insert().values(session_id=session_id, version=version))
 
 
 def _event(row: dict[str, object]) -> Event:

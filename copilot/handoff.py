@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from copilot.events import ID_PATTERN, MAX_DATA, MAX_TEXT, Channel
+from copilot.events import ID_PATTERN, MAX_DATA, MAX_TEXT, Channel, Moment
 
 SCHEMA_VERSION = "1"
 MAX_TRANSCRIPT = 200
@@ -45,14 +45,14 @@ class Verified(_Strict):
 
     method: Method
     channel: Channel
-    at: datetime
+    at: Moment
     result: Literal["passed", "failed"] = "passed"
 
 
 class Line(_Strict):
     speaker: Literal["customer", "bot", "system"]
     text: str = Field(max_length=MAX_TEXT)
-    ts: datetime | None = None
+    ts: Moment | None = None
 
 
 class Attempt(_Strict):
@@ -73,7 +73,7 @@ class Origin(_Strict):
     reference: str | None = Field(
         None, max_length=200, description="campaign, message or record id"
     )
-    at: datetime | None = None
+    at: Moment | None = None
 
 
 class HandoffRequest(_Strict):
@@ -190,4 +190,8 @@ class HandoffAccepted(BaseModel):
 
     session_id: str
     duplicate: bool = Field(description="true when this handoff_id was accepted before")
-    packet: HandoffPacket
+    packet: HandoffPacket | None = Field(
+        None,
+        description="what the agent's panel opens with; not sent to the bot role, which reads "
+        "nothing back (an agent reads it at GET /v1/handoffs/{handoff_id})",
+    )

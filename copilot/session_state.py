@@ -75,6 +75,7 @@ class SessionState:
     identity: Resolution | None = None
     identity_key: str = ""
     identity_events: list[str] = field(default_factory=list)
+    retry_after: datetime | None = None  # a system was down: ask it again from then on
     view: Customer360 | None = None
     intent: Any = None
     intent_event: str | None = None

@@ -24,10 +24,25 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class EventLog(Protocol):
-    """The session log: ordered, idempotent, redacted events."""
+    """The session log: ordered, idempotent, redacted events, and each session's panel version."""
 
-    def append(self, event: Event) -> Appended:
+    def append(self, event: Event, version: int | None = None) -> Appended:
         """Store one event; the same event_id again changes nothing (duplicate=True)."""
+        ...
+
+    def append_all(self, batch: list[Event], version: int | None = None) -> list[Appended]:
+        """Store a session's events atomically; none when one conflicts with a stored one.
+        version: the panel version reached with them (at most), kept in the same commit."""
+        ...
+
+    def discard(self, session_id: str, event_ids: list[str]) -> None:
+        """Take back events whose fold failed."""
+        ...
+
+    def save_version(self, session_id: str, version: int) -> None: ...
+
+    def version(self, session_id: str) -> int:
+        """The highest panel version kept for the session (0 if none): versions only grow."""
         ...
 
     def events(self, session_id: str) -> list[Event]:
@@ -73,7 +88,13 @@ class TouchpointStore(Protocol):
 
     def record(self, point: Touchpoint) -> None: ...
 
-    def for_customer(self, customer_id: str, limit: int = 20) -> list[Touchpoint]: ...
+    def forget(self, session_id: str) -> None: ...
+
+    def for_customer(
+        self, customer_id: str, tenant: str | None, limit: int = 20
+    ) -> list[Touchpoint]:
+        """The customer's sessions in this tenant (None: sessions without a tenant) only."""
+        ...
 
 
 @runtime_checkable

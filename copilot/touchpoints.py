@@ -7,7 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 
 from copilot.storage import aware_utc, naive_utc, open_database
 from copilot.verification import METHOD_NAMES, Check
@@ -17,6 +28,7 @@ touchpoints = Table(
     "touchpoints",
     metadata,
     Column("session_id", String(128), primary_key=True),
+    Column("tenant", String(64)),  # none for engines without tenants (replays, evals)
     Column("customer_id", String(64), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("started_at", DateTime, nullable=False),
@@ -31,6 +43,7 @@ touchpoints = Table(
 
 class Touchpoint(BaseModel):
     session_id: str
+    tenant: str | None = None
     customer_id: str
     channel: str
     started_at: datetime
@@ -55,6 +68,10 @@ class TouchpointLog:
     def __init__(self, url: str) -> None:
         self.engine: Engine = open_database(url, metadata)
         self._lock = threading.Lock()
+        columns = {c["name"] for c in inspect(self.engine).get_columns("touchpoints")}
+        if "tenant" not in columns:  # a database from before tenants: its rows match no tenant
+            with self.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE touchpoints ADD COLUMN tenant VARCHAR(64)"))
 
     def record(self, point: Touchpoint) -> None:
         row: dict[str, Any] = point.model_dump()
@@ -67,10 +84,20 @@ class TouchpointLog:
             if conn.execute(touchpoints.update().where(mine).values(**row)).rowcount == 0:
                 conn.execute(touchpoints.insert().values(**row))
 
-    def for_customer(self, customer_id: str, limit: int = 20) -> list[Touchpoint]:
+    def forget(self, session_id: str) -> None:
+        """A session that should never have been (a handoff that raced in twice) leaves."""
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(touchpoints.delete().where(touchpoints.c.session_id == session_id))
+
+    def for_customer(
+        self, customer_id: str, tenant: str | None, limit: int = 20
+    ) -> list[Touchpoint]:
+        """The customer's sessions in this tenant only: another tenant's are never read."""
+        c = touchpoints.c
+        scope = c.tenant.is_(None) if tenant is None else c.tenant == tenant
         query = (
             select(touchpoints)
-            .where(touchpoints.c.customer_id == customer_id)
+            .where((c.customer_id == customer_id) & scope)
             .order_by(touchpoints.c.last_at.desc())
             .limit(limit)
         )

@@ -416,6 +416,64 @@ def show_load(rows: list[LoadRow], seconds: float, ramp: float | None = None) ->
         console.print(f"{mark} {target}: {measured}", highlight=False, soft_wrap=True)
 
 
+@bench_app.command("soak")
+def soak_cmd(
+    events: Annotated[int, typer.Option(min=2, max=100_000, help="events in all")] = 1000,
+    sessions: Annotated[
+        int, typer.Option(min=1, max=1000, help="sessions, one concurrent client each")
+    ] = 50,
+    kill_at: Annotated[
+        float,
+        typer.Option(min=0.01, max=0.99, help="kill -9 the server once this share is acked"),
+    ] = 0.5,
+    no_kill: Annotated[bool, typer.Option("--no-kill", help="only the baseline run")] = False,
+    no_baseline: Annotated[
+        bool, typer.Option("--no-baseline", help="only the kill run, no baseline beside it")
+    ] = False,
+) -> None:
+    """Durability: kill -9 the server halfway through, restart it; count lost and duplicated."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evals.bench import load, soak
+
+    if no_kill and no_baseline:
+        raise typer.BadParameter("--no-kill and --no-baseline leave nothing to run")
+    if events < sessions:
+        raise typer.BadParameter("at least one event per session", param_hint="--events")
+    data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
+    kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("starting", total=events)
+
+    def say(line: str) -> None:
+        progress.update(task, description=line)
+
+    def tick(acked: int, total: int) -> None:
+        progress.update(task, completed=acked, total=total)
+
+    with progress:
+        runs = measure(
+            soak.run,
+            data_dir,
+            kb_dir,
+            events,
+            sessions,
+            kill_at,
+            not no_baseline,
+            not no_kill,
+            say,
+            tick,
+        )
+    soak.report(console, runs)
+
+
 @bench_app.command("all")
 def all_cmd() -> None:
     """Every benchmark at its default size."""

@@ -309,7 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     again = " (accepted before)" if accepted.duplicate else ""
     console.print(f"\nHanded off{again}: session [bold]{accepted.session_id}[/]", highlight=False)
-    console.print_json(accepted.packet.model_dump_json())
+    # A bot reads nothing back: the packet (who the customer is, what was tried) is for the
+    # agent, who opens it with GET /v1/handoffs/{handoff_id}.
+    if accepted.packet is not None:
+        console.print_json(accepted.packet.model_dump_json())
     return 0
 
 

@@ -14,7 +14,7 @@ from copilot import __version__
 from copilot.keys import default_path, demo_keys
 from copilot.settings import Settings, load_settings
 from copilot.systems import build_systems
-from server import errors
+from server import errors, logs
 from server.auth import KeyRing
 from server.deps import CopilotDeps
 from server.limits import BodyLimit
@@ -57,8 +57,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if keys is None and s.api_keys_file is None:
-            for role, key in ring.by_role().items():
-                log.warning("demo %s key: %s", role, key)
+            # Never the keys themselves: logs are read by more people than keys should be.
+            log.warning("demo API keys (tenant brightwave) are in %s", default_path(s.data_dir))
         # Models load off the event loop; /healthz answers meanwhile, /readyz once done.
         loading = asyncio.create_task(asyncio.to_thread(_load, deps))
         yield
@@ -68,6 +68,7 @@ def create_app(
 
     app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
     app.state.deps = deps
+    logs.install()
     errors.install(app)
     for router in (health, sessions, live, payments, handoffs, customers, kb, scenarios):
         app.include_router(router.router)

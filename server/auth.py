@@ -58,11 +58,19 @@ class KeyRing:
         return None
 
 
-def principal(request: HTTPConnection) -> Principal:
-    """The caller, from `Authorization: Bearer KEY` (or ?access_token= for EventSource)."""
+def principal(request: HTTPConnection, query: bool = False) -> Principal:
+    """The caller, from `Authorization: Bearer KEY`; on streams also ?access_token=, since a
+    browser's EventSource and WebSocket cannot send headers. Anywhere else a key in the URL
+    is refused: URLs end up in logs, histories and proxies."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    token = token or request.query_params.get("access_token", "")
+    if not token and "access_token" in request.query_params:
+        if not query:
+            raise Unauthorized(
+                "?access_token= is accepted on the stream routes only; "
+                "send Authorization: Bearer <key>"
+            )
+        token = request.query_params["access_token"]
     if not token:
         raise Unauthorized("send an API key: Authorization: Bearer <key>")
     ring: KeyRing = request.app.state.deps.keys
@@ -72,13 +80,13 @@ def principal(request: HTTPConnection) -> Principal:
     return found
 
 
-def allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that admits only these roles."""
+def allow(*roles: Role, query: bool = False) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits only these roles (query: the key may come as ?access_token=)."""
 
     # async, though it awaits nothing: FastAPI runs a plain def dependency on its thread pool,
     # a thread hop per request that costs more than the check itself under load.
     async def check(request: Request) -> Principal:
-        who = principal(request)
+        who = principal(request, query)
         if who.role not in roles:
             raise Forbidden(f"the {who.role} role may not do this (allowed: {', '.join(roles)})")
         return who
@@ -89,5 +97,9 @@ def allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
 # Who may do what: read a tenant's sessions, act on them, or only send events in.
 READ_ROLES: tuple[Role, ...] = ("agent", "supervisor", "qa", "admin")
 Reader = Annotated[Principal, Depends(allow(*READ_ROLES))]
+StreamReader = Annotated[Principal, Depends(allow(*READ_ROLES, query=True))]
+# Who may see a customer's own records (the 360, the journey): not QA, which reviews sessions.
+CUSTOMER_ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
+CustomerReader = Annotated[Principal, Depends(allow(*CUSTOMER_ROLES))]
 Writer = Annotated[Principal, Depends(allow("agent", "supervisor", "admin"))]
 Sender = Annotated[Principal, Depends(allow("agent", "bot", "supervisor", "admin"))]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -43,6 +45,7 @@ class CopilotDeps:
     metrics: Metrics = field(default_factory=Metrics)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wired: bool = False
+    _claims: dict[Hashable, tuple[asyncio.Lock, int]] = field(default_factory=dict)
     warm: bool = False  # the engine has loaded its models and answered a first query
 
     @property
@@ -78,6 +81,22 @@ class CopilotDeps:
                         wiring.touchpoints = TouchpointLog(self.sessions_url)
                 self._wired = True
             return self._engine
+
+    @asynccontextmanager
+    async def claim(self, key: Hashable) -> AsyncIterator[None]:
+        """One request at a time for key in this process (e.g. one handoff_id); the lock is
+        dropped when nobody holds or waits for it."""
+        lock, users = self._claims.get(key, (asyncio.Lock(), 0))
+        self._claims[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._claims[key]
+            if users == 1:
+                del self._claims[key]
+            else:
+                self._claims[key] = (lock, users - 1)
 
     def _tenant_of(self, session_id: str) -> str | None:
         try:

@@ -31,6 +31,13 @@ class Broadcaster:
     def __init__(self) -> None:
         self._channels: dict[str, _Channel] = {}
         self.dropped = 0
+        self.closing = False
+
+    def close(self) -> None:
+        """The server is stopping: end every stream now (clients resume elsewhere or later)."""
+        self.closing = True
+        for session_id in list(self._channels):
+            self.forget(session_id)
 
     async def __call__(self, item: StreamItem) -> None:
         channel = self._channels.setdefault(item.session_id, _Channel())
@@ -58,6 +65,8 @@ class Broadcaster:
         self, session_id: str, since: int | None, snapshot: list[Card], version: int
     ) -> AsyncGenerator[StreamItem, None]:
         """What the subscriber missed since `since`, then everything live until it leaves."""
+        if self.closing:
+            return
         channel = self._channels.setdefault(session_id, _Channel())
         queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(maxsize=QUEUE)
         channel.queues.add(queue)

@@ -32,6 +32,7 @@ async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: st
         actions.settle(deps, state, event)
         if state.view is not None:  # re-read the system of record: did it really change?
             await identity.load_view(deps, state, state.view.customer_id)
+    await identity.retry(deps, state)
     if signals.said(event):
         vector = await signals.embed(deps, state, event)
         signals.read(deps, state, event, vector)

@@ -29,6 +29,8 @@ TYPED = ("phone", "email", "account", "order")
 # A purchase remembered loosely ("a couple of weeks back") or not at all is searched around it.
 ROUGH_DAYS = 5
 RECENT_DAYS = 30
+# A system that was down when asked is asked again on a later turn, at most this often.
+RETRY_AFTER = timedelta(seconds=20)
 
 
 def note_provided(state: SessionState, event: Event, found: Entities) -> None:
@@ -73,6 +75,33 @@ def query(state: SessionState) -> dict[str, str]:
             around = state.now.date() - timedelta(days=RECENT_DAYS)
             given.update(purchase_date=around.isoformat(), tolerance_days=str(RECENT_DAYS))
     return given
+
+
+def degraded(state: SessionState) -> bool:
+    """A lookup this session depends on failed because a system was down."""
+    who = state.identity
+    if who is not None and who.status != "matched" and who.degraded:
+        return True
+    view = state.view
+    if view is None:
+        return False
+    sections = (view.profile, view.billing, view.orders, view.interactions)
+    return any(s.status == "unavailable" for s in sections)
+
+
+async def retry(deps: EngineDeps, state: SessionState) -> None:
+    """Ask again what could not be asked: an identity lookup, a section of the customer view.
+    Once the system is back the panel fills in; until then at most every RETRY_AFTER."""
+    now = state.now
+    if now is None or (state.retry_after is not None and now < state.retry_after):
+        return
+    if not degraded(state):
+        return
+    state.retry_after = now + RETRY_AFTER
+    if state.identity is not None and state.identity.status != "matched":
+        state.identity_key = ""  # identify() below resolves again
+    elif state.view is not None:
+        await load_view(deps, state, state.view.customer_id)
 
 
 async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
@@ -134,11 +163,12 @@ async def load_view(
         state.view = None
         return
     if deps.touchpoints is not None:
-        # The journey lists the customer's other sessions; a check of theirs carries over only
-        # when this conversation's metadata names that session.
+        # The journey lists the customer's other sessions in this tenant; a check of theirs
+        # carries over only when this conversation's metadata names that session.
+        tenant = deps.tenant_of(state.session_id) if deps.tenant_of else None
         state.other_sessions = [
             t
-            for t in deps.touchpoints.for_customer(customer_id)
+            for t in deps.touchpoints.for_customer(customer_id, tenant)
             if t.session_id != state.session_id
         ]
     state.carried = linked_checks(deps, state)

@@ -11,12 +11,30 @@ from copilot.session_state import SessionState
 
 def clean(event: Event, state: SessionState, policy: RedactionPolicy) -> Event:
     """The event as it may be stored: raw text never leaves the fold."""
-    text = redact(event.text, policy).text
+    return clean_all([event], state, policy)[0]
+
+
+def clean_all(events: list[Event], state: SessionState, policy: RedactionPolicy) -> list[Event]:
+    """Events in conversation order as they may be stored, each read after the ones before it."""
     turns = state.turns
-    if event.speaker == "customer" and turns and turns[-1].speaker in ("bot", "agent"):
-        # A bare code typed right after a code prompt ("402931") is a secret too.
-        text = redact_reply(turns[-1].text, text) or text
-    return event.model_copy(update={"text": text, "data": _data(event.data, policy)})
+    where = {t.event_id: i for i, t in enumerate(turns)}
+    last = (turns[-1].speaker, turns[-1].text) if turns else None
+    out: list[Event] = []
+    for event in events:
+        # A retry is read in the place it first came, so it is cleaned the same way again.
+        seen = where.get(event.event_id)
+        if seen is None:
+            before = last
+        else:
+            before = (turns[seen - 1].speaker, turns[seen - 1].text) if seen else None
+        text = redact(event.text, policy).text
+        if event.speaker == "customer" and before is not None and before[0] in ("bot", "agent"):
+            # A bare code typed right after a code prompt ("402931") is a secret too.
+            text = redact_reply(before[1], text) or text
+        out.append(event.model_copy(update={"text": text, "data": _data(event.data, policy)}))
+        if seen is None and event.type == "utterance" and text.strip():
+            last = (event.speaker, text)
+    return out
 
 
 def _data(value: Any, policy: RedactionPolicy) -> Any:

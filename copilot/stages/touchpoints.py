@@ -25,6 +25,7 @@ def touch(deps: EngineDeps, state: SessionState) -> None:
     log.record(
         Touchpoint(
             session_id=state.session_id,
+            tenant=deps.tenant_of(state.session_id) if deps.tenant_of else None,
             customer_id=view.customer_id,
             channel=channel,
             started_at=state.started or state.now,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import socket
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -13,6 +14,22 @@ from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
 
 KEEP_ALIVE_S = 75
+# How long a stop waits for requests in flight once every stream has been ended.
+DRAIN_S = 5
+
+
+class Draining(uvicorn.Server):
+    """Ends every live stream first when told to stop: uvicorn's own shutdown waits for open
+    connections, and a stream stays open until its client leaves."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app: Any = self.config.loaded_app
+        while app is not None and not hasattr(app, "state"):
+            app = getattr(app, "app", None)  # through uvicorn's middleware to the FastAPI app
+        deps = getattr(getattr(app, "state", None), "deps", None)
+        if deps is not None:
+            deps.broadcaster.close()
+        await super().shutdown(sockets)
 
 
 def serve(
@@ -38,7 +55,7 @@ def serve(
             raise fail(exc.message) from None
         console.print(f"agent console on {base}/  (keys from {s.api_keys_file}; health: /healthz)")
     # By import string: the app factory loads only when serving.
-    uvicorn.run(
+    config = uvicorn.Config(
         "server.app:create_app",
         factory=True,
         host=bind_host,
@@ -48,4 +65,6 @@ def serve(
         # console posting every few seconds races the server closing its idle connection
         # (ReadError on the client; seen at 500 sessions in `copilot bench load`).
         timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=DRAIN_S,
     )
+    Draining(config).run()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from copilot.touchpoints import Journey, journey
-from server.auth import Reader, Writer
+from server.auth import CustomerReader, Writer
 from server.deps import DepsDep
 from tools import identifiers
 from tools.identity import IdentityQuery, Resolution, resolve
@@ -63,12 +63,12 @@ async def customer_view(
 async def customer_journey(
     deps: DepsDep,
     customer_id: Annotated[str, Path(max_length=64)],
-    who: Reader,
+    who: CustomerReader,
 ) -> Journey:
     """Every touchpoint across channels, newest first: CRM interactions, verifications,
     purchases, and the copilot's own sessions with this customer."""
     cid = identifiers.customer_id(customer_id)
     view = await customer_360(deps.systems, cid, today=deps.today())
     points = deps.engine().deps.touchpoints
-    sessions = points.for_customer(cid) if points is not None else []
+    sessions = points.for_customer(cid, who.tenant) if points is not None else []
     return journey(cid, view.timeline, sessions)

@@ -12,8 +12,8 @@ from copilot.handoff import HandoffAccepted, HandoffPacket, HandoffRequest
 from copilot.handoff_intake import build_packet, events_for
 from copilot.schemas import schemas
 from copilot.session_registry import new_session_id
-from server.auth import Reader, Sender
-from server.deps import DepsDep
+from server.auth import Principal, Reader, Sender
+from server.deps import CopilotDeps, DepsDep
 from tools.errors import NotFound
 
 router = APIRouter(tags=["handoffs"])
@@ -31,12 +31,26 @@ HandoffId = Annotated[str, Path(pattern=ID_PATTERN, max_length=100)]
 async def create_handoff(
     body: HandoffRequest, response: Response, deps: DepsDep, who: Sender
 ) -> HandoffAccepted:
-    """A human session pre-filled with what the bot knows; the packet lists what it lacked."""
+    """A human session pre-filled with what the bot knows; the packet lists what it lacked.
+
+    A bot gets the session's id back and nothing of the customer's: not the packet, which
+    would tell it whose phone number it sent. Ten copies of one handoff at once make one
+    session."""
+    async with deps.claim(("handoff", who.tenant, body.handoff_id)):
+        accepted, fresh = await _hand_off(body, deps, who)
+    response.status_code = 201 if fresh else 200
+    if who.role == "bot":
+        return accepted.model_copy(update={"packet": None})
+    return accepted
+
+
+async def _hand_off(
+    body: HandoffRequest, deps: CopilotDeps, who: Principal
+) -> tuple[HandoffAccepted, bool]:
     store = deps.handoffs()
     before = store.find(who.tenant, body.handoff_id)
     if before is not None:
-        response.status_code = 200
-        return HandoffAccepted(session_id=before.session_id, duplicate=True, packet=before)
+        return HandoffAccepted(session_id=before.session_id, duplicate=True, packet=before), False
     now = datetime.now(UTC)
     registry, engine = deps.registry(), deps.engine()
     # The events are built before the session exists: a request that cannot become events
@@ -45,19 +59,23 @@ async def create_handoff(
     events = events_for(body, sid, now, engine.deps.policy)
     channel = body.to_channel or body.channel
     info = registry.create(tenant=who.tenant, channel=channel, created_by=who.name, session_id=sid)
-    for event in events:
-        await engine.handle(event)
+    if events:
+        await engine.handle_all(events)
     live = engine.live(info.session_id)
     if live is None:  # the engine lost the session it just built: not the caller's fault
         raise NotFound(f"no session {info.session_id}")
     packet = build_packet(body, live.state, info.session_id, now)
     kept = store.save(who.tenant, packet)
-    if kept.session_id != info.session_id:  # the same handoff raced in twice: keep the first
+    if kept.session_id != info.session_id:
+        # Another worker took the same handoff first: keep theirs, and leave no trace of ours
+        # in the customer's journey.
         registry.close(info.session_id, who.name)
-        response.status_code = 200
-        return HandoffAccepted(session_id=kept.session_id, duplicate=True, packet=kept)
+        await engine.release(info.session_id)
+        if engine.deps.touchpoints is not None:
+            engine.deps.touchpoints.forget(info.session_id)
+        return HandoffAccepted(session_id=kept.session_id, duplicate=True, packet=kept), False
     deps.metrics.events += len(events)
-    return HandoffAccepted(session_id=info.session_id, duplicate=False, packet=packet)
+    return HandoffAccepted(session_id=info.session_id, duplicate=False, packet=packet), True
 
 
 @router.get("/v1/handoffs/{handoff_id}")

@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from copilot.events import ID_PATTERN, MAX_TEXT, Channel, Event, EventType, Speaker
-from copilot.panel import Card
-from server.auth import READ_ROLES, Forbidden, Principal, Reader, Sender, Writer, principal
+from copilot.events import (
+    ID_PATTERN,
+    MAX_SEQ,
+    MAX_TEXT,
+    Channel,
+    Event,
+    EventType,
+    Moment,
+    Speaker,
+)
+from copilot.panel import Card, PanelUpdate
+from server.auth import READ_ROLES, Forbidden, Principal, Sender, StreamReader, Writer, principal
 from server.deps import CopilotDeps, DepsDep
 from server.routes.sessions import SessionId, owned
 from server.stream import sse
@@ -23,6 +32,10 @@ from tools.errors import CopilotError, InvalidInput, NotFound
 router = APIRouter(prefix="/v1/sessions", tags=["live"])
 MAX_BATCH = 100
 HEARTBEAT_S = 15.0
+# A sender's clock may run ahead of ours a little; an event from further ahead would make every
+# later event "late" and fold the whole log again each time.
+AHEAD = timedelta(days=1)
+MAX_VERSION = 10**18  # a panel version a client can have seen, with room to spare
 
 
 class Closed(CopilotError):
@@ -39,9 +52,16 @@ class EventIn(BaseModel):
     speaker: Speaker = "customer"
     channel: Channel = "chat"
     text: str = Field("", max_length=MAX_TEXT)
-    ts: datetime | None = None
-    seq: int | None = Field(None, ge=0)
+    ts: Moment | None = None
+    seq: int | None = Field(None, ge=0, le=MAX_SEQ)
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("ts")
+    @classmethod
+    def _not_ahead(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + AHEAD:
+            raise ValueError("is more than a day ahead of the server's clock")
+        return value
 
 
 class Batch(BaseModel):
@@ -81,6 +101,10 @@ async def require_open(deps: CopilotDeps, session_id: str, who: Principal) -> No
 async def _apply(deps: CopilotDeps, event: Event) -> Ack:
     update = await deps.engine().handle(event)
     deps.metrics.events += 1
+    return _ack(event, update)
+
+
+def _ack(event: Event, update: PanelUpdate | None) -> Ack:
     if update is None:
         return Ack(event_id=event.event_id, duplicate=True)
     return Ack(
@@ -100,10 +124,13 @@ async def post_event(session_id: SessionId, body: EventIn, deps: DepsDep, who: S
 
 @router.post("/{session_id}/events:batch", status_code=202)
 async def post_events(session_id: SessionId, body: Batch, deps: DepsDep, who: Sender) -> list[Ack]:
-    """Up to 100 events in order; all are checked before any is applied."""
+    """Up to 100 events, all applied or none: each is checked, then they are applied in
+    conversation order (seq, else ts) whatever order they came in."""
     await require_open(deps, session_id, who)
     events = [_event(session_id, e) for e in body.events]
-    return [await _apply(deps, e) for e in events]
+    updates = await deps.engine().handle_all(events)
+    deps.metrics.events += len(events)
+    return [_ack(e, u) for e, u in zip(events, updates, strict=True)]
 
 
 @router.get("/{session_id}/stream", response_class=StreamingResponse)
@@ -111,20 +138,16 @@ async def stream(
     session_id: SessionId,
     request: Request,
     deps: DepsDep,
-    who: Reader,
+    who: StreamReader,
     last_event_id: Annotated[str | None, Header()] = None,
-    since: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+    since: Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_VERSION)] = None,
 ) -> StreamingResponse:
     """Panel updates (id = panel version) and token deltas as server-sent events.
 
     Reconnect with Last-Event-ID (or ?last_event_id=) to get what was missed.
     """
     owned(deps, session_id, who)
-    resume = since
-    if last_event_id is not None:
-        if not last_event_id.isdigit():
-            raise InvalidInput("Last-Event-ID", "expected the panel version last received")
-        resume = int(last_event_id)
+    resume = since if last_event_id is None else version_seen("Last-Event-ID", last_event_id)
     cards, version = await deps.engine().snapshot(session_id)
     items = deps.broadcaster.follow(session_id, resume, cards, version)
 
@@ -154,6 +177,13 @@ async def stream(
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+def version_seen(name: str, value: str) -> int:
+    """A client's last panel version: ASCII digits only (str.isdigit takes other scripts')."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise InvalidInput(name, "expected the panel version last received (0 to 10^18)")
+    return int(value)
 
 
 ActionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
@@ -188,12 +218,12 @@ async def websocket_stream(websocket: WebSocket, session_id: str) -> None:
     """The same items as the SSE stream, as JSON text frames; ?access_token= and ?last_event_id=."""
     deps: CopilotDeps = websocket.app.state.deps
     try:
-        who = principal(websocket)
+        who = principal(websocket, query=True)
         if who.role not in READ_ROLES:
             raise Forbidden(f"the {who.role} role may not read sessions")
         owned(deps, session_id, who)
         since = websocket.query_params.get("last_event_id")
-        resume = int(since) if since and since.isdigit() else None
+        resume = None if since is None else version_seen("last_event_id", since)
     except CopilotError as exc:
         await websocket.close(code=4000 + exc.status_code, reason=exc.message[:120])
         return
@@ -203,6 +233,8 @@ async def websocket_stream(websocket: WebSocket, session_id: str) -> None:
     try:
         async for item in items:
             await websocket.send_text(item.model_dump_json())
+        # The server ended the stream (it is stopping): 1012 tells the client to come back.
+        await websocket.close(code=1012, reason="server restarting; reconnect")
     except WebSocketDisconnect:
         pass
     finally:

@@ -33,7 +33,7 @@ class PanelView(BaseModel):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card_id: str = Field(min_length=1, max_length=160)
-    card_version: int = Field(ge=0)
+    card_version: int = Field(ge=0, le=2**31 - 1)
     verdict: Verdict
     text: str | None = Field(None, max_length=MAX_FEEDBACK_TEXT)
 

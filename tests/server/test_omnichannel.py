@@ -83,7 +83,9 @@ def test_email_then_bot_then_human_and_nobody_asks_twice(served: str) -> None:
         assert summary.handoff is not None and summary.handoff.tried[0].name == "retry_payment"
         assert {p.field for p in summary.provided} >= {"identity", "phone", "issue"}
         assert "402931" not in json.dumps(cards)  # the texted code stays out of every card
-        assert "[secret]" not in accepted.packet.mood.quotes
+        assert accepted.packet is None  # the bot reads nothing back
+        packet = agent.get(f"/v1/handoffs/{bot.handoff_id}").json()
+        assert "[secret]" not in packet["mood"]["quotes"]
 
         # The agent starts with the fix, not with questions: no repeat alert.
         hello = {
