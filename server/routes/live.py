@@ -225,7 +225,11 @@ async def websocket_stream(websocket: WebSocket, session_id: str) -> None:
         since = websocket.query_params.get("last_event_id")
         resume = None if since is None else version_seen("last_event_id", since)
     except CopilotError as exc:
-        await websocket.close(code=4000 + exc.status_code, reason=exc.message[:120])
+        # Accepted, then closed: a browser reads a close code and reason (4000 + the HTTP
+        # status), never the status of a refused handshake.
+        await websocket.accept()
+        reason = exc.message.encode()[:120].decode(errors="ignore")
+        await websocket.close(code=4000 + exc.status_code, reason=reason)
         return
     await websocket.accept()
     cards, version = await deps.engine().snapshot(session_id)
