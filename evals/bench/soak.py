@@ -220,7 +220,7 @@ class Run:
         return sum(self.in_outage(at) for at, _, _ in self.server_errors)
 
 
-class _Server:
+class ServeProcess:
     """`copilot serve` in its own process group over one scratch folder; restartable."""
 
     def __init__(self, data_dir: Path, kb_dir: Path, scratch: Path) -> None:
@@ -323,7 +323,9 @@ def plan(events: int, sessions: int) -> list[list[tuple[str, dict[str, str]]]]:
 
 
 class _Driver:
-    def __init__(self, run: Run, server: _Server, client: httpx.AsyncClient, tick: Tick | None):
+    def __init__(
+        self, run: Run, server: ServeProcess, client: httpx.AsyncClient, tick: Tick | None
+    ):
         self.run = run
         self.server = server
         self.client = client
@@ -417,7 +419,7 @@ class _Driver:
             say(f"back in {self.run.restart_s:.1f} s; clients retrying")
 
 
-async def _drive(run: Run, server: _Server, say: Say | None, tick: Tick | None) -> None:
+async def _drive(run: Run, server: ServeProcess, say: Say | None, tick: Tick | None) -> None:
     limits = httpx.Limits(max_connections=run.sessions + 10, max_keepalive_connections=run.sessions)
     timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=5.0)
     headers = {"Authorization": f"Bearer {load.KEY}"}
@@ -487,7 +489,7 @@ def soak(
 ) -> Run:
     """One run against a fresh server in `scratch`; kill -9 it at `kill_at` when `kill`."""
     run = Run(kill=kill, events=events, sessions=sessions, kill_at=kill_at)
-    server = _Server(data_dir, kb_dir, scratch)
+    server = ServeProcess(data_dir, kb_dir, scratch)
     began = time.monotonic()
     try:
         if say:

@@ -63,7 +63,9 @@ def test_a_bot_sends_events_and_an_agent_reads_the_panel(
     first = bot_client.post_event(sid, utterance(1, "My bill is past due. I'm (415) 555-0101."))
     assert first["version"] == 1 and "cards" not in first
     retry = utterance(1, "My bill is past due. I'm (415) 555-0101.")
-    acks = bot_client.post_events(sid, [retry, utterance(2, "I'm on autopay, why did this happen?")])
+    acks = bot_client.post_events(
+        sid, [retry, utterance(2, "I'm on autopay, why did this happen?")]
+    )
     assert [a["duplicate"] for a in acks] == [True, False]
     with pytest.raises(CopilotClientError) as reused:  # one id, other words: a sender's bug
         bot_client.post_events(sid, [utterance(3, "and another thing"), utterance(1, "hello")])
