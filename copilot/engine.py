@@ -25,6 +25,7 @@ from copilot.enricher import Enricher
 from copilot.event_log import ordered
 from copilot.events import Event
 from copilot.panel import Card, Panel, PanelUpdate, StreamItem
+from copilot.pii import RedactionPolicy
 from copilot.session_state import SessionState
 from copilot.stages import actions, redact
 from tools.actions import ActionRequest, check_approver
@@ -88,6 +89,12 @@ class Engine:
         if self.enricher is not None:
             await self.enricher.forget(session_id)
         self._live.pop(session_id, None)
+
+    def redaction(self, session_id: str) -> RedactionPolicy:
+        """What is masked before anything is stored: the session's tenant decides, if it has one."""
+        if self.deps.tenant_of is None:
+            return self.deps.policy
+        return self.deps.policies.redaction(self.deps.tenant_of(session_id))
 
     def live(self, session_id: str) -> Live | None:
         return self._live.get(session_id)
@@ -192,7 +199,7 @@ class Engine:
         live = await self._session(session_id)
         batch = ordered([(e, i) for i, e in enumerate(events)]) if len(events) > 1 else events
         async with live.lock:
-            clean = redact.clean_all(batch, live.state, self.deps.policy)
+            clean = redact.clean_all(batch, live.state, self.redaction(session_id))
             fresh_count = len({e.event_id for e in batch})  # an upper bound, for the version
             appended = self.deps.store.append_all(clean, live.panel.version + fresh_count)
             conflicts = [e.event_id for e, a in zip(batch, appended, strict=True) if a.conflict]
@@ -208,6 +215,7 @@ class Engine:
                     live.state = self._blank(session_id, live.state)
                     for past in self.deps.store.events(session_id):
                         await stages.fold(self.deps, live.state, past, past.text)
+                    await stages.restored(self.deps, live.state)
                     published.append(self.refresh(live, todo[-1][0].event_id, started))
                     updates = {c.event_id: published[0] for c, _ in todo}
                 else:
@@ -293,6 +301,7 @@ class Engine:
         for past in history:
             await stages.fold(self.deps, live.state, past, past.text)
         if history:  # a restored session's cards are already on the agent's screen
+            await stages.restored(self.deps, live.state)
             live.panel.diff(self._cards(live.state))
         # Versions only grow: a rejection or the slow path moved it without a logged event.
         live.panel.version = max(len(history), self.deps.store.version(session_id))

@@ -61,8 +61,16 @@ class Settings(BaseSettings):
     verification_window_minutes: float = Field(
         15.0, ge=0, le=24 * 60, description="how long an identity check in one channel holds"
     )
+    mask_emails: bool = Field(
+        False, description="mask emails typed in conversations (a tenant's policy may differ)"
+    )
+    mask_phones: bool = Field(
+        False, description="mask phone numbers typed in conversations (per tenant likewise)"
+    )
     tenants_file: Path | None = Field(
-        None, description="YAML of per-tenant policy: {tenant: {verification_window_minutes}}"
+        None,
+        description="YAML of per-tenant policy: {tenant: {verification_window_minutes, "
+        "mask_emails, mask_phones}}",
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

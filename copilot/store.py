@@ -90,6 +90,8 @@ class TouchpointStore(Protocol):
 
     def forget(self, session_id: str) -> None: ...
 
+    def get(self, session_id: str) -> Touchpoint | None: ...
+
     def for_customer(
         self, customer_id: str, tenant: str | None, limit: int = 20
     ) -> list[Touchpoint]:

@@ -84,6 +84,19 @@ class TouchpointLog:
             if conn.execute(touchpoints.update().where(mine).values(**row)).rowcount == 0:
                 conn.execute(touchpoints.insert().values(**row))
 
+    def get(self, session_id: str) -> Touchpoint | None:
+        """This session's own row: whom it identified."""
+        query = select(touchpoints).where(touchpoints.c.session_id == session_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        found = dict(row._mapping)
+        for key in ("started_at", "last_at", "verified_at"):
+            if found[key] is not None:
+                found[key] = aware_utc(found[key])
+        return Touchpoint(**found)
+
     def forget(self, session_id: str) -> None:
         """A session that should never have been (a handoff that raced in twice) leaves."""
         with self._lock, self.engine.begin() as conn:

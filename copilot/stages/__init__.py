@@ -48,4 +48,12 @@ async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: st
     touchpoints.touch(deps, state)
 
 
-__all__ = ["fold"]
+async def restored(deps: EngineDeps, state: SessionState) -> None:
+    """A session folded again from its log: what the log alone cannot say."""
+    if state.view is None:
+        await identity.recall(deps, state)
+        if state.view is not None:
+            playbook.advance(deps, state)
+
+
+__all__ = ["fold", "restored"]

@@ -77,6 +77,43 @@ def query(state: SessionState) -> dict[str, str]:
     return given
 
 
+async def recall(deps: EngineDeps, state: SessionState) -> None:
+    """After a restart: the customer this session identified, when its log alone no longer
+    says who (the tenant masks the emails or phones typed in it). Identified, never verified:
+    the checks come from the log as always."""
+    if state.view is not None or deps.touchpoints is None:
+        return
+    point = deps.touchpoints.get(state.session_id)
+    tenant = deps.tenant_of(state.session_id) if deps.tenant_of else None
+    if point is None or point.tenant != tenant:
+        return
+    await load_view(deps, state, point.customer_id)
+    if state.view is None:
+        return
+    profile = state.view.profile.data
+    state.identity = Resolution(
+        status="matched",
+        customer_id=point.customer_id,
+        message="identified earlier in this conversation",
+        candidates=[
+            Candidate(
+                customer_id=point.customer_id,
+                full_name=profile.full_name if profile else point.customer_id,
+                confidence=1.0,
+                evidence=[
+                    Evidence(
+                        identifier="account",
+                        system="copilot",
+                        detail="identified earlier in this conversation (kept across a restart)",
+                    )
+                ],
+            )
+        ],
+        degraded=[],
+        tool_calls=[],
+    )
+
+
 def degraded(state: SessionState) -> bool:
     """A lookup this session depends on failed because a system was down."""
     who = state.identity

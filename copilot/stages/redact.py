@@ -31,10 +31,23 @@ def clean_all(events: list[Event], state: SessionState, policy: RedactionPolicy)
         if event.speaker == "customer" and before is not None and before[0] in ("bot", "agent"):
             # A bare code typed right after a code prompt ("402931") is a secret too.
             text = redact_reply(before[1], text) or text
-        out.append(event.model_copy(update={"text": text, "data": _data(event.data, policy)}))
+        data = (
+            _metadata(event.data, policy) if event.type == "metadata" else _data(event.data, policy)
+        )
+        out.append(event.model_copy(update={"text": text, "data": data}))
         if seen is None and event.type == "utterance" and text.strip():
             last = (event.speaker, text)
     return out
+
+
+# What a channel names the customer by: kept as sent (a tenant's contact masking is for what
+# people type), so identity holds after a restart; card numbers and national ids never are.
+IDENTITY_FIELDS = frozenset({"phone", "email", "account", "order", "customer_id"})
+ALWAYS = RedactionPolicy()
+
+
+def _metadata(data: dict[str, Any], policy: RedactionPolicy) -> dict[str, Any]:
+    return {k: _data(v, ALWAYS if k in IDENTITY_FIELDS else policy) for k, v in data.items()}
 
 
 def _data(value: Any, policy: RedactionPolicy) -> Any:

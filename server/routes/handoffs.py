@@ -56,7 +56,7 @@ async def _hand_off(
     # The events are built before the session exists: a request that cannot become events
     # leaves nothing behind.
     sid = new_session_id()
-    events = events_for(body, sid, now, engine.deps.policy)
+    events = events_for(body, sid, now, engine.deps.policies.redaction(who.tenant))
     channel = body.to_channel or body.channel
     info = registry.create(tenant=who.tenant, channel=channel, created_by=who.name, session_id=sid)
     if events:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from copilot.actions import ActionLedger
 from copilot.card_models import parse
 from copilot.engine import Engine, EventConflict
 from copilot.events import Event
+from copilot.tenants import Policies, TenantPolicy
+from copilot.touchpoints import TouchpointLog
 from tests.conftest import FullEngine, shipped_engine
 from tools.actions import WaiveLateFee
 from tools.demo.stories import MARGARET
@@ -167,3 +170,30 @@ class Counting:
     def embed(self, texts: list[str]) -> Any:
         self.texts += len(texts)
         return self.inner.embed(texts)
+
+
+async def test_a_tenant_that_masks_emails_keeps_them_out_and_still_knows_who_after_a_restart(
+    full_engine: FullEngine, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    careful = TenantPolicy(mask_emails=True)
+    wiring = {
+        "policies": Policies(TenantPolicy(), {"careful": careful}),
+        "tenant_of": lambda sid: "careful" if sid.startswith("m") else "plain",
+    }
+    engine = full_engine(url, touchpoints=TouchpointLog(url), **wiring)
+    line = "My bill is past due. You can find me as Margaret.Chen@example.net"
+    await engine.handle(say("m1", line, 0))
+    await engine.handle(say("p1", line, 0))
+    found = customer(engine, "m1")
+    assert found is not None and found.customer_id == MARGARET  # identified from the raw text
+    stored = engine.deps.store.events("m1")[0].text
+    assert "Margaret.Chen@example.net" not in stored and "[email]" in stored
+    assert "Margaret.Chen@example.net" in engine.deps.store.events("p1")[0].text  # not this one
+    panel = json.dumps([c.model_dump(mode="json") for c in engine.panel("m1")])
+    assert "Margaret.Chen@example.net" not in panel and "margaret.chen@example.net" not in panel
+    restarted = full_engine(url, touchpoints=TouchpointLog(url), **wiring)
+    await restarted.snapshot("m1")
+    again = customer(restarted, "m1")
+    assert again is not None and again.customer_id == MARGARET
+    assert again.standing == "identified, not verified"
