@@ -59,13 +59,13 @@ def test_another_tenants_sessions_never_reach_a_journey_or_a_panel(served: str) 
     with client(served, "agent") as a, client(served, "other") as b:
         mine = new_session(a)
         assert a.post(f"/v1/sessions/{mine}/events", json=utterance("t1", PHONE_TURN)).is_success
-        pin = {"event_id": "t2", "type": "metadata", "speaker": "system"}
+        pin: dict[str, Any] = {"event_id": "t2", "type": "metadata", "speaker": "system"}
         pin["data"] = {"verified_by": "pin"}
         assert a.post(f"/v1/sessions/{mine}/events", json=pin).is_success
         assert f"session:{mine}" in sessions_in_journey(a, MARGARET)
         theirs = new_session(b)
         # B's channel even names A's session as the verified contact: still no link.
-        link = {"event_id": "u1", "type": "metadata", "speaker": "system"}
+        link: dict[str, Any] = {"event_id": "u1", "type": "metadata", "speaker": "system"}
         link["data"] = {"verified_contact": mine}
         assert b.post(f"/v1/sessions/{theirs}/events", json=link).is_success
         assert b.post(f"/v1/sessions/{theirs}/events", json=utterance("u2", PHONE_TURN)).is_success
@@ -118,7 +118,7 @@ def test_numbers_past_64_bits_and_odd_digits_are_refused(served: str) -> None:
         feedback = {"card_id": "summary", "card_version": 2**64, "verdict": "accepted"}
         refused(c.post(f"/v1/sessions/{sid}/feedback", json=feedback), 400, "card_version")
         for seen in ("\u0661\u0662".encode(), b"9" * 5000, b"-1"):
-            r = c.get(f"/v1/sessions/{sid}/stream", headers={"Last-Event-ID": seen})
+            r = c.get(f"/v1/sessions/{sid}/stream", headers={b"Last-Event-ID": seen})
             refused(r, 400, "Last-Event-ID")
         r = c.get(f"/v1/sessions/{sid}/stream", params={"last_event_id": "9" * 5000})
         refused(r, 400, "last_event_id")
