@@ -197,3 +197,17 @@ async def test_a_tenant_that_masks_emails_keeps_them_out_and_still_knows_who_aft
     again = customer(restarted, "m1")
     assert again is not None and again.customer_id == MARGARET
     assert again.standing == "identified, not verified"
+
+
+async def test_a_code_sent_again_is_the_same_event_not_a_conflict(
+    full_engine: FullEngine, tmp_path: Path
+) -> None:
+    engine = full_engine(f"sqlite:///{tmp_path / 's.db'}")
+    ask = say("c1", "I've texted you a code, could you type it here?", 0, speaker="agent")
+    code = say("c1", "It's 402931", 1)
+    await engine.handle(ask)
+    assert await engine.handle(code) is not None
+    assert "402931" not in engine.deps.store.events("c1")[1].text
+    # A retry is cleaned where it first came (after the prompt), so it matches what is stored.
+    assert await engine.handle(code) is None
+    assert await engine.handle_all([ask, code]) == [None, None]
