@@ -191,3 +191,28 @@ def test_ten_copies_of_one_handoff_at_once_make_one_session(served: str) -> None
         assert [s["session_id"] for s in made if s["session_id"] not in known] == [
             answers[0].json()["session_id"]
         ]  # no orphan session, not even a closed one
+
+
+def test_data_and_feedback_are_masked_before_they_are_kept_or_shown(served: str) -> None:
+    card, national = "4111 1111 1111 1111", "123-45-6789"
+    with client(served, "agent") as c:
+        sid = new_session(c)
+        note: dict[str, Any] = {"event_id": "m1", "type": "metadata", "speaker": "system"}
+        note["data"] = {"note": f"caller read out {card}", "nested": [{"ssn": national}]}
+        assert c.post(f"/v1/sessions/{sid}/events", json=note).status_code == 202
+        result: dict[str, Any] = {"event_id": "m2", "type": "action_result", "speaker": "system"}
+        result["data"] = {
+            "action": "take_payment",
+            "status": "failed",
+            "message": f"{card} declined",
+        }
+        assert c.post(f"/v1/sessions/{sid}/events", json=result).status_code == 202
+        assert c.post(f"/v1/sessions/{sid}/events", json=utterance("m3", PHONE_TURN)).is_success
+        feedback = {"card_id": "summary", "card_version": 1, "verdict": "edited"}
+        feedback["text"] = f"customer said {card}, ssn {national}"
+        kept = c.post(f"/v1/sessions/{sid}/feedback", json=feedback)
+        assert kept.status_code == 201
+        shown = kept.text + c.get(f"/v1/sessions/{sid}/feedback").text
+        shown += c.get(f"/v1/sessions/{sid}/panel").text
+        assert card not in shown and card.replace(" ", "") not in shown and national not in shown
+        assert "[card ending 1111]" in c.get(f"/v1/sessions/{sid}/feedback").text
