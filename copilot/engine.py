@@ -12,12 +12,12 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from copilot import cards, stages
+from copilot import approvals, cards, stages
 from copilot.actions import Proposal
 from copilot.ask import AskResult, check_question, offline_answer
 from copilot.deps import EngineDeps
@@ -28,8 +28,8 @@ from copilot.panel import Card, Panel, PanelUpdate, StreamItem
 from copilot.pii import RedactionPolicy
 from copilot.session_state import SessionState
 from copilot.stages import actions, redact
-from tools.actions import ActionRequest, check_approver
-from tools.errors import ConfigurationError, CopilotError, InvalidInput, NotFound
+from tools.actions import ActionRequest
+from tools.errors import CopilotError, NotFound
 
 Listener = Callable[[StreamItem], Awaitable[None]]
 
@@ -99,7 +99,7 @@ class Engine:
     def live(self, session_id: str) -> Live | None:
         return self._live.get(session_id)
 
-    async def _session(self, session_id: str) -> Live:
+    async def session(self, session_id: str) -> Live:
         """The live session, restored from the log once however many callers ask at once."""
         live = self._live.get(session_id)
         if live is not None:
@@ -116,7 +116,7 @@ class Engine:
         text = check_question(question)
         if self.live(session_id) is None and not self.deps.store.events(session_id):
             raise NotFound(f"no session {session_id}")
-        await self._session(session_id)
+        await self.session(session_id)
         if self.enricher is None:
             return await offline_answer(self.deps.retriever, text)
         return await self.enricher.ask(session_id, text)
@@ -124,64 +124,8 @@ class Engine:
     async def decide(
         self, session_id: str, action: str, approve: bool, by: str, at: datetime | None = None
     ) -> PanelUpdate | None:
-        """An agent approves or rejects a proposed action; approved ones run, then report back.
-
-        at: when, on the conversation's clock (a replayed conversation has its own); now if None.
-        """
-        started = time.perf_counter()
-        live = await self._session(session_id)
-        ledger = self.deps.actions
-        proposal = live.state.proposals.get(action)
-        if ledger is None or proposal is None:
-            raise NotFound(f"no action {action} in session {session_id}")
-        who = check_approver(by)
-        async with live.lock:
-            if proposal.status != "proposed":
-                raise InvalidInput("action", f"{action} is already {proposal.status}")
-            if approve and proposal.blocked:
-                raise InvalidInput("action", f"{action} cannot be done now: {proposal.blocked}")
-            proposal.status = "approved" if approve else "rejected"
-            proposal.decided_by, proposal.decided_at = who, datetime.now(UTC)
-            ledger.decide(action, proposal.status, who)
-            if not approve:
-                update = self.refresh(live, action, started, source="action")
-        if not approve:
-            await self.publish(update)
-            return update
-        runner = self.deps.systems.actions
-        try:
-            if runner is None:
-                raise ConfigurationError("no system can perform write actions here")
-            outcome = await runner.perform(action, proposal.request, approved_by=who)
-        except CopilotError as exc:
-            async with live.lock:
-                proposal.status, proposal.result = "failed", str(exc)
-                ledger.decide(action, "failed", None, str(exc))
-                update = self.refresh(live, action, started, source="action")
-            await self.publish(update)
-            return update
-        proposal.status, proposal.result = "done", outcome.message
-        ledger.decide(action, "done", None, outcome.message)
-        channel = live.state.channels[-1][0] if live.state.channels else "chat"
-        return await self.handle(
-            Event(
-                event_id=f"{action}.done",
-                session_id=session_id,
-                type="action_result",
-                speaker="system",
-                channel=channel,
-                ts=at or datetime.now(UTC),
-                data={
-                    "action": proposal.kind,
-                    "status": "done",
-                    "action_id": action,
-                    "approved_by": who,
-                    "reference": outcome.reference,
-                    "message": outcome.message,
-                    "changes": dict(outcome.changes),
-                },
-            )
-        )
+        """An agent approves or rejects a proposed action (copilot.approvals)."""
+        return await approvals.decide(self, session_id, action, approve, by, at)
 
     async def handle(self, event: Event) -> PanelUpdate | None:
         """Apply one event; None when it was a duplicate and changed nothing."""
@@ -196,7 +140,7 @@ class Engine:
         """
         started = time.perf_counter()
         session_id = events[0].session_id
-        live = await self._session(session_id)
+        live = await self.session(session_id)
         batch = ordered([(e, i) for i, e in enumerate(events)]) if len(events) > 1 else events
         async with live.lock:
             clean = redact.clean_all(batch, live.state, self.redaction(session_id))
@@ -277,7 +221,7 @@ class Engine:
 
     async def snapshot(self, session_id: str) -> tuple[list[Card], int]:
         """Every card of a session and the panel's version, rebuilt from the log if need be."""
-        live = await self._session(session_id)
+        live = await self.session(session_id)
         async with live.lock:
             return list(live.panel.cards.values()), live.panel.version
 
