@@ -57,7 +57,7 @@ def optional_models(
 
 def build_engine(settings: Settings, sessions_url: str | None = None, **given: Any) -> Engine:
     """An engine from settings; `given` supplies any EngineDeps field instead (None included)."""
-    url = sessions_url or f"sqlite:///{Path(settings.data_dir).parent / 'sessions.db'}"
+    url = sessions_url or settings.sessions_database()
 
     def part(name: str, make: Callable[[], Any]) -> Any:
         value = given.pop(name, _UNSET)

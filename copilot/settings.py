@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    sessions_url: str | None = Field(
+        None,
+        description="the sessions database (log, registry, ledgers): any SQLAlchemy URL, e.g. "
+        "postgresql+psycopg://...; none: SQLite beside the data folder",
+    )
+
+    def sessions_database(self) -> str:
+        """Where the session log and its tables live."""
+        return self.sessions_url or f"sqlite:///{Path(self.data_dir).parent / 'sessions.db'}"
 
 
 def load_settings(**overrides: object) -> Settings:

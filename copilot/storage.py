@@ -6,6 +6,8 @@ them back. A naive time from anywhere else is taken as UTC too.
 
 from __future__ import annotations
 
+import atexit
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,14 +17,35 @@ from sqlalchemy import event as sa_event
 
 
 def open_database(url: str, metadata: MetaData) -> Engine:
-    """An engine on url with metadata's tables created; SQLite files get WAL journaling."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
-    if url.startswith("sqlite"):
-        sa_event.listen(engine, "connect", _wal)
-    metadata.create_all(engine)
+    """The engine on url, one per URL in a process (so the stores on one database share one
+    connection pool). An embedded SQLite file gets its tables made here (and WAL journaling);
+    any other database is migrated once by `copilot db upgrade` (copilot.sessions_db), never by
+    each worker that opens it."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = _engines[url] = create_engine(url, pool_pre_ping=not embedded(url))
+            if embedded(url):
+                sa_event.listen(engine, "connect", _wal)
+        if embedded(url):  # every time: the file may be new (cheap: it checks before it makes)
+            metadata.create_all(engine)
     return engine
+
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+
+
+def embedded(url: str) -> bool:
+    return url.startswith("sqlite")
 
 
 def _wal(dbapi_connection: Any, _record: Any) -> None:

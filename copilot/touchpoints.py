@@ -20,7 +20,7 @@ from sqlalchemy import (
     text,
 )
 
-from copilot.storage import aware_utc, naive_utc, open_database
+from copilot.storage import aware_utc, embedded, naive_utc, open_database
 from copilot.verification import METHOD_NAMES, Check
 
 metadata = MetaData()
@@ -68,7 +68,11 @@ class TouchpointLog:
     def __init__(self, url: str) -> None:
         self.engine: Engine = open_database(url, metadata)
         self._lock = threading.Lock()
-        columns = {c["name"] for c in inspect(self.engine).get_columns("touchpoints")}
+        columns = (
+            {c["name"] for c in inspect(self.engine).get_columns("touchpoints")}
+            if embedded(url)
+            else {"tenant"}  # a migrated database has it (copilot/migrations)
+        )
         if "tenant" not in columns:  # a database from before tenants: its rows match no tenant
             with self.engine.begin() as conn:
                 conn.execute(text("ALTER TABLE touchpoints ADD COLUMN tenant VARCHAR(64)"))

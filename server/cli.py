@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from server.commands import customers, data, doctor, intents, kb, replay, serve, systems
+from server.commands import customers, data, db, doctor, intents, kb, replay, serve, systems
 from server.commands.common import err_console
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(systems.app, name="systems")
 app.add_typer(kb.app, name="kb")
 app.add_typer(intents.app, name="intents")
+app.add_typer(db.app, name="db")
 app.command("serve")(serve.serve)
 app.command("replay")(replay.replay)
 app.command("doctor")(doctor.doctor)

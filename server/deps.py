@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from copilot import sessions_db
 from copilot.handoff_intake import HandoffStore
 from copilot.knowledge import build_retriever
 from copilot.session_registry import SessionRegistry
@@ -50,7 +50,7 @@ class CopilotDeps:
 
     @property
     def sessions_url(self) -> str:
-        return f"sqlite:///{Path(self.settings.data_dir).parent / 'sessions.db'}"
+        return self.settings.sessions_database()
 
     def retriever(self) -> Retriever:
         """Built on first use: loading the embedding model takes seconds; not every run needs it."""
@@ -66,6 +66,7 @@ class CopilotDeps:
             if self._engine is None:
                 from copilot.runtime import build_engine
 
+                sessions_db.require_current(self.sessions_url)  # migrated, else say how
                 # A session's tenant sets how long a verification holds and what links.
                 self._engine = build_engine(
                     self.settings, self.sessions_url, tenant_of=self._tenant_of

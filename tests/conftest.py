@@ -54,13 +54,31 @@ def postgres(data_dir: Path) -> Iterator[dict[str, str]]:
     """The demo data copied into a real PostgreSQL cluster on loopback, one database per silo."""
     if postgres_cluster.pg_bin() is None:
         pytest.skip("PostgreSQL server not installed here (apt-get install postgresql)")
-    with postgres_cluster.cluster(["crm", "billing", "orders"]) as urls:
-        for system, url in urls.items():
+    with postgres_cluster.cluster(["crm", "billing", "orders", "sessions", "unmigrated"]) as urls:
+        for system in ("crm", "billing", "orders"):
+            url = urls[system]
             source, target = make_engine(sqlite_url(data_dir, system)), make_engine(url)
             copy_system(source, target, system)
             source.dispose()
             target.dispose()
         yield urls
+
+
+@pytest.fixture(scope="session")
+def postgres_sessions(postgres: dict[str, str]) -> str:
+    """A sessions database on the PostgreSQL cluster, migrated as an operator would."""
+    from copilot.sessions_db import upgrade
+
+    upgrade(postgres["sessions"])
+    return postgres["sessions"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sessions_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The sessions database: the embedded SQLite file, and PostgreSQL where it is installed."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions.db'}"
+    return str(request.getfixturevalue("postgres_sessions"))
 
 
 @pytest.fixture(params=["sql", "postgres", "rest"])

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from copilot import sessions_db
 from copilot.keys import default_path, demo_keys, read_keys
 from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
@@ -38,6 +39,10 @@ def serve(
 ) -> None:
     """Serve the API and the agent console until interrupted."""
     s = settings()
+    try:  # a database the workers cannot use is one line here, not a traceback per worker
+        sessions_db.require_current(s.sessions_database())
+    except CopilotError as exc:
+        raise fail(exc.message) from None
     bind_host, bind_port = host or s.host, port or s.port
     base = f"http://{bind_host}:{bind_port}"
     if s.api_keys_file is None:

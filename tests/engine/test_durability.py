@@ -52,9 +52,9 @@ def customer(engine: Engine, sid: str) -> cm.CustomerData | None:
 
 
 async def test_concurrent_first_events_after_a_restart_share_one_restored_session(
-    full_engine: FullEngine, tmp_path: Path
+    full_engine: FullEngine, sessions_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = sessions_url
     before = full_engine(url)
     for n, line in enumerate([PHONE, "I'm on autopay, why did this happen?"]):
         await before.handle(say("r1", line, n))
@@ -69,9 +69,9 @@ async def test_concurrent_first_events_after_a_restart_share_one_restored_sessio
 
 
 async def test_panel_versions_only_grow_across_a_restart(
-    full_engine: FullEngine, tmp_path: Path
+    full_engine: FullEngine, sessions_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = sessions_url
     first = full_engine(url, actions=ActionLedger(url))
     await first.handle(say("v1", PHONE, 0))
     await first.handle(say("v1", "Can you take the late fee off?", 1))
@@ -94,9 +94,9 @@ async def test_panel_versions_only_grow_across_a_restart(
 
 
 async def test_a_batch_with_a_reused_id_applies_none_of_it(
-    full_engine: FullEngine, tmp_path: Path
+    full_engine: FullEngine, sessions_url: str
 ) -> None:
-    engine = full_engine(f"sqlite:///{tmp_path / 's.db'}")
+    engine = full_engine(sessions_url)
     sent = say("b1", PHONE, 0)
     await engine.handle(sent)
     _, version = await engine.snapshot("b1")
@@ -173,9 +173,9 @@ class Counting:
 
 
 async def test_a_tenant_that_masks_emails_keeps_them_out_and_still_knows_who_after_a_restart(
-    full_engine: FullEngine, tmp_path: Path
+    full_engine: FullEngine, sessions_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = sessions_url
     careful = TenantPolicy(mask_emails=True)
     wiring = {
         "policies": Policies(TenantPolicy(), {"careful": careful}),
@@ -200,9 +200,9 @@ async def test_a_tenant_that_masks_emails_keeps_them_out_and_still_knows_who_aft
 
 
 async def test_a_code_sent_again_is_the_same_event_not_a_conflict(
-    full_engine: FullEngine, tmp_path: Path
+    full_engine: FullEngine, sessions_url: str
 ) -> None:
-    engine = full_engine(f"sqlite:///{tmp_path / 's.db'}")
+    engine = full_engine(sessions_url)
     ask = say("c1", "I've texted you a code, could you type it here?", 0, speaker="agent")
     code = say("c1", "It's 402931", 1)
     await engine.handle(ask)

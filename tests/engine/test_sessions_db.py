@@ -1,0 +1,65 @@
+"""The sessions database on PostgreSQL: migrated once with `copilot db upgrade`, refused until
+then with a message saying so, and every store of copilot/store.py working on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot import sessions_db, store
+from copilot.actions import ActionLedger
+from copilot.event_log import SessionStore
+from copilot.handoff_intake import HandoffStore
+from copilot.offers import OfferLedger
+from copilot.session_registry import SessionRegistry
+from copilot.touchpoints import TouchpointLog
+from tests.test_cli import copilot
+from tools.errors import ConfigurationError
+
+
+def test_an_unmigrated_database_is_refused_until_copilot_db_upgrade(
+    postgres: dict[str, str],
+) -> None:
+    url = postgres["unmigrated"]
+    env = {"COPILOT_SESSIONS_URL": url}
+    with pytest.raises(ConfigurationError, match="copilot db upgrade"):
+        sessions_db.require_current(url)
+    status = copilot("db", "status", env=env)
+    assert status.returncode == 1 and "at none" in status.stdout
+    assert "copilot db upgrade" in status.stderr and "Traceback" not in status.stderr
+    served = copilot("serve", "--port", "1", env=env)  # refused before it listens
+    assert served.returncode == 2 and "copilot db upgrade" in served.stderr
+    first = copilot("db", "upgrade", env=env)
+    assert first.returncode == 0 and f"empty -> {sessions_db.head()}" in first.stdout
+    again = copilot("db", "upgrade", env=env)
+    assert again.returncode == 0 and "already at" in again.stdout
+    sessions_db.require_current(url)
+    wrong = copilot("db", "status", env={"COPILOT_SESSIONS_URL": url.rsplit("/", 1)[0] + "/nope"})
+    assert wrong.returncode == 2 and "cannot open the sessions database" in wrong.stderr
+
+
+def test_every_store_works_on_postgresql(postgres_sessions: str) -> None:
+    url = postgres_sessions
+    events: store.EventLog = SessionStore(url)
+    proposals: store.ProposalLog = ActionLedger(url)
+    offers: store.OfferLog = OfferLedger(url)
+    points: store.TouchpointStore = TouchpointLog(url)
+    directory: store.SessionDirectory = SessionRegistry(url)
+    handoffs: store.HandoffLog = HandoffStore(url)
+    info = directory.create("brightwave", "chat", "agent one")
+    assert events.events(info.session_id) == [] and proposals.session(info.session_id) == []
+    assert handoffs.find("brightwave", "nope") is None and points.get(info.session_id) is None
+    assert offers.history(info.session_id).session_id == info.session_id
+    events.save_version(info.session_id, 7)
+    events.save_version(info.session_id, 5)  # never backwards
+    assert events.version(info.session_id) == 7
+
+
+def test_an_embedded_database_made_before_migrations_is_taken_as_the_baseline(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    SessionStore(url)  # tables made on open, as every embedded database so far
+    assert sessions_db.current(url) is None
+    assert sessions_db.upgrade(url) == (sessions_db.BASELINE, sessions_db.head())
