@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install browser demo test lint typecheck pytest eval-gate bench data lock clean
+.PHONY: install browser postgres demo test lint typecheck pytest eval-gate bench data lock clean
 
 install: $(STAMP)
 
@@ -49,7 +49,14 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| { echo "chromium is required for the browser tests: apt-get install chromium"; exit 1; }
 
-pytest: install browser
+# PostgreSQL for the contract suite and the sessions database tests, started by the tests on
+# loopback (tests/postgres.py); Debian's package when no server is installed.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \
+		|| { echo "PostgreSQL is required for its tests: apt-get install postgresql"; exit 1; }
+
+pytest: install browser postgres
 	$(BIN)/pytest
 
 # The offline scenario suite through the thresholds in evals/thresholds.yaml, on the eval data

@@ -92,7 +92,7 @@ def test_resolve_and_show(data_dir: Path) -> None:
 
 
 def test_load_into_postgres_and_reject_a_bad_url(data_dir: Path, postgres: dict[str, str]) -> None:
-    urls = [f"--{system}-url={url}" for system, url in postgres.items()]
+    urls = [f"--{system}-url={postgres[system]}" for system in ("crm", "billing", "orders")]
     loaded = copilot("data", "load", *urls, "--data", str(data_dir))
     assert loaded.returncode == 0, loaded.stderr
     assert "crm:" in loaded.stdout and "rows" in loaded.stdout
