@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install browser postgres demo test lint typecheck pytest eval-gate bench data lock clean
+.PHONY: install browser postgres redis demo test lint typecheck pytest eval-gate bench data lock clean
 
 install: $(STAMP)
 
@@ -56,7 +56,12 @@ postgres:
 		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \
 		|| { echo "PostgreSQL is required for its tests: apt-get install postgresql"; exit 1; }
 
-pytest: install browser postgres
+# Redis for the fan-out tests (tests/redis_server.py starts one on loopback).
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; } \
+		|| { echo "Redis is required for its tests: apt-get install redis-server"; exit 1; }
+
+pytest: install browser postgres redis
 	$(BIN)/pytest
 
 # The offline scenario suite through the thresholds in evals/thresholds.yaml, on the eval data

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         "postgresql+psycopg://...; none: SQLite beside the data folder",
     )
 
+    redis_url: str | None = Field(
+        None,
+        description="Redis for live fan-out across workers, e.g. redis://127.0.0.1:6379/0; "
+        "none: streams are served by the process that applies the events",
+    )
+
     def sessions_database(self) -> str:
         """Where the session log and its tables live."""
         return self.sessions_url or f"sqlite:///{Path(self.data_dir).parent / 'sessions.db'}"

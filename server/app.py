@@ -17,6 +17,7 @@ from copilot.systems import build_systems
 from server import errors, logs
 from server.auth import KeyRing
 from server.deps import CopilotDeps
+from server.fanout import RedisBroadcaster
 from server.limits import BodyLimit
 from server.metrics import Measured
 from server.routes import customers, handoffs, health, kb, live, payments, scenarios, sessions
@@ -53,6 +54,8 @@ def create_app(
         _retriever=retriever,
         _engine=engine,
     )
+    if s.redis_url:  # every worker's subscribers read every session's updates from Redis
+        deps.broadcaster = RedisBroadcaster(s.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +68,8 @@ def create_app(
         await loading
         await deps.engine().settle()
         await deps.systems.aclose()
+        if isinstance(deps.broadcaster, RedisBroadcaster):
+            await deps.broadcaster.aclose()
 
     app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
     app.state.deps = deps

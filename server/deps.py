@@ -21,6 +21,7 @@ from copilot.store import HandoffLog, SessionDirectory
 from copilot.tenants import Policies
 from copilot.touchpoints import TouchpointLog
 from server.auth import KeyRing
+from server.fanout import RedisBroadcaster
 from server.metrics import Metrics
 from server.stream import Broadcaster
 from tools.base import Systems
@@ -41,7 +42,7 @@ class CopilotDeps:
     _engine: Engine | None = None
     _registry: SessionDirectory | None = None
     _handoffs: HandoffLog | None = None
-    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    broadcaster: Broadcaster | RedisBroadcaster = field(default_factory=Broadcaster)
     metrics: Metrics = field(default_factory=Metrics)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wired: bool = False

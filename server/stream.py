@@ -37,7 +37,7 @@ class Broadcaster:
         """The server is stopping: end every stream now (clients resume elsewhere or later)."""
         self.closing = True
         for session_id in list(self._channels):
-            self.forget(session_id)
+            self._end(session_id)
 
     async def __call__(self, item: StreamItem) -> None:
         channel = self._channels.setdefault(item.session_id, _Channel())
@@ -55,7 +55,11 @@ class Broadcaster:
     def subscribers(self) -> int:
         return sum(len(c.queues) for c in self._channels.values())
 
-    def forget(self, session_id: str) -> None:
+    async def forget(self, session_id: str) -> None:
+        """The session closed: its subscribers end."""
+        self._end(session_id)
+
+    def _end(self, session_id: str) -> None:
         channel = self._channels.pop(session_id, None)
         for queue in channel.queues if channel else ():
             with contextlib.suppress(asyncio.QueueFull):
@@ -72,7 +76,8 @@ class Broadcaster:
         channel.queues.add(queue)
         try:
             last = max(since or 0, version)
-            for missed in self._catch_up(channel, session_id, since, snapshot, version):
+            history = list(channel.history)
+            for missed in catch_up(history, session_id, since, snapshot, version):
                 last = max(last, missed.version)
                 yield missed
             while True:
@@ -87,30 +92,32 @@ class Broadcaster:
         finally:
             channel.queues.discard(queue)
 
-    def _catch_up(
-        self,
-        channel: _Channel,
-        session_id: str,
-        since: int | None,
-        snapshot: list[Card],
-        version: int,
-    ) -> list[PanelUpdate]:
-        if since is not None and since >= version:
-            return []
-        history = [u for u in channel.history if since is not None and u.version > since]
-        if since is not None and history and history[0].version == since + 1:
-            return history
-        # A first connection, or a gap the history cannot fill: the whole panel as it is now,
-        # then anything published between taking that snapshot and subscribing.
-        whole = PanelUpdate(
-            session_id=session_id,
-            version=version,
-            event_id="snapshot",
-            cards=snapshot,
-            latency_ms=0.0,
-            source="fast",
-        )
-        return [whole, *(u for u in channel.history if u.version > version)]
+
+def catch_up(
+    history: list[PanelUpdate],
+    session_id: str,
+    since: int | None,
+    snapshot: list[Card],
+    version: int,
+) -> list[PanelUpdate]:
+    """What a subscriber that last saw `since` needs first: the updates it missed when the kept
+    history reaches back that far, else one snapshot and what was published after it."""
+    if since is not None and since >= version:
+        return []
+    missed = [u for u in history if since is not None and u.version > since]
+    if since is not None and missed and missed[0].version == since + 1:
+        return missed
+    # A first connection, or a gap the history cannot fill: the whole panel as it is now,
+    # then anything published between taking that snapshot and subscribing.
+    whole = PanelUpdate(
+        session_id=session_id,
+        version=version,
+        event_id="snapshot",
+        cards=snapshot,
+        latency_ms=0.0,
+        source="fast",
+    )
+    return [whole, *(u for u in history if u.version > version)]
 
 
 def sse(item: StreamItem) -> str:

@@ -65,6 +65,18 @@ def postgres(data_dir: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis on loopback for the fan-out tests."""
+    from tests.redis_server import redis_server
+
+    try:
+        with redis_server() as url:
+            yield url
+    except FileNotFoundError as exc:
+        pytest.skip(f"{exc} (apt-get install redis-server)")
+
+
+@pytest.fixture(scope="session")
 def postgres_sessions(postgres: dict[str, str]) -> str:
     """A sessions database on the PostgreSQL cluster, migrated as an operator would."""
     from copilot.sessions_db import upgrade

@@ -78,7 +78,7 @@ async def close_session(session_id: SessionId, deps: DepsDep, who: Writer) -> Se
     """No more events are accepted; the panel and the log stay readable."""
     owned(deps, session_id, who)
     info = deps.registry().close(session_id, who.name)
-    deps.broadcaster.forget(session_id)
+    await deps.broadcaster.forget(session_id)
     await deps.engine().release(session_id)
     return info
 

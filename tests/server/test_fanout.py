@@ -1,0 +1,143 @@
+"""Live fan-out through a real Redis: two workers' broadcasters on one Redis, as two processes
+behind a load balancer would have them."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from copilot.panel import PanelUpdate, StreamItem, TokenDelta
+from copilot.systems import build_systems
+from server.fanout import RedisBroadcaster
+from tests.conftest import bearer, shipped_engine
+from tests.server.conftest import copied_settings, serving
+
+pytestmark = pytest.mark.anyio
+
+
+def update(sid: str, version: int) -> PanelUpdate:
+    return PanelUpdate(
+        session_id=sid,
+        version=version,
+        event_id=f"e{version}",
+        cards=[],
+        latency_ms=1.0,
+        source="fast",
+    )
+
+
+async def take(items: AsyncGenerator[StreamItem, None], n: int) -> list[StreamItem]:
+    out: list[StreamItem] = []
+    async with asyncio.timeout(10):
+        async for item in items:
+            out.append(item)
+            if len(out) == n:
+                break
+    return out
+
+
+def versions(items: list[StreamItem]) -> list[int]:
+    return [i.version for i in items if isinstance(i, PanelUpdate)]
+
+
+async def test_a_subscriber_on_another_worker_gets_every_update_once_in_order(
+    redis_url: str,
+) -> None:
+    applies, serves = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    try:
+        sid = "fan-1"
+        await applies(update(sid, 1))
+        items = serves.follow(sid, None, [], 1)  # a first connection: the snapshot at 1
+        first = await take(items, 1)
+        assert [i.event_id for i in first if isinstance(i, PanelUpdate)] == ["snapshot"]
+        assert serves.subscribers() == 1
+        await applies(update(sid, 1))  # already in the snapshot: not sent again
+        await applies(TokenDelta(session_id=sid, field="summary", text="Hel", event_id="e2"))
+        for v in (2, 3, 4):
+            await applies(update(sid, v))
+        live = await take(items, 4)
+        assert isinstance(live[0], TokenDelta) and versions(live) == [2, 3, 4]
+        await items.aclose()
+        assert serves.subscribers() == 0
+        # Reconnecting with Last-Event-ID 2 on either worker replays 3 and 4 only.
+        again = await take(applies.follow(sid, 2, [], 4), 2)
+        assert versions(again) == [3, 4]
+    finally:
+        await applies.aclose()
+        await serves.aclose()
+
+
+async def test_a_gap_the_stream_no_longer_holds_gets_one_snapshot(redis_url: str) -> None:
+    small = RedisBroadcaster(redis_url, keep=5)
+    try:
+        sid = "fan-2"
+        for v in range(1, 301):
+            await small(update(sid, v))
+        got = await take(small.follow(sid, 3, [], 300), 1)
+        assert [(i.event_id, i.version) for i in got if isinstance(i, PanelUpdate)] == [
+            ("snapshot", 300)
+        ]
+    finally:
+        await small.aclose()
+
+
+async def test_closing_a_session_ends_its_subscribers_on_every_worker(redis_url: str) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    try:
+        sid = "fan-3"
+        items = b.follow(sid, None, [], 0)
+        await take(items, 1)  # the snapshot
+        started = datetime.now(UTC)
+        await a.forget(sid)
+        async with asyncio.timeout(5):
+            rest = [i async for i in items]
+        assert rest == [] and (datetime.now(UTC) - started).total_seconds() < 5
+        assert [i async for i in b.follow(sid, None, [], 0)] == []  # closed: nothing to follow
+        b.close()  # a worker stopping ends its own subscribers within a read's wait
+        other = b.follow("fan-4", None, [], 0)
+        assert [i async for i in other] == []
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+def test_a_panel_streamed_from_one_worker_follows_events_sent_to_another(
+    request: pytest.FixtureRequest, redis_url: str
+) -> None:
+    root = request.getfixturevalue("tmp_path")
+    data_dir, demo_kb, embedder, models = (
+        request.getfixturevalue(n) for n in ("data_dir", "demo_kb", "embedder", "models")
+    )
+    settings = copied_settings(data_dir, demo_kb, root).model_copy(update={"redis_url": redis_url})
+    db = f"sqlite:///{root / 'sessions.db'}"  # one sessions database, as on PostgreSQL
+    one = shipped_engine(db, build_systems(settings), demo_kb, embedder, models)
+    two = shipped_engine(db, build_systems(settings), demo_kb, embedder, models)
+    with serving(settings, one) as first, serving(settings, two) as second:
+        with httpx.Client(base_url=first, headers=bearer("agent"), timeout=30) as a:
+            sid = a.post("/v1/sessions", json={"channel": "chat"}).json()["session_id"]
+        seen: list[str] = []
+
+        def follow() -> None:
+            url = f"{second}/v1/sessions/{sid}/stream"
+            with httpx.stream("GET", url, headers=bearer("agent"), timeout=30) as r:
+                for line in r.iter_lines():
+                    if line.startswith("id: "):
+                        seen.append(line[4:])
+                        if len(seen) == 3:
+                            return
+
+        listener = threading.Thread(target=follow, daemon=True)
+        listener.start()
+        time.sleep(1.0)  # subscribed on the second worker
+        with httpx.Client(base_url=first, headers=bearer("bot"), timeout=30) as bot:
+            for n, text in enumerate(["My bill is past due, (415) 555-0101.", "I'm on autopay."]):
+                body = {"event_id": f"w{n}", "type": "utterance", "text": text}
+                assert bot.post(f"/v1/sessions/{sid}/events", json=body).status_code == 202
+        listener.join(15)
+        assert seen == ["0", "1", "2"]  # the snapshot, then each update sent to the first
