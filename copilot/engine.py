@@ -22,7 +22,7 @@ from copilot.actions import Proposal
 from copilot.ask import AskResult, check_question, offline_answer
 from copilot.deps import EngineDeps
 from copilot.enricher import Enricher
-from copilot.event_log import ordered
+from copilot.event_log import Stale, ordered
 from copilot.events import Event
 from copilot.panel import Card, Panel, PanelUpdate, StreamItem
 from copilot.pii import RedactionPolicy
@@ -32,6 +32,7 @@ from tools.actions import ActionRequest
 from tools.errors import CopilotError, NotFound
 
 Listener = Callable[[StreamItem], Awaitable[None]]
+TRIES = 3  # reads of a session another worker keeps moving on, before giving up
 
 __all__ = ["Engine", "EngineDeps", "EventConflict", "Live"]
 
@@ -140,12 +141,21 @@ class Engine:
         """
         started = time.perf_counter()
         session_id = events[0].session_id
-        live = await self.session(session_id)
         batch = ordered([(e, i) for i, e in enumerate(events)]) if len(events) > 1 else events
+        for _ in range(TRIES - 1):
+            try:
+                return await self._apply(session_id, events, batch, started)
+            except Stale:  # another worker moved this session on: read it again from the log
+                self._live.pop(session_id, None)
+        return await self._apply(session_id, events, batch, started)
+
+    async def _apply(
+        self, session_id: str, events: list[Event], batch: list[Event], started: float
+    ) -> list[PanelUpdate | None]:
+        live = await self.session(session_id)
         async with live.lock:
             clean = redact.clean_all(batch, live.state, self.redaction(session_id))
-            fresh_count = len({e.event_id for e in batch})  # an upper bound, for the version
-            appended = self.deps.store.append_all(clean, live.panel.version + fresh_count)
+            appended = self.deps.store.append_all(clean, live.panel.version)
             conflicts = [e.event_id for e, a in zip(batch, appended, strict=True) if a.conflict]
             if conflicts:
                 raise EventConflict(conflicts)
@@ -220,8 +230,12 @@ class Engine:
                 self.deps.retriever.search(text, 1)
 
     async def snapshot(self, session_id: str) -> tuple[list[Card], int]:
-        """Every card of a session and the panel's version, rebuilt from the log if need be."""
+        """Every card of a session and the panel's version, rebuilt from the log if need be
+        (also when another worker has moved the session on since this one read it)."""
         live = await self.session(session_id)
+        if self.deps.store.version(session_id) > live.panel.version:
+            self._live.pop(session_id, None)
+            live = await self.session(session_id)
         async with live.lock:
             return list(live.panel.cards.values()), live.panel.version
 

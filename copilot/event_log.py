@@ -71,6 +71,14 @@ def ordered(events: list[tuple[Event, int]]) -> list[Event]:
     return [e for e, _ in sorted(events, key=lambda p: (p[0].ts, p[0].seq or 0, p[1]))]
 
 
+class Stale(Exception):
+    """Another writer moved the session on since this copy of it was read: read it again."""
+
+    def __init__(self, session_id: str, at: int, kept: int) -> None:
+        super().__init__(f"session {session_id} is at version {kept}, this copy at {at}")
+        self.kept = kept
+
+
 class SessionStore:
     """Append-only event log per session in SQLite (or any SQLAlchemy URL), with the panel
     version each session has reached (versions only grow, across restarts)."""
@@ -79,14 +87,17 @@ class SessionStore:
         self.engine: Engine = open_database(url, metadata)
         self._lock = threading.Lock()
 
-    def append(self, event: Event, version: int | None = None) -> Appended:
+    def append(self, event: Event, at: int | None = None) -> Appended:
         """Store an already-redacted event; the same event_id again changes nothing."""
-        return self.append_all([event], version)[0]
+        return self.append_all([event], at)[0]
 
-    def append_all(self, batch: list[Event], version: int | None = None) -> list[Appended]:
+    def append_all(self, batch: list[Event], at: int | None = None) -> list[Appended]:
         """Store a session's events in one transaction: all of them or, on error, none.
 
-        version: the panel version the session reaches with them, kept in the same commit.
+        at: the panel version the caller's copy of the session is at. The version the new
+        events take it to is kept in the same commit (one per event, or one for the lot when
+        one belongs before stored events and the log is folded again). When another writer
+        (another worker) took the session past `at`, nothing is stored: Stale.
         """
         if not batch:
             return []
@@ -106,6 +117,13 @@ class SessionStore:
         try:
             with self._lock, self.engine.begin() as conn:
                 top, top_seq, top_ts = conn.execute(latest).one()
+                kept_version = conn.execute(
+                    select(versions_table.c.version).where(
+                        versions_table.c.session_id == session_id
+                    )
+                ).scalar()
+                if at is not None and (kept_version or 0) > at:
+                    raise Stale(session_id, at, int(kept_version or 0))
                 stored = {r.event_id: (r.arrival, r.text, r.data) for r in conn.execute(stored_q)}
                 arrival = top or 0
                 rows: list[dict[str, object]] = []
@@ -144,8 +162,9 @@ class SessionStore:
                     return out  # nothing stored: the caller refuses the whole batch
                 if rows:
                     conn.execute(events_table.insert(), rows)
-                if rows and version is not None:
-                    _keep_version(conn, session_id, version)
+                if rows and at is not None:
+                    moved = 1 if any(a.late for a in out) else len(rows)
+                    _keep_version(conn, session_id, at + moved)
         except IntegrityError:
             # Another writer stored one of these ids between the read and the insert.
             return [self._duplicate(e) for e in batch]

@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 class EventLog(Protocol):
     """The session log: ordered, idempotent, redacted events, and each session's panel version."""
 
-    def append(self, event: Event, version: int | None = None) -> Appended:
+    def append(self, event: Event, at: int | None = None) -> Appended:
         """Store one event; the same event_id again changes nothing (duplicate=True)."""
         ...
 
-    def append_all(self, batch: list[Event], version: int | None = None) -> list[Appended]:
+    def append_all(self, batch: list[Event], at: int | None = None) -> list[Appended]:
         """Store a session's events atomically; none when one conflicts with a stored one.
-        version: the panel version reached with them (at most), kept in the same commit."""
+        at: the caller's panel version; the version reached is kept in the same commit, and a
+        session another writer moved past `at` raises copilot.event_log.Stale, storing nothing."""
         ...
 
     def discard(self, session_id: str, event_ids: list[str]) -> None:

@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,7 +223,15 @@ class Run:
 class ServeProcess:
     """`copilot serve` in its own process group over one scratch folder; restartable."""
 
-    def __init__(self, data_dir: Path, kb_dir: Path, scratch: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        kb_dir: Path,
+        scratch: Path,
+        args: Sequence[str] = (),
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.args = list(args)  # more `copilot serve` options (--workers 2)
         data = scratch / "data"
         data.mkdir(parents=True)
         for db in ("crm", "billing", "orders"):
@@ -240,7 +248,7 @@ class ServeProcess:
             "COPILOT_API_KEYS_FILE": str(keys),
         }
         env.setdefault("HF_HUB_OFFLINE", "1")
-        self.env = env
+        self.env = env | dict(extra_env or {})
         self.db = scratch / "sessions.db"  # the server keeps it beside its data folder
         self.log = scratch / "server.log"
         self.port = load._free_port()
@@ -255,7 +263,12 @@ class ServeProcess:
             out.write(f"--- copilot serve on port {self.port}\n".encode())
             out.flush()
             self.proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-                [*load._copilot(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    *load._copilot(),
+                    "serve",
+                    *("--host", "127.0.0.1", "--port", str(self.port)),
+                    *self.args,
+                ],
                 cwd=load.ROOT,
                 env=self.env,
                 stdout=out,

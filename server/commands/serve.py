@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from copilot import sessions_db
 from copilot.keys import default_path, demo_keys, read_keys
+from copilot.storage import embedded
 from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
 
@@ -36,9 +38,17 @@ class Draining(uvicorn.Server):
 def serve(
     host: Annotated[str | None, typer.Option(help="default COPILOT_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default COPILOT_PORT or 8000")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="worker processes on one port (needs Redis)")
+    ] = 1,
 ) -> None:
     """Serve the API and the agent console until interrupted."""
     s = settings()
+    if workers > 1 and not s.redis_url:
+        raise fail(
+            "--workers above 1 needs COPILOT_REDIS_URL: a stream on one worker must see the "
+            "updates another worker applies"
+        )
     try:  # a database the workers cannot use is one line here, not a traceback per worker
         sessions_db.require_current(s.sessions_database())
     except CopilotError as exc:
@@ -71,5 +81,13 @@ def serve(
         # (ReadError on the client; seen at 500 sessions in `copilot bench load`).
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=DRAIN_S,
+        workers=workers,
     )
-    Draining(config).run()
+    if workers == 1:
+        Draining(config).run()
+        return
+    # Several processes on one socket: the tables exist before any worker opens them, and each
+    # worker's streams end within DRAIN_S of a stop (uvicorn's own workers, not Draining).
+    if embedded(s.sessions_database()):
+        sessions_db.upgrade(s.sessions_database())
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

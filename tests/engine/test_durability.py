@@ -211,3 +211,29 @@ async def test_a_code_sent_again_is_the_same_event_not_a_conflict(
     # A retry is cleaned where it first came (after the prompt), so it matches what is stored.
     assert await engine.handle(code) is None
     assert await engine.handle_all([ask, code]) == [None, None]
+
+
+async def test_two_workers_on_one_log_take_a_session_in_turn_and_lose_nothing(
+    full_engine: FullEngine, sessions_url: str
+) -> None:
+    one, two = full_engine(sessions_url), full_engine(sessions_url)
+    lines = [PHONE, "I'm on autopay.", "Why was it declined?", "Ok.", "Thanks.", "Bye."]
+    acks = []
+    for n, line in enumerate(lines):  # a load balancer sending each event anywhere
+        worker = one if n % 2 == 0 else two
+        acks.append(await worker.handle(say("w2", line, n)))
+    assert [a.version for a in acks if a is not None] == [1, 2, 3, 4, 5, 6]
+    for worker in (one, two):  # each reads the whole conversation, whoever applied it
+        _, version = await worker.snapshot("w2")
+        live = worker.live("w2")
+        assert version == 6 and live is not None and len(live.state.turns) == 6
+        assert customer(worker, "w2") is not None
+    both = await asyncio.gather(
+        one.handle(say("w2", "One more thing.", 10)), two.handle(say("w2", "And another.", 11))
+    )
+    assert sorted(u.version for u in both if u is not None) == [7, 8]
+    # The first worker goes away mid-conversation; the second carries on from the log.
+    del one
+    last = await two.handle(say("w2", "Still there?", 12))
+    assert last is not None and last.version == 9
+    assert len(two.deps.store.events("w2")) == 9

@@ -8,17 +8,21 @@ import threading
 import time
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from copilot.panel import PanelUpdate, StreamItem, TokenDelta
 from copilot.systems import build_systems
+from evals.bench import load
+from evals.bench.soak import ServeProcess
 from server.fanout import RedisBroadcaster
 from tests.conftest import bearer, shipped_engine
 from tests.server.conftest import copied_settings, serving
 
 pytestmark = pytest.mark.anyio
+PHONE_TURN = "My bill is past due, my number is (415) 555-0101."
 
 
 def update(sid: str, version: int) -> PanelUpdate:
@@ -141,3 +145,46 @@ def test_a_panel_streamed_from_one_worker_follows_events_sent_to_another(
                 assert bot.post(f"/v1/sessions/{sid}/events", json=body).status_code == 202
         listener.join(15)
         assert seen == ["0", "1", "2"]  # the snapshot, then each update sent to the first
+
+
+def test_copilot_serve_with_two_workers_streams_every_update_once_in_order(
+    data_dir: Path, demo_kb: Path, tmp_path: Path, redis_url: str
+) -> None:
+    server = ServeProcess(
+        data_dir, demo_kb, tmp_path, ["--workers", "2"], {"COPILOT_REDIS_URL": redis_url}
+    )
+    server.spawn()
+    try:
+        asyncio.run(server.ready(time.monotonic() + load.READY_S))
+        time.sleep(2.0)  # both workers up (readyz answered by one of them)
+        auth = {"Authorization": f"Bearer {load.KEY}"}
+        base = server.base
+        sid = httpx.post(f"{base}/v1/sessions", json={}, headers=auth).json()["session_id"]
+        seen: list[int] = []
+        lines = [PHONE_TURN, *(f"Detail number {n}." for n in range(1, 12))]
+
+        def follow() -> None:
+            with httpx.stream("GET", f"{base}/v1/sessions/{sid}/stream", headers=auth) as r:
+                for line in r.iter_lines():
+                    if line.startswith("id: "):
+                        seen.append(int(line[4:]))
+                        if seen[-1] == len(lines):
+                            return
+
+        listener = threading.Thread(target=follow, daemon=True)
+        listener.start()
+        time.sleep(1.0)
+        acks = []
+        for n, text in enumerate(lines):  # each on a new connection: either worker takes it
+            body = {"event_id": f"k{n}", "type": "utterance", "text": text}
+            r = httpx.post(f"{base}/v1/sessions/{sid}/events", json=body, headers=auth)
+            assert r.status_code == 202, r.text
+            acks.append(r.json()["version"])
+        listener.join(20)
+        assert acks == list(range(1, len(lines) + 1))  # one session, versions in order
+        assert seen == list(range(0, len(lines) + 1))  # the snapshot, then each update once
+        panel = httpx.get(f"{base}/v1/sessions/{sid}/panel", headers=auth).json()
+        assert panel["version"] == len(lines)
+        assert server.stop(grace=15)  # both workers stop
+    finally:
+        server.kill()
