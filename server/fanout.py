@@ -10,12 +10,14 @@ a first connection or a gap the stream no longer holds gets one snapshot, then w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import TypeAdapter
+from redis.exceptions import RedisError
 
 from copilot.panel import Card, PanelUpdate, StreamItem
 from server.stream import KEEP, catch_up
@@ -41,6 +43,14 @@ class RedisBroadcaster:
         kind = "panel" if isinstance(item, PanelUpdate) else "token"
         fields = {"kind": kind, "item": item.model_dump_json()}
         await self._redis.xadd(_key(item.session_id), fields, maxlen=self._keep, approximate=True)
+
+    async def reachable(self) -> bool:
+        """Redis answers a ping within a second (readiness)."""
+        try:
+            async with asyncio.timeout(1.0):
+                return bool(await self._redis.ping())
+        except (TimeoutError, RedisError, OSError):
+            return False
 
     def subscribers(self) -> int:
         return self._following

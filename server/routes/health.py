@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -9,22 +10,39 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from copilot import __version__
 from server.deps import DepsDep
+from server.fanout import RedisBroadcaster
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 @router.get("/healthz")
-async def healthz(deps: DepsDep) -> dict[str, str]:
-    """Answers while the process serves; names the backend in use."""
-    return {"status": "ok", "version": __version__, "backend": deps.settings.backend}
+async def healthz(deps: DepsDep) -> dict[str, str | int]:
+    """Answers while the process serves; names the backend in use and this worker."""
+    return {
+        "status": "ok",
+        "version": __version__,
+        "backend": deps.settings.backend,
+        "worker": os.getpid(),
+    }
 
 
 @router.get("/readyz")
 async def readyz(deps: DepsDep) -> JSONResponse:
-    """Ready once the engine (models, knowledge base, session log) is loaded."""
-    ready = deps.engine_ready()
-    body = {"status": "ready" if ready else "starting", "llm": bool(deps.settings.llm_base_url)}
+    """Ready once this worker's engine (models, knowledge base, session log) is loaded and,
+    when streams fan out through Redis, Redis answers."""
+    engine = deps.engine_ready()
+    redis = "not used"
+    if isinstance(deps.broadcaster, RedisBroadcaster):
+        redis = "ok" if await deps.broadcaster.reachable() else "unreachable"
+    ready = engine and redis != "unreachable"
+    body = {
+        "status": "ready" if ready else "starting" if not engine else "degraded",
+        "engine": "ready" if engine else "loading",
+        "redis": redis,
+        "llm": bool(deps.settings.llm_base_url),
+        "worker": os.getpid(),
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

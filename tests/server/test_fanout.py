@@ -17,9 +17,11 @@ from copilot.panel import PanelUpdate, StreamItem, TokenDelta
 from copilot.systems import build_systems
 from evals.bench import load
 from evals.bench.soak import ServeProcess
+from server.app import create_app
 from server.fanout import RedisBroadcaster
-from tests.conftest import bearer, shipped_engine
+from tests.conftest import api_keys, bearer, shipped_engine
 from tests.server.conftest import copied_settings, serving
+from tools.services import start_apps
 
 pytestmark = pytest.mark.anyio
 PHONE_TURN = "My bill is past due, my number is (415) 555-0101."
@@ -145,6 +147,8 @@ def test_a_panel_streamed_from_one_worker_follows_events_sent_to_another(
                 assert bot.post(f"/v1/sessions/{sid}/events", json=body).status_code == 202
         listener.join(15)
         assert seen == ["0", "1", "2"]  # the snapshot, then each update sent to the first
+        ready = httpx.get(f"{second}/readyz").json()
+        assert ready["status"] == "ready" and ready["redis"] == "ok"
 
 
 def test_copilot_serve_with_two_workers_streams_every_update_once_in_order(
@@ -156,9 +160,15 @@ def test_copilot_serve_with_two_workers_streams_every_update_once_in_order(
     server.spawn()
     try:
         asyncio.run(server.ready(time.monotonic() + load.READY_S))
-        time.sleep(2.0)  # both workers up (readyz answered by one of them)
         auth = {"Authorization": f"Bearer {load.KEY}"}
         base = server.base
+        workers: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:  # each on a new connection
+            r = httpx.get(f"{base}/readyz")
+            if r.status_code == 200:
+                workers.add(r.json()["worker"])
+        assert len(workers) == 2  # two processes answer on the one port, each ready
         sid = httpx.post(f"{base}/v1/sessions", json={}, headers=auth).json()["session_id"]
         seen: list[int] = []
         lines = [PHONE_TURN, *(f"Detail number {n}." for n in range(1, 12))]
@@ -188,3 +198,23 @@ def test_copilot_serve_with_two_workers_streams_every_update_once_in_order(
         assert server.stop(grace=15)  # both workers stop
     finally:
         server.kill()
+
+
+def test_a_worker_whose_redis_is_gone_is_not_ready(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    data_dir, demo_kb = request.getfixturevalue("data_dir"), request.getfixturevalue("demo_kb")
+    gone = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    settings = copied_settings(data_dir, demo_kb, tmp_path).model_copy(update={"redis_url": gone})
+    app = create_app(settings, keys=api_keys())
+    with start_apps({"copilot": app}) as running:
+        url = running.urls["copilot"]
+        deadline = time.monotonic() + 120
+        body = httpx.get(f"{url}/readyz").json()
+        while body["engine"] != "ready" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            body = httpx.get(f"{url}/readyz").json()
+        r = httpx.get(f"{url}/readyz")
+        assert r.status_code == 503 and r.json()["redis"] == "unreachable"
+        assert r.json()["status"] == "degraded"
+        assert httpx.get(f"{url}/healthz").status_code == 200  # alive, just not ready
