@@ -264,6 +264,21 @@ class Engine:
         # Versions only grow: a rejection or the slow path moved it without a logged event.
         live.panel.version = max(len(history), self.deps.store.version(session_id))
         self._live[session_id] = live
+        if history:
+            # The whole panel as the log has it, at its version: a worker that stored an event
+            # and died before publishing its update leaves no subscriber behind; one that has
+            # it all already skips it by version.
+            whole = list(live.panel.cards.values())
+            await self.publish(
+                PanelUpdate(
+                    session_id=session_id,
+                    version=live.panel.version,
+                    event_id=history[-1].event_id,
+                    cards=whole,
+                    latency_ms=0.0,
+                    source="fast",
+                )
+            )
         return live
 
     def _cards(self, state: SessionState) -> list[Card]:

@@ -274,6 +274,62 @@ def show_tokens(rows: list[Row]) -> None:
         console.print(f"{mark} {target}: {measured}", highlight=False, soft_wrap=True)
 
 
+@bench_app.command("scale")
+def scale_cmd(
+    sessions: Annotated[int, typer.Option(min=1, max=2000, help="concurrent sessions")] = 40,
+    seconds: Annotated[float, typer.Option(min=5, max=3600, help="posting time per row")] = 30.0,
+) -> None:
+    """The embedded default beside PostgreSQL + Redis at one and two workers, and two workers
+    with one killed halfway: events/s, event-to-panel p50/p95, lost and duplicated updates."""
+    from evals.bench import load, scale
+
+    data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
+    kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
+    with console.status("") as status:
+        rows = measure(scale.run, data_dir, kb_dir, sessions, seconds, status.update)
+    base = rows[0]
+    table = Table(
+        "deployment",
+        "events/s",
+        "p50 ms",
+        "p95 ms",
+        "lost",
+        "dup.",
+        "errors",
+        "retries",
+        "reconn.",
+        title=f"scale-out: {sessions} sessions, {seconds:g} s each, fresh servers",
+    )
+    for r in rows:
+        table.add_row(
+            r.name,
+            f"{r.events_per_s:,.1f} {r.events_per_s / base.events_per_s:.2f}x"
+            if base.events_per_s
+            else f"{r.events_per_s:,.1f}",
+            f"{r.pct(50):,.0f}",
+            f"{r.pct(95):,.0f}",
+            f"{r.lost}" + (f" +{r.covered} snap" if r.covered else ""),
+            str(r.duplicated),
+            str(len(r.errors)),
+            str(r.retries),
+            str(r.reconnects),
+        )
+    console.print(table)
+    console.print(
+        "embedded: SQLite and in-process fan-out; pg+redis: the sessions database on PostgreSQL "
+        "and the fan-out through Redis; xN: worker processes; kill: one worker gets SIGKILL "
+        "halfway (uvicorn starts another). "
+        "baseline: the embedded row (ratios beside events/s). Latency: first POST of an event to "
+        "its update on the session's stream; retries and reconnects after a killed worker count "
+        "in it. Lost: acknowledged, never seen; targets: 0 lost, 0 duplicated, 0 errors.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for r in rows:
+        for e in sorted(set(r.errors))[:3]:
+            console.print(f"{r.name}: {e}", markup=False, highlight=False)
+
+
 @bench_app.command("load")
 def load_cmd(
     sessions: Annotated[

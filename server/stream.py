@@ -102,11 +102,12 @@ def catch_up(
 ) -> list[PanelUpdate]:
     """What a subscriber that last saw `since` needs first: the updates it missed when the kept
     history reaches back that far, else one snapshot and what was published after it."""
-    if since is not None and since >= version:
-        return []
-    missed = [u for u in history if since is not None and u.version > since]
-    if since is not None and missed and missed[0].version == since + 1:
-        return missed
+    if since is not None:
+        missed = [u for u in history if u.version > since]
+        if missed and missed[0].version == since + 1:
+            return missed  # kept updates reach back far enough (newer than a snapshot, maybe)
+        if not missed and since >= version:
+            return []  # nothing newer anywhere
     # A first connection, or a gap the history cannot fill: the whole panel as it is now,
     # then anything published between taking that snapshot and subscribing.
     whole = PanelUpdate(

@@ -14,7 +14,7 @@ import pytest
 from copilot.engine import Engine
 from copilot.runtime import optional_models
 from copilot.session_state import IntentPredictor, MoodFollower
-from tests import postgres as postgres_cluster
+from evals import servers as postgres_cluster
 from tools.base import Systems
 from tools.demo.generate import Spec, generate
 from tools.kb.embeddings import Embedder
@@ -67,10 +67,8 @@ def postgres(data_dir: Path) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real Redis on loopback for the fan-out tests."""
-    from tests.redis_server import redis_server
-
     try:
-        with redis_server() as url:
+        with postgres_cluster.redis_server() as url:
             yield url
     except FileNotFoundError as exc:
         pytest.skip(f"{exc} (apt-get install redis-server)")

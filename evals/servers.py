@@ -1,4 +1,5 @@
-"""A throw-away PostgreSQL cluster on loopback for the contract suite, where one is installed."""
+"""Throw-away servers on loopback for the tests and the benchmarks: a PostgreSQL cluster and a
+Redis, where they are installed (Debian packages; the Makefile installs them when missing)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +38,7 @@ def _free_port() -> int:
 
 
 def _run(binaries: Path, tool: str, *args: str, check: bool = True) -> None:
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - the installed server's own tools, fixed arguments
         _as_postgres([str(binaries / tool), *args]), check=check, capture_output=True, timeout=60
     )
 
@@ -64,3 +66,29 @@ def cluster(databases: list[str]) -> Iterator[dict[str, str]]:
     finally:
         _run(binaries, "pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A fresh redis-server, nothing persisted; yields its URL; stops it after."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise FileNotFoundError("no Redis server installed (redis-server not found)")
+    folder = Path(tempfile.mkdtemp(prefix="copilot-redis-"))
+    port = _free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(  # noqa: S603 - a fixed command line
+        [*args, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
