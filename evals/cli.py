@@ -294,10 +294,10 @@ def scale_cmd(
         "p50 ms",
         "p95 ms",
         "lost",
-        "dup.",
-        "errors",
-        "retries",
-        "reconn.",
+        "dup",
+        "err",
+        "retry",
+        "reconn",
         title=f"scale-out: {sessions} sessions, {seconds:g} s each, fresh servers",
     )
     for r in rows:
@@ -314,7 +314,7 @@ def scale_cmd(
             str(r.retries),
             str(r.reconnects),
         )
-    console.print(table)
+    Console(width=max(console.width, 110)).print(table)  # nine columns, unwrapped
     console.print(
         "embedded: SQLite and in-process fan-out; pg+redis: the sessions database on PostgreSQL "
         "and the fan-out through Redis; xN: worker processes; kill: one worker gets SIGKILL "
