@@ -9,11 +9,6 @@ from copilot.pii import RedactionPolicy, redact, redact_reply
 from copilot.session_state import SessionState
 
 
-def clean(event: Event, state: SessionState, policy: RedactionPolicy) -> Event:
-    """The event as it may be stored: raw text never leaves the fold."""
-    return clean_all([event], state, policy)[0]
-
-
 def clean_all(events: list[Event], state: SessionState, policy: RedactionPolicy) -> list[Event]:
     """Events in conversation order as they may be stored, each read after the ones before it."""
     turns = state.turns

@@ -473,17 +473,16 @@ def _tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-@contextlib.contextmanager
-def serve(data_dir: Path, kb_dir: Path, scratch: Path) -> Iterator[tuple[str, int]]:
-    """A `copilot serve` process over a copy of the data (its sessions.db lands in scratch)."""
+def scratch_env(data_dir: Path, kb_dir: Path, scratch: Path, name: str) -> dict[str, str]:
+    """A scratch folder for one `copilot serve`: a copy of the systems' databases and a key
+    file with KEY; the environment that points the server at them (its sessions.db then lands
+    in scratch)."""
     data = scratch / "data"
     data.mkdir(parents=True)
     for db in ("crm", "billing", "orders"):
         shutil.copy2(data_dir / f"{db}.db", data / f"{db}.db")
     keys = scratch / "keys.yaml"
-    keys.write_text(
-        yaml.safe_dump({KEY: {"role": "agent", "tenant": "brightwave", "name": "bench"}})
-    )
+    keys.write_text(yaml.safe_dump({KEY: {"role": "agent", "tenant": "brightwave", "name": name}}))
     keys.chmod(0o600)
     # Only what this run sets: no LLM endpoint or other backend leaks in from the shell.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
@@ -493,6 +492,13 @@ def serve(data_dir: Path, kb_dir: Path, scratch: Path) -> Iterator[tuple[str, in
         "COPILOT_API_KEYS_FILE": str(keys),
     }
     env.setdefault("HF_HUB_OFFLINE", "1")
+    return env
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, kb_dir: Path, scratch: Path) -> Iterator[tuple[str, int]]:
+    """A `copilot serve` process over a copy of the data (its sessions.db lands in scratch)."""
+    env = scratch_env(data_dir, kb_dir, scratch, "bench")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = scratch / "server.log"

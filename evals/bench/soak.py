@@ -32,7 +32,6 @@ import contextlib
 import math
 import os
 import random
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -44,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, select
@@ -232,22 +230,7 @@ class ServeProcess:
         extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.args = list(args)  # more `copilot serve` options (--workers 2)
-        data = scratch / "data"
-        data.mkdir(parents=True)
-        for db in ("crm", "billing", "orders"):
-            shutil.copy2(data_dir / f"{db}.db", data / f"{db}.db")
-        keys = scratch / "keys.yaml"
-        keys.write_text(
-            yaml.safe_dump({load.KEY: {"role": "agent", "tenant": "brightwave", "name": "soak"}})
-        )
-        keys.chmod(0o600)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
-        env |= {
-            "COPILOT_DATA_DIR": str(data),
-            "COPILOT_KB_DIR": str(kb_dir.resolve()),
-            "COPILOT_API_KEYS_FILE": str(keys),
-        }
-        env.setdefault("HF_HUB_OFFLINE", "1")
+        env = load.scratch_env(data_dir, kb_dir, scratch, "soak")
         self.env = env | dict(extra_env or {})
         self.db = scratch / "sessions.db"  # the server keeps it beside its data folder
         self.log = scratch / "server.log"
