@@ -35,7 +35,7 @@ async def decide(
     if ledger is None or proposal is None:
         raise NotFound(f"no action {action} in session {session_id}")
     who = check_approver(by)
-    async with live.lock:
+    async with engine.hold(live):
         if proposal.status != "proposed":
             raise InvalidInput("action", f"{action} is already {proposal.status}")
         if approve and proposal.blocked:
@@ -45,20 +45,19 @@ async def decide(
         ledger.decide(action, proposal.status, who)
         if not approve:
             update = engine.refresh(live, action, started, source="action")
-    if not approve:
-        await engine.publish(update)
-        return update
+            await engine.publish(update)
+            return update
     runner = engine.deps.systems.actions
     try:
         if runner is None:
             raise ConfigurationError("no system can perform write actions here")
         outcome = await runner.perform(action, proposal.request, approved_by=who)
     except CopilotError as exc:
-        async with live.lock:
+        async with engine.hold(live, fence=False):  # the action is decided: say how it ended
             proposal.status, proposal.result = "failed", str(exc)
             ledger.decide(action, "failed", None, str(exc))
             update = engine.refresh(live, action, started, source="action")
-        await engine.publish(update)
+            await engine.publish(update)
         return update
     proposal.status, proposal.result = "done", outcome.message
     ledger.decide(action, "done", None, outcome.message)

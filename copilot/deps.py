@@ -8,6 +8,7 @@ from datetime import date
 
 from copilot.batching import EmbedBatcher
 from copilot.enricher import EnricherFactory
+from copilot.lease import Lease, LocalLease
 from copilot.offers import Catalogue
 from copilot.pii import RedactionPolicy
 from copilot.playbooks import PlaybookSet
@@ -40,6 +41,7 @@ class EngineDeps:
     touchpoints: TouchpointStore | None = None  # this customer's other contacts, across channels
     policies: Policies = field(default_factory=lambda: Policies(TenantPolicy(), {}))
     tenant_of: Callable[[str], str | None] | None = None  # a session's tenant, for its policy
+    lease: Lease = field(default_factory=LocalLease)  # who applies a session's changes now
     batcher: EmbedBatcher | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,7 @@ class Engine:
         self._live: dict[str, Live] = {}
         self._restoring: dict[str, asyncio.Future[Live]] = {}
         self._listeners: list[Listener] = []
+        self.rereads = 0  # sessions read again because another worker had moved them on
         self.enricher: Enricher | None = deps.enricher(self) if deps.enricher else None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -100,6 +101,27 @@ class Engine:
     def live(self, session_id: str) -> Live | None:
         return self._live.get(session_id)
 
+    def in_memory(self) -> int:
+        """How many sessions this process holds live."""
+        return len(self._live)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, live: Live, fence: bool = True) -> AsyncIterator[None]:
+        """The session to oneself: its lock here and, with several workers, its lease.
+
+        fence: raise Stale when another worker moved the session on while this one waited
+        (the event path leaves it to the log, which fences the append itself).
+        """
+        session_id = live.state.session_id
+        async with live.lock, self.deps.lease.hold(session_id):
+            if fence and self.deps.lease.shared:
+                kept = self.deps.store.version(session_id)
+                if kept > live.panel.version:
+                    self._live.pop(session_id, None)
+                    self.rereads += 1
+                    raise Stale(session_id, live.panel.version, kept)
+            yield
+
     async def session(self, session_id: str) -> Live:
         """The live session, restored from the log once however many callers ask at once."""
         live = self._live.get(session_id)
@@ -126,7 +148,10 @@ class Engine:
         self, session_id: str, action: str, approve: bool, by: str, at: datetime | None = None
     ) -> PanelUpdate | None:
         """An agent approves or rejects a proposed action (copilot.approvals)."""
-        return await approvals.decide(self, session_id, action, approve, by, at)
+        try:
+            return await approvals.decide(self, session_id, action, approve, by, at)
+        except Stale:  # another worker moved the session on: decide on it as the log has it
+            return await approvals.decide(self, session_id, action, approve, by, at)
 
     async def handle(self, event: Event) -> PanelUpdate | None:
         """Apply one event; None when it was a duplicate and changed nothing."""
@@ -147,13 +172,14 @@ class Engine:
                 return await self._apply(session_id, events, batch, started)
             except Stale:  # another worker moved this session on: read it again from the log
                 self._live.pop(session_id, None)
+                self.rereads += 1
         return await self._apply(session_id, events, batch, started)
 
     async def _apply(
         self, session_id: str, events: list[Event], batch: list[Event], started: float
     ) -> list[PanelUpdate | None]:
         live = await self.session(session_id)
-        async with live.lock:
+        async with self.hold(live, fence=False):
             clean = redact.clean_all(batch, live.state, self.redaction(session_id))
             appended = self.deps.store.append_all(clean, live.panel.version)
             conflicts = [e.event_id for e, a in zip(batch, appended, strict=True) if a.conflict]
@@ -181,8 +207,9 @@ class Engine:
                 self.deps.store.discard(session_id, [c.event_id for c, _ in todo])
                 self._live.pop(session_id, None)  # rebuilt from the log on next use
                 raise
-        for update in published:
-            await self.publish(update)
+            # Under the lease, so every worker's updates reach the shared stream in version order.
+            for update in published:
+                await self.publish(update)
         if self.enricher is not None and any(c.type != "metadata" for c, _ in todo):
             self.enricher.kick(session_id, todo[-1][0].event_id)
         # In the caller's order; an id sent twice in one batch is applied once.
@@ -235,6 +262,7 @@ class Engine:
         live = await self.session(session_id)
         if self.deps.store.version(session_id) > live.panel.version:
             self._live.pop(session_id, None)
+            self.rereads += 1
             live = await self.session(session_id)
         async with live.lock:
             return list(live.panel.cards.values()), live.panel.version
@@ -276,7 +304,7 @@ class Engine:
                     event_id=history[-1].event_id,
                     cards=whole,
                     latency_ms=0.0,
-                    source="fast",
+                    source="restore",
                 )
             )
         return live

@@ -8,6 +8,7 @@ implements it (copilot.llm.assist.LlmEnricher); the composition root plugs it in
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from copilot.ask import AskResult
@@ -31,6 +32,10 @@ class Host(Protocol):
     def live(self, session_id: str) -> LiveSession | None: ...
 
     async def publish(self, item: StreamItem) -> None: ...
+
+    def hold(self, live: Any, fence: bool = True) -> AbstractAsyncContextManager[None]:
+        """The session to oneself (raises copilot.event_log.Stale if another worker moved it)."""
+        ...
 
     def refresh(
         self, live: Any, event_id: str, started: float, source: str = "fast"

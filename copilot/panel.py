@@ -53,9 +53,12 @@ class PanelUpdate(BaseModel):
     event_id: str = Field(description="the event that caused this update")
     cards: list[Card]
     latency_ms: float
-    source: Literal["fast", "llm", "action"] = Field(
+    source: Literal["fast", "llm", "action", "restore"] = Field(
         "fast",
-        description="fast: the offline engine; llm: the model's enrichment; action: an approval",
+        description=(
+            "fast: the offline engine; llm: the model's enrichment; action: an approval; "
+            "restore: the whole panel as the log has it, after a worker read the session again"
+        ),
     )
 
 

@@ -280,16 +280,22 @@ def scale_cmd(
     seconds: Annotated[float, typer.Option(min=5, max=3600, help="posting time per row")] = 30.0,
 ) -> None:
     """The embedded default beside PostgreSQL + Redis at one and two workers, and two workers
-    with one killed halfway: events/s, event-to-panel p50/p95, lost and duplicated updates."""
+    with one killed halfway: events/s, event-to-panel p50/p95, lost and duplicated updates
+    (the same as `copilot bench load --scale-out`)."""
+    show_scale(sessions, seconds)
+
+
+def show_scale(sessions: int, seconds: float) -> None:
+    """Run every deployment at both paces and print them beside the embedded default."""
     from evals.bench import load, scale
 
     data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
     kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
     with console.status("") as status:
         rows = measure(scale.run, data_dir, kb_dir, sessions, seconds, status.update)
-    base = rows[0]
     table = Table(
         "deployment",
+        "pace",
         "events/s",
         "p50 ms",
         "p95 ms",
@@ -298,11 +304,13 @@ def scale_cmd(
         "err",
         "retry",
         "reconn",
-        title=f"scale-out: {sessions} sessions, {seconds:g} s each, fresh servers",
+        title=f"scale-out: {sessions} sessions, {seconds:g} s a row, fresh servers",
     )
     for r in rows:
+        base = next(b for b in rows if b.pace == r.pace)  # the embedded row at the same pace
         table.add_row(
             r.name,
+            r.pace,
             f"{r.events_per_s:,.1f} {r.events_per_s / base.events_per_s:.2f}x"
             if base.events_per_s
             else f"{r.events_per_s:,.1f}",
@@ -314,20 +322,23 @@ def scale_cmd(
             str(r.retries),
             str(r.reconnects),
         )
-    Console(width=max(console.width, 110)).print(table)  # nine columns, unwrapped
+    Console(width=max(console.width, 120)).print(table)  # ten columns, unwrapped
     console.print(
         "embedded: SQLite and in-process fan-out; pg+redis: the sessions database on PostgreSQL "
         "and the fan-out through Redis; xN: worker processes; kill: one worker gets SIGKILL "
-        "halfway (uvicorn starts another). "
-        "baseline: the embedded row (ratios beside events/s). Latency: first POST of an event to "
-        "its update on the session's stream; retries and reconnects after a killed worker count "
-        "in it. Lost: acknowledged, never seen; targets: 0 lost, 0 duplicated, 0 errors.",
+        "halfway (uvicorn starts another). talk: 1-3 s between a session's lines (events/s is "
+        "mostly the offered load); flat out: the next line once the last is acknowledged "
+        "(events/s is what the deployment takes here, the load generator sharing the cores). "
+        f"baseline: the embedded row at the same pace (ratios beside events/s); {os.cpu_count()} "
+        "cores. Latency: first POST of an event to its update on the session's stream; retries "
+        "and reconnects after a killed worker count in it. Lost: acknowledged, never seen; "
+        "targets: 0 lost, 0 duplicated, 0 errors.",
         highlight=False,
         soft_wrap=True,
     )
     for r in rows:
         for e in sorted(set(r.errors))[:3]:
-            console.print(f"{r.name}: {e}", markup=False, highlight=False)
+            console.print(f"{r.name}, {r.pace}: {e}", markup=False, highlight=False)
 
 
 @bench_app.command("load")
@@ -350,9 +361,21 @@ def load_cmd(
             "--ramp 5 is a herd",
         ),
     ] = 60.0,
+    scale_out: Annotated[
+        bool,
+        typer.Option(
+            "--scale-out",
+            help="instead: the embedded default beside PostgreSQL + Redis at 1 and 2 workers "
+            "and 2 with one killed, at the first --sessions level (default 40)",
+        ),
+    ] = False,
 ) -> None:
     """Concurrent sessions over HTTP on loopback: events/s and event-to-panel latency."""
     from evals.bench import load
+
+    if scale_out:
+        show_scale(sessions[0] if sessions else 40, seconds)
+        return
 
     levels = sorted(set(sessions or load.LEVELS))
     if min(levels) < 1:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from redis.exceptions import RedisError
 
 from copilot import __version__
 from copilot.keys import default_path, demo_keys
@@ -17,7 +19,7 @@ from copilot.systems import build_systems
 from server import errors, logs
 from server.auth import KeyRing
 from server.deps import CopilotDeps
-from server.fanout import RedisBroadcaster
+from server.fanout import METRICS_EVERY_S, RedisBroadcaster
 from server.limits import BodyLimit
 from server.metrics import Measured
 from server.routes import customers, handoffs, health, kb, live, payments, scenarios, sessions
@@ -33,6 +35,17 @@ log = logging.getLogger("copilot.server")
 def _load(deps: CopilotDeps) -> None:
     deps.engine().warm_up()
     deps.warm = True
+
+
+async def _share_metrics(deps: CopilotDeps) -> None:
+    """Every few seconds, this worker's series go to Redis for whichever worker is scraped."""
+    broadcaster = deps.broadcaster
+    if not isinstance(broadcaster, RedisBroadcaster):
+        return
+    while True:
+        with contextlib.suppress(RedisError, OSError):  # a scrape then shows this worker alone
+            await broadcaster.share_metrics(deps.metrics.worker, health.own_metrics(deps))
+        await asyncio.sleep(METRICS_EVERY_S)
 
 
 def create_app(
@@ -56,6 +69,7 @@ def create_app(
     )
     if s.redis_url:  # every worker's subscribers read every session's updates from Redis
         deps.broadcaster = RedisBroadcaster(s.redis_url)
+        deps.lease = deps.broadcaster.lease()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +78,11 @@ def create_app(
             log.warning("demo API keys (tenant brightwave) are in %s", default_path(s.data_dir))
         # Models load off the event loop; /healthz answers meanwhile, /readyz once done.
         loading = asyncio.create_task(asyncio.to_thread(_load, deps))
+        sharing = asyncio.create_task(_share_metrics(deps))
         yield
+        sharing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sharing
         await loading
         await deps.engine().settle()
         await deps.systems.aclose()

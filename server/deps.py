@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from fastapi import Depends, Request
 from copilot import sessions_db
 from copilot.handoff_intake import HandoffStore
 from copilot.knowledge import build_retriever
+from copilot.lease import Lease, LocalLease
 from copilot.session_registry import SessionRegistry
 from copilot.settings import Settings
 from copilot.store import HandoffLog, SessionDirectory
@@ -44,6 +46,7 @@ class CopilotDeps:
     _handoffs: HandoffLog | None = None
     broadcaster: Broadcaster | RedisBroadcaster = field(default_factory=Broadcaster)
     metrics: Metrics = field(default_factory=Metrics)
+    lease: Lease = field(default_factory=LocalLease)  # shared with every worker through Redis
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wired: bool = False
     _claims: dict[Hashable, tuple[asyncio.Lock, int]] = field(default_factory=dict)
@@ -76,6 +79,8 @@ class CopilotDeps:
                 self._engine.subscribe(self.broadcaster)
                 self._engine.subscribe(self._count)
                 wiring = self._engine.deps
+                if self.lease.shared:
+                    wiring.lease = self.lease
                 if wiring.tenant_of is None:  # an engine handed in (tests) learns the tenants
                     wiring.policies = Policies.from_settings(self.settings)
                     wiring.tenant_of = self._tenant_of
@@ -86,12 +91,12 @@ class CopilotDeps:
 
     @asynccontextmanager
     async def claim(self, key: Hashable) -> AsyncIterator[None]:
-        """One request at a time for key in this process (e.g. one handoff_id); the lock is
-        dropped when nobody holds or waits for it."""
+        """One request at a time for key (e.g. one handoff_id): in this process by a lock that is
+        dropped when nobody holds or waits for it, across workers by the lease."""
         lock, users = self._claims.get(key, (asyncio.Lock(), 0))
         self._claims[key] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self.lease.hold(f"claim:{json.dumps(key)}"):
                 yield
         finally:
             lock, users = self._claims[key]

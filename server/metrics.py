@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import bisect
+import os
+import socket
 import time
 from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+
+
+Families = dict[str, tuple[str, list[str]]]  # name: (type, sample lines)
+
+
+def worker_id() -> str:
+    """This worker among all of them, on every host: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _labels(**pairs: str) -> str:
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items())
+    return f"{{{inner}}}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class Histogram:
@@ -22,41 +41,76 @@ class Histogram:
         self.total += ms
         self.n += 1
 
-    def lines(self, name: str) -> list[str]:
+    def lines(self, name: str, worker: str) -> list[str]:
         out, running = [], 0
         for bound, count in zip((*BUCKETS_MS, "+Inf"), self.counts, strict=True):
             running += count
-            out.append(f'{name}_bucket{{le="{bound}"}} {running}')
-        return [*out, f"{name}_sum {self.total:.3f}", f"{name}_count {self.n}"]
+            out.append(f"{name}_bucket{_labels(worker=worker, le=str(bound))} {running}")
+        mine = _labels(worker=worker)
+        return [*out, f"{name}_sum{mine} {self.total:.3f}", f"{name}_count{mine} {self.n}"]
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """One worker's counters; every series carries its `worker` label (host:pid)."""
+
+    def __init__(self, worker: str | None = None) -> None:
+        self._worker = worker
         self.requests: Counter[tuple[str, int]] = Counter()
         self.events = 0
         self.updates: Counter[str] = Counter()
         self.panel_latency = Histogram()
         self.request_latency = Histogram()
 
-    def render(self, gauges: dict[str, float]) -> str:
-        lines = ["# TYPE copilot_http_requests_total counter"]
-        lines += [
-            f'copilot_http_requests_total{{method="{m}",status="{s}"}} {n}'
-            for (m, s), n in sorted(self.requests.items())
-        ]
-        lines += ["# TYPE copilot_events_total counter", f"copilot_events_total {self.events}"]
-        lines += ["# TYPE copilot_panel_updates_total counter"]
-        lines += [
-            f'copilot_panel_updates_total{{source="{k}"}} {v}'
-            for k, v in sorted(self.updates.items())
-        ]
-        lines += ["# TYPE copilot_event_to_panel_ms histogram"]
-        lines += self.panel_latency.lines("copilot_event_to_panel_ms")
-        lines += ["# TYPE copilot_http_request_ms histogram"]
-        lines += self.request_latency.lines("copilot_http_request_ms")
-        for name, value in sorted(gauges.items()):
-            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
+    @property
+    def worker(self) -> str:
+        return self._worker or worker_id()  # read late: a worker process may be forked later
+
+    def families(self, gauges: dict[str, float], counters: dict[str, float]) -> Families:
+        w = self.worker
+        out: Families = {
+            "copilot_http_requests_total": (
+                "counter",
+                [
+                    f"copilot_http_requests_total{_labels(worker=w, method=m, status=str(s))} {n}"
+                    for (m, s), n in sorted(self.requests.items())
+                ],
+            ),
+            "copilot_events_total": (
+                "counter",
+                [f"copilot_events_total{_labels(worker=w)} {self.events}"],
+            ),
+            "copilot_panel_updates_total": (
+                "counter",
+                [
+                    f"copilot_panel_updates_total{_labels(worker=w, source=k)} {v}"
+                    for k, v in sorted(self.updates.items())
+                ],
+            ),
+            "copilot_event_to_panel_ms": (
+                "histogram",
+                self.panel_latency.lines("copilot_event_to_panel_ms", w),
+            ),
+            "copilot_http_request_ms": (
+                "histogram",
+                self.request_latency.lines("copilot_http_request_ms", w),
+            ),
+        }
+        for kind, values in (("gauge", gauges), ("counter", counters)):
+            for name, value in sorted(values.items()):
+                out[name] = (kind, [f"{name}{_labels(worker=w)} {value}"])
+        return out
+
+
+def render(*workers: Families) -> str:
+    """Prometheus text format: each family once, with every worker's samples under it."""
+    merged: Families = {}
+    for families in workers:
+        for name, (kind, samples) in families.items():
+            merged.setdefault(name, (kind, []))[1].extend(samples)
+    lines: list[str] = []
+    for name, (kind, samples) in merged.items():
+        lines += [f"# TYPE {name} {kind}", *samples]
+    return "\n".join(lines) + "\n"
 
 
 class Measured:

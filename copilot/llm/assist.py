@@ -7,7 +7,8 @@ import time
 
 from copilot.actions import request_of
 from copilot.ask import AskResult, offline_answer
-from copilot.enricher import Host
+from copilot.enricher import Host, LiveSession
+from copilot.event_log import Stale
 from copilot.llm import overlay
 from copilot.llm.brief import Brief, build
 from copilot.llm.drafts import ActionDraft
@@ -148,12 +149,20 @@ class LlmEnricher:
             )
 
         result = await self.llm.write_cards(brief, box, self._owner, event_id, on_token)
-        async with live.lock:
+        try:
+            await self._keep(live, result, brief, event_id, started)
+        except Stale:  # another worker moved the session on; its own model turn covers it
+            return
+
+    async def _keep(
+        self, live: LiveSession, result: TurnResult, brief: Brief, event_id: str, started: float
+    ) -> None:
+        async with self.engine.hold(live):
             state = live.state
             remember(state.llm, result, brief, event_id, self.llm.config.model)
             if result.verdict and result.verdict.summary and self.llm.ledger is not None:
                 self.llm.ledger.keep_summary(
-                    session_id, event_id, result.verdict.summary, brief.covers
+                    live.state.session_id, event_id, result.verdict.summary, brief.covers
                 )
             for action in result.verdict.actions if result.verdict else []:
                 try:
@@ -165,7 +174,7 @@ class LlmEnricher:
                     state, request, "llm", action.why or "proposed by the model"
                 )
             update = self.engine.refresh(live, event_id, started, source="llm")
-        await self.engine.publish(update)
+            await self.engine.publish(update)
 
     async def ask(self, session_id: str, question: str) -> AskResult:
         """Answer the agent from the facts, the tools and the knowledge base."""

@@ -10,6 +10,12 @@ fixed event_id, retried on a connection error or a 5xx until answered (the contr
 retry idempotent). Halfway through the kill row, one worker process gets SIGKILL; uvicorn's
 supervisor starts a new one.
 
+Each deployment runs twice on its server: at conversational pace (each agent's customer thinks
+1-3 s between lines, so events/s is mostly the offered load) and saturated (no think time: each
+session posts its next line once the last one is acknowledged, so events/s is what the
+deployment can take on this machine, load generator included). The kill row runs at
+conversational pace only.
+
 - events/s: acknowledged events over the posting window.
 - event-to-panel: from just before the first POST of an event to the arrival on its session's
   stream of the update carrying that event_id.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -43,6 +50,7 @@ from evals.bench.soak import ServeProcess
 SESSIONS = 40
 SECONDS = 30.0
 THINK_S = (1.0, 3.0)
+PACES: dict[str, tuple[float, float]] = {"talk": THINK_S, "flat out": (0.0, 0.0)}
 RETRY_FOR_S = 60.0
 DRAIN_S = 5.0
 # embedded: SQLite + in-process fan-out; pg+redis: the sessions database on PostgreSQL and the
@@ -54,6 +62,7 @@ KILLED = "pg+redis x2 kill"
 @dataclass
 class Row:
     name: str
+    pace: str = "talk"
     acked: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -83,6 +92,7 @@ class _Conversation:
     snapshot_at: list[float] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
     last: int | None = None
+    finished: float = 0.0  # when it stopped posting
 
 
 async def _follow(
@@ -139,7 +149,12 @@ async def _post(client: httpx.AsyncClient, sid: str, body: dict[str, str], row: 
 
 
 async def _conversation(
-    base: str, c: _Conversation, stop_at: float, row: Row, rng: random.Random
+    base: str,
+    c: _Conversation,
+    stop_at: float,
+    row: Row,
+    rng: random.Random,
+    think: tuple[float, float] = THINK_S,
 ) -> None:
     headers = {"Authorization": f"Bearer {load.KEY}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
@@ -152,7 +167,8 @@ async def _conversation(
         done = asyncio.Event()
         follower = asyncio.create_task(_follow(client, sid, c, row, done))
         await asyncio.sleep(0.5)
-        for n, (speaker, text) in enumerate(c.lines):
+        # The script over again until the window closes: a flat-out session runs out of lines.
+        for n, (speaker, text) in enumerate(itertools.cycle(c.lines)):
             if time.perf_counter() >= stop_at:
                 break
             event_id = f"s{c.index}-{n}"
@@ -160,7 +176,8 @@ async def _conversation(
             c.sent[event_id] = time.perf_counter()
             if await _post(client, sid, body, row):
                 c.acked.add(event_id)
-            await asyncio.sleep(rng.uniform(*THINK_S))
+            await asyncio.sleep(rng.uniform(*think))
+        c.finished = time.perf_counter()
         await asyncio.sleep(DRAIN_S)  # the last updates arrive (the latency is measured anyway)
         done.set()
         follower.cancel()
@@ -176,8 +193,10 @@ def _workers(pid: int) -> list[int]:
     return [int(c) for c in children]
 
 
-async def _run_row(name: str, base: str, serve_pid: int, sessions: int, seconds: float) -> Row:
-    row = Row(name)
+async def _run_row(
+    name: str, base: str, serve_pid: int, sessions: int, seconds: float, pace: str = "talk"
+) -> Row:
+    row = Row(name, pace)
     rng = random.Random(load.SEED)
     conversations = [_Conversation(i, lines) for i, lines in enumerate(load.scripts(sessions))]
     t0 = time.perf_counter()
@@ -194,10 +213,11 @@ async def _run_row(name: str, base: str, serve_pid: int, sessions: int, seconds:
                 os.kill(workers[-1], signal.SIGKILL)
 
     killer = asyncio.create_task(kill_halfway()) if name == KILLED else None
-    await asyncio.gather(*(_conversation(base, c, stop_at, row, rng) for c in conversations))
+    think = PACES[pace]
+    await asyncio.gather(*(_conversation(base, c, stop_at, row, rng, think) for c in conversations))
     if killer is not None:
         await killer
-    row.seconds = min(time.perf_counter(), stop_at) - t0
+    row.seconds = min(max(c.finished for c in conversations), stop_at) - t0
     for c in conversations:
         row.acked += len(c.acked)
         seen = c.versions
@@ -238,8 +258,9 @@ def run(
     sessions: int = SESSIONS,
     seconds: float = SECONDS,
     say: Callable[[str], None] | None = None,
+    paces: tuple[str, ...] = tuple(PACES),
 ) -> list[Row]:
-    """Every deployment in turn, each on a fresh server; one row each."""
+    """Every deployment in turn, each on a fresh server; a row per pace (the kill row: talk)."""
     load.check_inputs(data_dir, kb_dir)
     rows: list[Row] = []
     names = [*DEPLOYMENTS, KILLED]
@@ -264,10 +285,12 @@ def run(
             try:
                 asyncio.run(server.ready(time.monotonic() + load.READY_S))
                 _every_worker_ready(server.base, 2 if args else 1)
-                if say:
-                    say(f"{name}: {sessions} sessions for {seconds:g} s")
                 pid = server.proc.pid if server.proc is not None else 0
-                rows.append(asyncio.run(_run_row(name, server.base, pid, sessions, seconds)))
+                for pace in paces if name != KILLED else paces[:1]:
+                    if say:
+                        say(f"{name}, {pace}: {sessions} sessions for {seconds:g} s")
+                    row = _run_row(name, server.base, pid, sessions, seconds, pace)
+                    rows.append(asyncio.run(row))
             finally:
                 server.stop()
     return rows

@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from copilot import __version__
-from server.deps import DepsDep
+from server.deps import CopilotDeps, DepsDep
 from server.fanout import RedisBroadcaster
+from server.metrics import Families, render
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -48,13 +49,32 @@ async def readyz(deps: DepsDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(deps: DepsDep) -> PlainTextResponse:
-    """Prometheus text format."""
+    """Prometheus text format, every series labelled with its worker; with several workers on
+    one Redis, any worker's answer holds every live worker's series (shared every few seconds),
+    so one scrape behind the load balancer sees them all."""
+    mine = own_metrics(deps)
+    others: list[Families] = []
+    if isinstance(deps.broadcaster, RedisBroadcaster):
+        others = await deps.broadcaster.others_metrics(deps.metrics.worker)
+    return PlainTextResponse(render(mine, *others), media_type="text/plain; version=0.0.4")
+
+
+def own_metrics(deps: CopilotDeps) -> Families:
+    """This worker's series."""
+    engine = deps._engine
+    lease = deps.lease
     gauges = {
         "copilot_stream_subscribers": float(deps.broadcaster.subscribers()),
-        "copilot_stream_dropped_total": float(deps.broadcaster.dropped),
         "copilot_engine_ready": 1.0 if deps.engine_ready() else 0.0,
+        "copilot_sessions_in_memory": float(engine.in_memory() if engine else 0),
     }
-    return PlainTextResponse(deps.metrics.render(gauges), media_type="text/plain; version=0.0.4")
+    counters = {
+        "copilot_stream_dropped_total": float(deps.broadcaster.dropped),
+        "copilot_session_rereads_total": float(engine.rereads if engine else 0),
+        "copilot_lease_waits_total": float(getattr(lease, "waits", 0)),
+        "copilot_lease_lapsed_total": float(getattr(lease, "lapsed", 0)),
+    }
+    return deps.metrics.families(gauges, counters)
 
 
 @router.get("/", include_in_schema=False)

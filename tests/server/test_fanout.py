@@ -4,21 +4,26 @@ behind a load balancer would have them."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from copilot.event_log import Stale
+from copilot.events import Event
+from copilot.lease import SessionBusy
 from copilot.panel import PanelUpdate, StreamItem, TokenDelta
 from evals.bench import load
 from evals.bench.soak import ServeProcess
 from server.app import create_app
 from server.fanout import RedisBroadcaster
-from tests.conftest import api_keys
+from tests.conftest import FullEngine, api_keys
 from tests.server.conftest import copied_settings
 from tools.services import start_apps
 
@@ -157,9 +162,135 @@ def test_copilot_serve_with_two_workers_streams_every_update_once_in_order(
         assert seen == list(range(0, len(lines) + 1))  # the snapshot, then each update once
         panel = httpx.get(f"{base}/v1/sessions/{sid}/panel", headers=auth).json()
         assert panel["version"] == len(lines)
+        # Ten copies of one handoff spread over both workers make one session, and no orphan:
+        # the loser waits on the handoff's lease instead of building a session to throw away.
+        before = {s["session_id"] for s in _sessions(base, auth)}
+
+        async def rush() -> list[httpx.Response]:
+            body = {
+                "handoff_id": "two-worker-rush",
+                "transcript": [{"speaker": "customer", "text": PHONE_TURN}],
+            }
+            async with httpx.AsyncClient(base_url=base, headers=auth, timeout=60) as c:
+                return await asyncio.gather(*(c.post("/v1/handoffs", json=body) for _ in range(10)))
+
+        answers = asyncio.run(rush())
+        assert sorted(r.status_code for r in answers) == [200] * 9 + [201]
+        made = {s["session_id"] for s in _sessions(base, auth)} - before
+        assert made == {answers[0].json()["session_id"]}  # not even a closed one
+        # Either worker's /metrics holds both workers' series, each under its own label.
+        labelled: set[str] = set()
+        deadline = time.monotonic() + 20
+        while len(labelled) < 2 and time.monotonic() < deadline:
+            text = httpx.get(f"{base}/metrics").text
+            labelled = set(re.findall(r'^copilot_events_total\{worker="([^"]+)"\}', text, re.M))
+            time.sleep(0.5)
+        assert len(labelled) == 2, text
+        assert {w.rsplit(":", 1)[1] for w in labelled} == {str(w) for w in workers}
+        assert text.count("# TYPE copilot_events_total counter") == 1
         assert server.stop(grace=15)  # both workers stop
     finally:
         server.kill()
+
+
+def _sessions(base: str, auth: dict[str, str]) -> list[dict[str, str]]:
+    r = httpx.get(f"{base}/v1/sessions?state=all&limit=500", headers=auth)
+    assert r.status_code == 200
+    sessions: list[dict[str, str]] = r.json()
+    return sessions
+
+
+def say(sid: str, n: int) -> Event:
+    text = PHONE_TURN if n == 0 else f"Detail number {n}."
+    at = datetime.now(UTC) - timedelta(minutes=10) + timedelta(seconds=n)
+    return Event(event_id=f"{sid}-{n}", session_id=sid, type="utterance", text=text, ts=at)
+
+
+async def test_two_workers_apply_a_session_in_turn_under_its_lease(
+    full_engine: FullEngine, postgres_sessions: str, redis_url: str
+) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    one = full_engine(postgres_sessions, lease=a.lease())
+    two = full_engine(postgres_sessions, lease=b.lease())
+    one.subscribe(a)
+    two.subscribe(b)
+    sid = f"lease-{uuid.uuid4().hex[:8]}"
+    try:
+        items = a.follow(sid, None, [], 0)
+        assert versions(await take(items, 1)) == [0]  # the snapshot of an empty panel
+        # A load balancer spraying one conversation's events over both workers at once.
+        acks = await asyncio.gather(
+            *((one if n % 2 else two).handle(say(sid, n)) for n in range(12))
+        )
+        assert sorted(u.version for u in acks if u is not None) == list(range(1, 13))
+        assert len(one.deps.store.events(sid)) == 12
+        # Every subscriber sees every version once and in order, whoever applied it.
+        seen = versions(await take(items, 12))
+        assert seen == list(range(1, 13))
+        await items.aclose()
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_session_another_worker_holds_waits_for_it_then_is_busy(
+    full_engine: FullEngine, postgres_sessions: str, redis_url: str
+) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    lease, other = a.lease(wait_s=0.5), b.lease()
+    one = full_engine(postgres_sessions, lease=lease)
+    sid = f"busy-{uuid.uuid4().hex[:8]}"
+    try:
+        async with other.hold(sid):
+            started = time.monotonic()
+            with pytest.raises(SessionBusy):
+                await one.handle(say(sid, 0))
+            assert time.monotonic() - started >= 0.4  # it waited about wait_s
+        assert one.deps.store.events(sid) == []  # a busy session keeps nothing of the attempt
+        held = asyncio.Event()
+
+        async def hold_briefly() -> None:
+            async with other.hold(sid):
+                held.set()
+                await asyncio.sleep(0.2)
+
+        holder = asyncio.create_task(hold_briefly())
+        await held.wait()
+        update = await one.handle(say(sid, 0))  # waits for the other worker, then applies
+        await holder
+        assert update is not None and update.version == 1
+        assert lease.waits == 2
+        # The other worker applies the next event: this worker's copy is now behind, and
+        # holding the session says so instead of letting it write over the newer version.
+        two = full_engine(postgres_sessions, lease=b.lease())
+        assert (await two.handle(say(sid, 1))) is not None
+        live = one.live(sid)
+        assert live is not None
+        with pytest.raises(Stale):
+            async with one.hold(live):
+                pass
+        assert one.live(sid) is None  # dropped: the next use reads it again from the log
+        _, version = await one.snapshot(sid)
+        assert version == 2
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_lease_that_runs_out_while_held_lets_another_worker_in(redis_url: str) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    short, other = a.lease(ttl_s=0.2), b.lease(wait_s=2)
+    try:
+        async with short.hold("lapse-1"):
+            async with asyncio.timeout(2), other.hold("lapse-1"):
+                pass  # got in once the first lease ran out, without its holder letting go
+        assert short.lapsed == 1 and other.waits == 1
+        async with short.hold("lapse-1"):  # released cleanly: free again at once
+            pass
+        assert short.lapsed == 1
+    finally:
+        await a.aclose()
+        await b.aclose()
 
 
 def test_a_worker_whose_redis_is_gone_is_not_ready(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -173,10 +175,11 @@ def test_feedback_ask_health_and_metrics(served: str) -> None:
     assert httpx.get(f"{served}/healthz").json()["status"] == "ok"
     assert httpx.get(f"{served}/readyz").json()["status"] == "ready"
     metrics = httpx.get(f"{served}/metrics").text
-    assert (
-        "copilot_events_total" in metrics
-        and 'copilot_event_to_panel_ms_bucket{le="+Inf"}' in metrics
-    )
+    worker = f'worker="{socket.gethostname()}:{os.getpid()}"'  # the test server runs in-process
+    assert f"copilot_events_total{{{worker}}}" in metrics
+    assert f'copilot_event_to_panel_ms_bucket{{{worker},le="+Inf"}}' in metrics
+    families = [line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE")]
+    assert len(families) == len(set(families))  # each family once, as Prometheus requires
 
 
 def test_the_websocket_carries_the_same_stream(served: str) -> None:
