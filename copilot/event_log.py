@@ -101,6 +101,16 @@ class SessionStore:
         """
         if not batch:
             return []
+        try:
+            return self._append(batch, at)
+        except IntegrityError:
+            # Another writer stored the session's first version, or one of these ids, between
+            # the read and the insert: nothing of this batch is stored.
+            if at is not None:
+                raise Stale(batch[0].session_id, at, self.version(batch[0].session_id)) from None
+            return self._append(batch, at)  # they now read as stored
+
+    def _append(self, batch: list[Event], at: int | None) -> list[Appended]:
         session_id = batch[0].session_id
         c = events_table.c
         # One read for all the session's bookkeeping: which ids are stored already, where new
@@ -114,60 +124,59 @@ class SessionStore:
         )
         now = datetime.now(UTC).replace(tzinfo=None)
         out: list[Appended] = []
-        try:
-            with self._lock, self.engine.begin() as conn:
-                top, top_seq, top_ts = conn.execute(latest).one()
-                kept_version = conn.execute(
-                    select(versions_table.c.version).where(
-                        versions_table.c.session_id == session_id
-                    )
-                ).scalar()
-                if at is not None and (kept_version or 0) > at:
-                    raise Stale(session_id, at, int(kept_version or 0))
-                stored = {r.event_id: (r.arrival, r.text, r.data) for r in conn.execute(stored_q)}
-                arrival = top or 0
-                rows: list[dict[str, object]] = []
-                for event in batch:
-                    kept = stored.get(event.event_id)
-                    if kept is not None:
-                        same = kept[1] == event.text and json.loads(kept[2]) == event.data
-                        out.append(Appended(duplicate=True, conflict=not same, arrival=kept[0]))
-                        continue
-                    ts = event.ts.replace(tzinfo=None)
-                    if event.seq is not None:
-                        late = top_seq is not None and top_seq > event.seq
-                        top_seq = max(top_seq or 0, event.seq)
-                    else:
-                        late = top_ts is not None and top_ts > ts
-                    top_ts = ts if top_ts is None else max(top_ts, ts)
-                    arrival += 1
-                    stored[event.event_id] = (arrival, event.text, json.dumps(event.data))
-                    out.append(Appended(duplicate=False, late=late, arrival=arrival))
-                    rows.append(
-                        {
-                            "session_id": session_id,
-                            "event_id": event.event_id,
-                            "arrival": arrival,
-                            "seq": event.seq,
-                            "ts": ts,
-                            "type": event.type,
-                            "speaker": event.speaker,
-                            "channel": event.channel,
-                            "text": event.text,
-                            "data": json.dumps(event.data),
-                            "received_at": now,
-                        }
-                    )
-                if any(a.conflict for a in out):
-                    return out  # nothing stored: the caller refuses the whole batch
-                if rows:
-                    conn.execute(events_table.insert(), rows)
-                if rows and at is not None:
-                    moved = 1 if any(a.late for a in out) else len(rows)
-                    _keep_version(conn, session_id, at + moved)
-        except IntegrityError:
-            # Another writer stored one of these ids between the read and the insert.
-            return [self._duplicate(e) for e in batch]
+        with self._lock, self.engine.begin() as conn:
+            # The version row is locked first (PostgreSQL; SQLite has one writer anyway),
+            # so a writer that read the same version waits here and then sees it moved:
+            # the fence holds even when two workers append at the same instant.
+            kept_version = conn.execute(
+                select(versions_table.c.version)
+                .where(versions_table.c.session_id == session_id)
+                .with_for_update()
+            ).scalar()
+            if at is not None and (kept_version or 0) > at:
+                raise Stale(session_id, at, int(kept_version or 0))
+            top, top_seq, top_ts = conn.execute(latest).one()
+            stored = {r.event_id: (r.arrival, r.text, r.data) for r in conn.execute(stored_q)}
+            arrival = top or 0
+            rows: list[dict[str, object]] = []
+            for event in batch:
+                kept = stored.get(event.event_id)
+                if kept is not None:
+                    same = kept[1] == event.text and json.loads(kept[2]) == event.data
+                    out.append(Appended(duplicate=True, conflict=not same, arrival=kept[0]))
+                    continue
+                ts = event.ts.replace(tzinfo=None)
+                if event.seq is not None:
+                    late = top_seq is not None and top_seq > event.seq
+                    top_seq = max(top_seq or 0, event.seq)
+                else:
+                    late = top_ts is not None and top_ts > ts
+                top_ts = ts if top_ts is None else max(top_ts, ts)
+                arrival += 1
+                stored[event.event_id] = (arrival, event.text, json.dumps(event.data))
+                out.append(Appended(duplicate=False, late=late, arrival=arrival))
+                rows.append(
+                    {
+                        "session_id": session_id,
+                        "event_id": event.event_id,
+                        "arrival": arrival,
+                        "seq": event.seq,
+                        "ts": ts,
+                        "type": event.type,
+                        "speaker": event.speaker,
+                        "channel": event.channel,
+                        "text": event.text,
+                        "data": json.dumps(event.data),
+                        "received_at": now,
+                    }
+                )
+            if any(a.conflict for a in out):
+                return out  # nothing stored: the caller refuses the whole batch
+            if rows:
+                conn.execute(events_table.insert(), rows)
+            if rows and at is not None:
+                moved = 1 if any(a.late for a in out) else len(rows)
+                _keep_version(conn, session_id, at + moved)
         return out
 
     def discard(self, session_id: str, event_ids: list[str]) -> None:
@@ -191,17 +200,6 @@ class SessionStore:
         with self.engine.connect() as conn:
             found = conn.execute(query).scalar()
         return int(found or 0)
-
-    def _duplicate(self, event: Event) -> Appended:
-        """The event_id is stored already: the same event again, or a conflicting one."""
-        key = (events_table.c.session_id == event.session_id) & (
-            events_table.c.event_id == event.event_id
-        )
-        query = select(events_table.c.arrival, events_table.c.text, events_table.c.data)
-        with self.engine.connect() as conn:
-            existing = conn.execute(query.where(key)).one()
-        same = existing.text == event.text and json.loads(existing.data) == event.data
-        return Appended(duplicate=True, conflict=not same, arrival=existing.arrival)
 
     def events(self, session_id: str) -> list[Event]:
         with self.engine.connect() as conn:

@@ -3,13 +3,19 @@ then with a message saying so, and every store of copilot/store.py working on it
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from copilot import sessions_db, store
 from copilot.actions import ActionLedger
-from copilot.event_log import SessionStore
+from copilot.event_log import SessionStore, Stale
+from copilot.events import Event
 from copilot.handoff_intake import HandoffStore
 from copilot.offers import OfferLedger
 from copilot.session_registry import SessionRegistry
@@ -63,3 +69,53 @@ def test_an_embedded_database_made_before_migrations_is_taken_as_the_baseline(
     SessionStore(url)  # tables made on open, as every embedded database so far
     assert sessions_db.current(url) is None
     assert sessions_db.upgrade(url) == (sessions_db.BASELINE, sessions_db.head())
+
+
+def test_two_writers_appending_at_one_version_store_one_and_fence_the_other(
+    postgres_sessions: str,
+) -> None:
+    # Another worker, as raw SQL in its own transaction: it has read version 1 and is about to
+    # store its event at 2. This worker appends at 1 meanwhile; it must wait, then see 2.
+    log = SessionStore(postgres_sessions)
+    sid = f"fence-{uuid.uuid4().hex[:8]}"
+    log.append_all([_line(sid, "a")], 0)
+    assert log.version(sid) == 1
+    other = create_engine(postgres_sessions)
+    outcome: list[object] = []
+    try:
+        with other.begin() as conn:
+            conn.execute(
+                text("SELECT version FROM panel_versions WHERE session_id = :s FOR UPDATE"),
+                {"s": sid},
+            )
+            writer = threading.Thread(
+                target=lambda: outcome.append(_attempt(log, _line(sid, "b"), 1)), daemon=True
+            )
+            writer.start()
+            time.sleep(0.5)  # it reaches the lock and waits (before: it read 1 and went on)
+            conn.execute(
+                text("UPDATE panel_versions SET version = 2 WHERE session_id = :s"), {"s": sid}
+            )
+        writer.join(10)
+    finally:
+        other.dispose()
+    assert len(outcome) == 1 and isinstance(outcome[0], Stale), outcome
+    assert outcome[0].kept == 2
+    assert [e.event_id for e in log.events(sid)] == ["a"]  # nothing of the fenced append
+
+
+def _line(sid: str, event_id: str) -> Event:
+    return Event(
+        event_id=event_id,
+        session_id=sid,
+        type="utterance",
+        text="Hello there.",
+        ts=datetime.now(UTC),
+    )
+
+
+def _attempt(log: SessionStore, event: Event, at: int) -> object:
+    try:
+        return log.append_all([event], at)
+    except Stale as exc:
+        return exc
