@@ -16,7 +16,8 @@ from server.commands.common import console, settings
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="print the checks as JSON")] = False,
 ) -> None:
-    """Check the settings, the demo data, the knowledge base and the LLM endpoint."""
+    """Check the settings, the demo data, the knowledge base, the sessions database, Redis and
+    the LLM endpoint."""
     from copilot.llm.provider import LlmConfig, probe
 
     conf = settings()
@@ -45,9 +46,9 @@ def doctor(
         )
     else:
         checks.append(("systems", True, f"rest: {conf.crm_api_url}, {conf.billing_api_url}, ..."))
-    kb = conf.chroma_url or str(conf.kb_dir)
-    kb_ok = bool(conf.chroma_url) or Path(conf.kb_dir).is_dir()
-    checks.append(("knowledge", kb_ok, kb if kb_ok else f"{kb} missing (run `copilot kb ingest`)"))
+    checks.append(_knowledge(conf.chroma_url, Path(conf.kb_dir)))
+    checks.append(_sessions(conf.sessions_database()))
+    checks.append(_redis(conf.redis_url))
     config = LlmConfig.from_settings(conf)
     if config is None:
         checks.append(("llm", True, "not configured: the offline engine fills every card"))
@@ -71,3 +72,66 @@ def doctor(
         console.print(table)
     if not all(ok for _, ok, _ in checks):
         raise typer.Exit(1)
+
+
+def _knowledge(chroma_url: str | None, kb_dir: Path) -> tuple[str, bool, str]:
+    if not chroma_url:
+        if kb_dir.is_dir():
+            return "knowledge", True, str(kb_dir)
+        return "knowledge", False, f"{kb_dir} missing (run `copilot kb ingest`)"
+    from tools.kb.store import connect
+
+    try:
+        connect(url=chroma_url).heartbeat()
+    except Exception as exc:  # chromadb raises its own, httpx's and ValueError alike
+        return "knowledge", False, f"{chroma_url} does not answer: {str(exc)[:160]}"
+    return "knowledge", True, f"{chroma_url} answers"
+
+
+def _sessions(url: str) -> tuple[str, bool, str]:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from copilot import sessions_db
+    from copilot.storage import embedded
+    from tools.errors import CopilotError
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "sessions", False, "COPILOT_SESSIONS_URL is not a database URL"
+    if embedded(url):
+        return "sessions", True, f"embedded {shown} (made on first use)"
+    try:
+        sessions_db.require_current(url)
+    except CopilotError as exc:
+        return "sessions", False, f"{shown}: {exc}"
+    return "sessions", True, f"{shown} at revision {sessions_db.head()}"
+
+
+def _redis(url: str | None) -> tuple[str, bool, str]:
+    if not url:
+        return "redis", True, "not configured: streams fan out within one worker"
+    import redis
+    from redis.exceptions import RedisError
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        return "redis", False, f"{_hide(url)} does not answer: {exc}"
+    finally:
+        client.close()
+    return "redis", True, f"{_hide(url)} answers"
+
+
+def _hide(url: str) -> str:
+    """A Redis URL without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()

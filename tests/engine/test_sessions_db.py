@@ -3,6 +3,7 @@ then with a message saying so, and every store of copilot/store.py working on it
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -119,3 +120,32 @@ def _attempt(log: SessionStore, event: Event, at: int) -> object:
         return log.append_all([event], at)
     except Stale as exc:
         return exc
+
+
+def test_doctor_checks_the_sessions_database_and_redis(
+    postgres: dict[str, str], postgres_sessions: str, redis_url: str, data_dir: Path, demo_kb: Path
+) -> None:
+    base = {"COPILOT_DATA_DIR": str(data_dir), "COPILOT_KB_DIR": str(demo_kb)}
+
+    def checks(**env: str) -> tuple[int, dict[str, tuple[bool, str]]]:
+        done = copilot("doctor", "--json", env={**base, **env})
+        rows = json.loads(done.stdout.strip().splitlines()[-1])
+        return done.returncode, {r["check"]: (r["ok"], r["detail"]) for r in rows}
+
+    code, found = checks(COPILOT_SESSIONS_URL=postgres_sessions, COPILOT_REDIS_URL=redis_url)
+    assert code == 0, found
+    assert found["sessions"] == (True, f"{postgres_sessions} at revision {sessions_db.head()}")
+    assert found["redis"] == (True, f"{redis_url} answers")
+    fresh = postgres["unmigrated"].rsplit("/", 1)[0] + "/doctor_fresh"
+    with create_engine(postgres_sessions, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS doctor_fresh"))
+        conn.execute(text("CREATE DATABASE doctor_fresh"))
+    code, found = checks(
+        COPILOT_SESSIONS_URL=fresh.replace("postgres@", "postgres:s3cret@"),
+        COPILOT_REDIS_URL="redis://:hunter2@127.0.0.1:9/0",
+    )
+    assert code == 1
+    ok, detail = found["sessions"]
+    assert not ok and "copilot db upgrade" in detail and "s3cret" not in detail
+    ok, detail = found["redis"]
+    assert not ok and "does not answer" in detail and "hunter2" not in detail
