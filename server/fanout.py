@@ -26,6 +26,7 @@ from copilot.lease import SessionBusy
 from copilot.panel import Card, PanelUpdate, StreamItem
 from server.metrics import Families
 from server.stream import KEEP, catch_up
+from tools.errors import SystemUnavailable
 
 PREFIX = "copilot:stream:"
 METRICS = "copilot:metrics:"
@@ -168,12 +169,16 @@ class RedisLease:
             sleep=0.01,
             thread_local=False,
         )
-        if not await lock.acquire(blocking=False):
-            self.waits += 1
-            if not await lock.acquire():
-                raise SessionBusy(
-                    f"another worker has held {key} for over {self._wait_s:.0f} s; try again"
-                )
+        try:
+            if not await lock.acquire(blocking=False):
+                self.waits += 1
+                if not await lock.acquire():
+                    raise SessionBusy(
+                        f"another worker has held {key} for over {self._wait_s:.0f} s; try again"
+                    )
+        except (RedisError, OSError) as exc:
+            # Without Redis no worker can take a lease: the change waits for it to come back.
+            raise SystemUnavailable("redis", f"cannot take the lease on {key}: {exc}") from None
         try:
             yield
         finally:

@@ -23,7 +23,7 @@ from evals.bench import load
 from evals.bench.soak import ServeProcess
 from server.app import create_app
 from server.fanout import RedisBroadcaster
-from tests.conftest import FullEngine, api_keys
+from tests.conftest import FullEngine, api_keys, bearer
 from tests.server.conftest import copied_settings
 from tools.services import start_apps
 
@@ -281,9 +281,8 @@ async def test_a_lease_that_runs_out_while_held_lets_another_worker_in(redis_url
     a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
     short, other = a.lease(ttl_s=0.2), b.lease(wait_s=2)
     try:
-        async with short.hold("lapse-1"):
-            async with asyncio.timeout(2), other.hold("lapse-1"):
-                pass  # got in once the first lease ran out, without its holder letting go
+        async with short.hold("lapse-1"), asyncio.timeout(2), other.hold("lapse-1"):
+            pass  # got in once the first lease ran out, without its holder letting go
         assert short.lapsed == 1 and other.waits == 1
         async with short.hold("lapse-1"):  # released cleanly: free again at once
             pass
@@ -311,3 +310,11 @@ def test_a_worker_whose_redis_is_gone_is_not_ready(
         assert r.status_code == 503 and r.json()["redis"] == "unreachable"
         assert r.json()["status"] == "degraded"
         assert httpx.get(f"{url}/healthz").status_code == 200  # alive, just not ready
+        auth = bearer("agent")
+        sid = httpx.post(f"{url}/v1/sessions", json={}, headers=auth).json()["session_id"]
+        body = {"event_id": "r1", "type": "utterance", "text": PHONE_TURN}
+        r = httpx.post(f"{url}/v1/sessions/{sid}/events", json=body, headers=auth)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "system_unavailable"
+        assert "lease" in r.json()["error"]["message"]
+        panel = httpx.get(f"{url}/v1/sessions/{sid}/panel", headers=auth).json()
+        assert panel["version"] == 0  # nothing applied without the lease
