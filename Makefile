@@ -34,7 +34,9 @@ data: install
 	$(BIN)/copilot data generate --out $(DATA_DIR) --if-stale
 	$(BIN)/copilot kb ingest tools/kb/articles/brightwave
 
+# Approvals in the demo write to the systems: the story customers are put back before it starts.
 demo: data
+	COPILOT_DATA_DIR=$(DATA_DIR) $(BIN)/copilot data reset
 	COPILOT_DATA_DIR=$(DATA_DIR) $(BIN)/copilot serve --host 127.0.0.1 --port $(COPILOT_PORT)
 
 lint: install

@@ -47,7 +47,7 @@ async def decide(
             update = engine.refresh(live, action, started, source="action")
             await engine.publish(update)
             return update
-    runner = engine.deps.systems.actions
+    runner = engine.deps.systems_for(live.state).actions
     try:
         if runner is None:
             raise ConfigurationError("no system can perform write actions here")

@@ -188,11 +188,16 @@ class KnowledgeData(_Data):
 
 
 class ReplyDraftData(_Data):
-    text: str | None = Field(description="None when the model wrote no reply")
-    source: Literal["llm"]
+    """The agent's next message: written by the model, else filled from the knowledge base."""
+
+    text: str | None = Field(description="None when there is no draft that passes the policy")
+    source: Literal["llm", "offline"] = Field(
+        description="llm: written by the model; offline: the article's script, filled by the engine"
+    )
     citations: list[str] = Field(default_factory=list, description="chunk ids")
     prompt: str | None = None
     reason: str | None = Field(None, description="why there is no draft")
+    llm: LlmNote | None = Field(None, description="why the model's draft is not the one shown")
 
 
 class AlertData(_Data):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from copilot import nba, summary
+from copilot import nba, reply_draft, summary
 from copilot.panel import Card, Provenance
+from copilot.pii import RedactionPolicy
 from copilot.playbooks import PlaybookSet
 from copilot.provided import FIELD_NAMES, repeat_message
 from copilot.session_state import SessionState
@@ -14,8 +15,10 @@ from copilot.storage import aware_utc
 from tools.view import Customer360
 
 
-def build(state: SessionState, playbooks: PlaybookSet | None) -> list[Card]:
-    """Every offline card of a session, one builder each."""
+def build(
+    state: SessionState, playbooks: PlaybookSet | None, policy: RedactionPolicy | None = None
+) -> list[Card]:
+    """Every offline card of a session, one builder each; policy masks the reply draft."""
     return [
         customer_card(state),
         journey_card(state),
@@ -25,6 +28,7 @@ def build(state: SessionState, playbooks: PlaybookSet | None) -> list[Card]:
         nba.nba_card(state, state.progress, playbooks.name if playbooks else ""),
         nba.offer_card(state, state.offer),
         summary.summary_card(state),
+        reply_draft.reply_card(state, policy),
         *alert_cards(state),
     ]
 

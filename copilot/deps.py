@@ -12,8 +12,9 @@ from copilot.lease import Lease, LocalLease
 from copilot.offers import Catalogue
 from copilot.pii import RedactionPolicy
 from copilot.playbooks import PlaybookSet
-from copilot.session_state import IntentPredictor, MoodFollower
+from copilot.session_state import IntentPredictor, MoodFollower, SessionState
 from copilot.store import EventLog, OfferLog, ProposalLog, TouchpointStore
+from copilot.systems import with_outage
 from copilot.tenants import Policies, TenantPolicy
 from tools.base import Systems
 from tools.kb.embeddings import Embedder
@@ -43,7 +44,22 @@ class EngineDeps:
     tenant_of: Callable[[str], str | None] | None = None  # a session's tenant, for its policy
     lease: Lease = field(default_factory=LocalLease)  # who applies a session's changes now
     batcher: EmbedBatcher | None = field(init=False, default=None)
+    # A drilling session's systems: (what is down, the systems it was built over, the result).
+    drills: dict[str, tuple[frozenset[str], Systems, Systems]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         # Utterances of concurrent sessions share one forward pass.
         self.batcher = EmbedBatcher(self.embedder) if self.embedder is not None else None
+
+    def systems_for(self, state: SessionState) -> Systems:
+        """The systems as this session sees them: those its drill names down do not answer."""
+        down = state.drill
+        if not down:
+            return self.systems
+        kept = self.drills.get(state.session_id)
+        if kept is None or kept[0] != down or kept[1] is not self.systems:
+            kept = (down, self.systems, with_outage(self.systems, sorted(down)))
+            self.drills[state.session_id] = kept
+        return kept[2]

@@ -91,6 +91,7 @@ class Engine:
         if self.enricher is not None:
             await self.enricher.forget(session_id)
         self._live.pop(session_id, None)
+        self.deps.drills.pop(session_id, None)
 
     def redaction(self, session_id: str) -> RedactionPolicy:
         """What is masked before anything is stored: the session's tenant decides, if it has one."""
@@ -280,7 +281,7 @@ class Engine:
     async def _restore(self, session_id: str) -> Live:
         live = Live(self._blank(session_id))
         for proposal in live.state.proposals.values():
-            await actions.preview(self.deps, proposal)
+            await actions.preview(self.deps, proposal, live.state)
         if self.enricher is not None:
             self.enricher.restore(live.state)
         history = self.deps.store.events(session_id)
@@ -310,7 +311,7 @@ class Engine:
         return live
 
     def _cards(self, state: SessionState) -> list[Card]:
-        built: list[Any] = cards.build(state, self.deps.playbooks)
+        built: list[Any] = cards.build(state, self.deps.playbooks, self.redaction(state.session_id))
         if self.enricher is not None:
             built = self.enricher.overlay(built, state)
         return built + [p.card() for p in state.proposals.values()]

@@ -26,7 +26,7 @@ async def from_secure_form(
     accounts = (view.billing.data or []) if view is not None else []
     if not accounts:
         raise InvalidInput("session", "no identified customer with a billing account yet")
-    runner = engine.deps.systems.actions
+    runner = (engine.deps.systems_for(live.state) if live else engine.deps.systems).actions
     if runner is None:
         raise ConfigurationError("no system can register payment methods here")
     entry = PaymentMethodEntry(

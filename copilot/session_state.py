@@ -57,6 +57,16 @@ class Foreign:
     event_id: str
 
 
+@dataclass(frozen=True)
+class Script:
+    """An article's customer script passage: what a reply draft is filled from."""
+
+    article_id: str
+    chunk_id: str
+    title: str
+    text: str
+
+
 @dataclass
 class Turn:
     event_id: str
@@ -83,6 +93,8 @@ class SessionState:
     mood_follower: MoodFollower | None = None
     knowledge: SearchResult | None = None
     knowledge_event: str | None = None
+    script: Script | None = None  # the top article's customer script, when it has one
+    script_for: str | None = None  # the article that script was looked up for
     actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     verifications: list[Check] = field(default_factory=list)  # this conversation's checks
     events_seen: int = 0
@@ -108,6 +120,16 @@ class SessionState:
     opened: dict[str, str] = field(default_factory=dict)  # facts when the playbook opened
     opened_for: str | None = None  # the playbook those facts opened
     payment_method: str | None = None  # the secure form's token for a new payment method
+
+    @property
+    def drill(self) -> frozenset[str]:
+        """Systems this session plays as down (metadata `drill: {unavailable: [...]}`), as a
+        scenario's outage is played in the console; no other session sees them down."""
+        drill = self.metadata.get("drill")
+        down = drill.get("unavailable") if isinstance(drill, dict) else None
+        if not isinstance(down, list):
+            return frozenset()
+        return frozenset(s for s in down if s in ("crm", "billing", "orders"))
 
     def remember_vector(self, event_id: str, vector: Any, keep: int = 6) -> None:
         self.vectors[event_id] = vector

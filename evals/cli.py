@@ -121,6 +121,60 @@ def kb_cmd(
     )
 
 
+@bench_app.command("chroma")
+def chroma_cmd(
+    datasets: Annotated[
+        Path, typer.Option(help="folder holding dstc11_track5_val, dstc9_track1_kb and the rest")
+    ] = knowledge.DATASETS,
+    chunks: Annotated[
+        int, typer.Option(min=1000, help="distinct real chunks; about 54,800 exist")
+    ] = 50_000,
+    queries: Annotated[int, typer.Option(min=20, help="DSTC11 val FAQ turns; 367 exist")] = 300,
+) -> None:
+    """The knowledge base in a `chroma run` server beside the embedded store (takes minutes):
+    dense and hybrid query p50/p95, write chunks/s, and whether both return the same top 5."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from evals.bench import chroma
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("reading the datasets", total=None)
+
+    def tick(label: str, done: int, total: int) -> None:
+        progress.update(task, description=label, completed=done, total=total)
+
+    try:
+        with progress:
+            result = measure(chroma.run, datasets, chunks, queries, None, tick)
+    except knowledge.DatasetMissing as exc:
+        console.print(f"[yellow]skipped:[/] {exc}")
+        raise typer.Exit(0) from None
+    show(
+        f"Chroma server (`chroma run`, loopback) beside embedded: {result.chunks:,} chunks, "
+        f"{result.queries} DSTC11 FAQ turns",
+        chroma.figures(result),
+    )
+    for line in chroma.notes(result):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if result.chunks < chunks:
+        console.print(f"[yellow]note:[/] only {result.chunks:,} distinct chunks exist here")
+
+
 @bench_app.command("summary")
 def summary_cmd(
     datasets: Annotated[Path, typer.Option(help="folder holding tweetsumm")] = knowledge.DATASETS,

@@ -8,15 +8,24 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from evals import report
+from evals.compare import TOLERANCE, Noise
 from evals.judge import JudgeConfig
 from evals.thresholds import Threshold, breaches, fmt_value, load_thresholds
 from tools.errors import CopilotError
 
 console = Console()
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 eval_app = typer.Typer(
     help="Eval suites for QA: run them, gate a run on thresholds, compare two runs.",
     no_args_is_help=True,
@@ -40,8 +49,28 @@ def _thresholds(path: Path) -> dict[str, Threshold]:
         raise _fail(exc.message) from None
 
 
+def _ran_on(run: report.Run) -> str:
+    p = run.provenance
+    if p is None:
+        return ""
+    line = f"copilot {p.copilot_version}" + (f" ({p.git_commit})" if p.git_commit else "")
+    line += f" · data {p.data}"
+    if p.scenario_hash:
+        line += f" · {p.scenario_files} scenarios sha256 {p.scenario_hash}"
+    return line
+
+
 def _summary(run: report.Run, thresholds: dict[str, Threshold]) -> None:
-    table = Table("suite", "status", "metric", "value", "baseline", "threshold", title=run.run_id)
+    table = Table(
+        "suite",
+        "status",
+        "metric",
+        "value",
+        "baseline",
+        "threshold",
+        title=run.run_id,
+        caption=escape(_ran_on(run)),
+    )
     for suite in run.suites:
         if suite.status != "ran":
             table.add_row(suite.name, suite.status, escape(suite.message), "", "", "")
@@ -64,9 +93,56 @@ def _summary(run: report.Run, thresholds: dict[str, Threshold]) -> None:
         for case in suite.cases:
             if not case.passed:
                 console.print(
-                    f"[red]FAIL[/] {suite.name}/{case.name}: "
-                    + "; ".join(escape(f) for f in case.failures)
+                    f"[red]FAIL[/] {escape(suite.name)}/{escape(case.name)}: "
+                    + "; ".join(escape(f) for f in case.failures),
+                    soft_wrap=True,
                 )
+                console.print(
+                    f"     rerun: {escape(report.repro(run, suite.name, case.name)[0])}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+    for suite in run.suites:
+        if suite.cases:
+            good = all(c.passed for c in suite.cases)
+            console.print(
+                f"[{'green' if good else 'red'}]{escape(suite.name)}: "
+                f"{report.passed(suite.cases)} passed[/]",
+                highlight=False,
+            )
+
+
+class _Bar:
+    """Progress per suite: a transient bar on a terminal, one plain line per suite elsewhere."""
+
+    def __init__(self, suites: list[str]) -> None:
+        self.suites = suites
+        self.live = console.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not self.live,
+        )
+        self.task: TaskID | None = None
+        self.label = ""
+
+    def on_suite(self, name: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=self.label)
+        index = self.suites.index(name) + 1 if name in self.suites else len(self.suites)
+        self.label = f"[{index}/{len(self.suites)}] {name}"
+        self.task = self.progress.add_task(escape(self.label), total=total)
+        if not self.live:
+            what = f": {total} scenarios" if name == "scenarios" else ""
+            err.print(f"{self.label}{what}", markup=False)
+
+    def tick(self, case: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1, description=escape(f"{self.label}: {case}"))
 
 
 @eval_app.command("run")
@@ -81,6 +157,14 @@ def run_cmd(
         Path | None, typer.Option(help="report folder; var/eval/<run id> if unset")
     ] = None,
     scenarios: Annotated[Path, typer.Option(help="folder of scenario files")] = SCENARIOS,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="only these scenarios: a file name without .yaml, or a glob "
+            "('injection-*'); repeatable. The report's failures name the --only that reruns each",
+        ),
+    ] = None,
     datasets: Annotated[Path | None, typer.Option(help="folder of the external datasets")] = None,
     thresholds: Annotated[Path, typer.Option(help="thresholds shown in the report")] = THRESHOLDS,
     judge_url: Annotated[
@@ -112,30 +196,24 @@ def run_cmd(
         raise _fail(exc.message) from None
     if not scenarios.is_dir():
         raise _fail(f"scenario folder {scenarios} does not exist")
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        tasks: dict[str, object] = {}
-
-        def on_suite(name: str, total: int) -> None:
-            tasks[name] = bar.add_task(f"{name}", total=total)
-
-        def tick(case: str) -> None:
-            task = list(tasks.values())[-1]
-            bar.update(task, advance=1, description=f"{list(tasks)[-1]}: {case}")  # type: ignore[arg-type]
-
+    if only:
+        if "scenarios" not in names:
+            raise _fail("--only picks scenarios: run the scenarios suite (or all) with it")
+        try:
+            runner.select(scenarios, only)
+        except CopilotError as exc:
+            raise _fail(exc.message) from None
+    bar = _Bar(names)
+    with bar.progress:
         result = runner.run(
             names,
             engine=kind,
             trials=trials,
             scenarios=scenarios,
-            on_suite=on_suite,
-            tick=tick,
+            on_suite=bar.on_suite,
+            tick=bar.tick,
             judge=JudgeConfig(judge_url, judge_model, judge_key) if judge_url else None,
+            only=only,
             **({"datasets": datasets} if datasets else {}),
         )
     folder = out or OUT / result.run_id
@@ -181,20 +259,64 @@ def gate_cmd(
 
 @eval_app.command("compare")
 def compare_cmd(
-    run_a: Annotated[Path, typer.Argument(help="the earlier run")],
+    run_a: Annotated[Path, typer.Argument(help="the earlier run (a folder or its report.json)")],
     run_b: Annotated[Path, typer.Argument(help="the later run")],
     thresholds: Annotated[Path, typer.Option(help="thresholds to mark")] = THRESHOLDS,
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-regression",
+            help="exit 1 when a case that passed in A fails in B, a suite that ran in A errors "
+            "in B, or a metric got worse beyond --tolerance (latency beyond the noise band)",
+        ),
+    ] = False,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="a metric within this share of its value is unchanged (0.005: 0.5%)"
+        ),
+    ] = TOLERANCE,
+    latency_noise: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="a latency metric (ms) that moved by at most this share of run A's value is "
+            "noise, not a regression or a gain (0.5: 50%)",
+        ),
+    ] = Noise.ratio,
+    latency_floor_ms: Annotated[
+        float,
+        typer.Option(min=0, help="a latency metric that moved by at most this many ms is noise"),
+    ] = Noise.floor_ms,
 ) -> None:
-    """What got better and what regressed from run A to run B."""
-    from evals.compare import compare, render_comparison
+    """What got better and what regressed from run A to run B: metrics, newly failing and newly
+    passing scenarios, and what the runs ran on when that differs (scenario files, data, engine).
+
+    A latency move inside the noise band is shown as noise, never counted as a regression.
+    """
+    from evals.compare import compare, findings, render_comparison
 
     try:
         a, b = report.load(run_a), report.load(run_b)
     except CopilotError as exc:
         raise _fail(exc.message) from None
-    result = compare(a, b, _thresholds(thresholds))
+    result = compare(
+        a,
+        b,
+        _thresholds(thresholds),
+        tolerance=tolerance,
+        noise=Noise(latency_noise, latency_floor_ms),
+    )
     console.print(render_comparison(result))
+    for style, line in findings(result):
+        text = escape(line)
+        console.print(f"[{style}]{text}[/]" if style else text, highlight=False, soft_wrap=True)
     if result.regressions:
-        console.print(f"[red]regressed:[/] {', '.join(escape(r) for r in result.regressions)}")
+        console.print(
+            f"[red]regressed:[/] {', '.join(escape(r) for r in result.regressions)}",
+            soft_wrap=True,
+        )
+        if fail_on_regression:
+            raise typer.Exit(1)
     else:
         console.print("[green]no regressions[/]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from evals.report import Case, Metric, Run, Suite, slug
+from evals.report import Case, Metric, Run, Suite, passed, repro, slug
 from evals.thresholds import Breaches, Threshold, breaches, fmt_number, fmt_value
 
 BINS = 20
@@ -76,6 +76,18 @@ figcaption { color: #5d6575; font-size: 12.5px; margin-top: 2px; }
 svg { max-width: 100%; height: auto; display: block; }
 svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
 footer { color: #7a8291; font-size: 12px; text-align: center; }
+section.failures { background: #fff; border: 1px solid #e8b4ae; border-left: 4px solid #c62828;
+  border-radius: 8px; padding: 18px 22px; margin-bottom: 18px; }
+ol.failures { margin: 10px 0 0; padding-left: 22px; }
+ol.failures > li { margin: 0 0 14px; overflow-wrap: anywhere; }
+ol.failures a { color: #8e1c1c; font-weight: 600; }
+.kind { color: #5d6575; font-size: 12px; margin-left: 6px; }
+.repro { margin: 4px 0 0; }
+.repro pre { margin: 2px 0 0; padding: 6px 10px; background: #f3f4f7; border-radius: 6px;
+  white-space: pre-wrap; overflow-wrap: anywhere; user-select: all; }
+.count { font-size: 13px; font-weight: 600; }
+.count.all { color: #1e6b2a; }
+.count.some { color: #b71c1c; }
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -109,8 +121,8 @@ def render(run: Run, thresholds: dict[str, Threshold] | None = None) -> str:
     thresholds = thresholds or {}
     found = breaches(run, thresholds, strict=False) if thresholds else None
     anchors = _anchors(run.suites)
-    body = [_header(run, thresholds, found, anchors)]
-    body += [_suite(s, a, run.trials, thresholds) for s, a in zip(run.suites, anchors, strict=True)]
+    body = [_header(run, thresholds, found, anchors), _failures(run, found, anchors)]
+    body += [_suite(s, a, run, thresholds) for s, a in zip(run.suites, anchors, strict=True)]
     body.append(
         f"<footer>schema {e(run.schema_version)} · run {e(run.run_id)} · "
         "this page loads nothing from outside</footer>"
@@ -146,11 +158,11 @@ def _header(
     count = {status: sum(s.status == status for s in run.suites) for status in ("ran", "skipped")}
     errored = sum(s.status == "error" for s in run.suites)
     cases = [c for s in run.suites for c in s.cases]
-    passed = sum(c.passed for c in cases)
+    good = sum(c.passed for c in cases)
     parts = [
         f"{len(run.suites)} suite{'s' if len(run.suites) != 1 else ''}: {count['ran']} ran, "
         f"{count['skipped']} skipped, {errored} errored",
-        f"{passed} of {len(cases)} cases passed (pass^{run.trials})" if cases else "no cases",
+        f"{good}/{len(cases)} cases passed (pass^{run.trials})" if cases else "no cases",
     ]
     names = {s.name for s in run.suites}
     judged = {k: t for k, t in thresholds.items() if k.partition(".")[0] in names}
@@ -168,7 +180,7 @@ def _header(
             text += f" ({absent} threshold{'s' if absent != 1 else ''} for suites not in this run)"
         parts.append(text)
     tone = "good"
-    if (cases and passed < len(cases)) or count["skipped"] or unmeasured:
+    if (cases and good < len(cases)) or count["skipped"] or unmeasured:
         tone = "warn"
     if errored or not_met or (found is not None and not found.ok):
         tone = "bad"
@@ -176,30 +188,113 @@ def _header(
         f"<dt>{e(k)}</dt><dd><code>{e(v)}</code></dd>" for k, v in run.environment.items()
     )
     lines = ""
-    if found is not None:
-        if found.breaches:
-            items = "".join(f"<li>{e(line)}</li>" for line in found.breaches)
-            lines += f'<ul class="lines breach">{items}</ul>'
-        if found.notes:
-            items = "".join(f"<li>{e(line)}</li>" for line in found.notes)
-            noted = len(found.notes)
-            lines += (
-                f'<details class="notes"><summary>{noted} threshold{"s" if noted != 1 else ""} '
-                "not judged: suite skipped or not in this run</summary>"
-                f'<ul class="lines note">{items}</ul></details>'
-            )
+    if found is not None and found.notes:
+        items = "".join(f"<li>{e(line)}</li>" for line in found.notes)
+        noted = len(found.notes)
+        lines += (
+            f'<details class="notes"><summary>{noted} threshold{"s" if noted != 1 else ""} '
+            "not judged: suite skipped or not in this run</summary>"
+            f'<ul class="lines note">{items}</ul></details>'
+        )
     links = "".join(
-        f'<a href="#{e(a)}">{e(s.name)} <span class="muted">{e(s.status)}</span></a>'
+        f'<a href="#{e(a)}">{e(s.name)} <span class="muted">'
+        f"{e(passed(s.cases) if s.cases else s.status)}</span></a>"
         for s, a in zip(run.suites, anchors, strict=True)
     )
     return (
         f"<header>\n<h1>Eval run <code>{e(run.run_id)}</code></h1>\n"
         '<dl class="meta">'
         f"<dt>created</dt><dd>{e(run.created_at.strftime('%Y-%m-%d %H:%M:%S %Z').strip())}</dd>"
+        f"{_provenance(run)}"
         f"<dt>engine</dt><dd><code>{e(run.engine)}</code></dd>"
         f"<dt>trials (K)</dt><dd>{e(run.trials)}</dd>{env}</dl>\n"
         f'<p class="verdict {tone}">{" · ".join(e(p) for p in parts)}</p>\n'
         f"{lines}<nav>{links}</nav>\n</header>"
+    )
+
+
+def _provenance(run: Run) -> str:
+    """Version, data set and scenario files: what a reader checks before trusting a change."""
+    p = run.provenance
+    if p is None:
+        return '<dt>ran on</dt><dd class="muted">not recorded (an older report)</dd>'
+    commit = f" · git <code>{e(p.git_commit)}</code>" if p.git_commit else ""
+    where = f" · <code>{e(p.data_dir)}</code>" if p.data_dir else ""
+    rows = [
+        f"<dt>copilot</dt><dd><code>{e(p.copilot_version)}</code>{commit}</dd>",
+        f"<dt>data</dt><dd>{e(p.data)}{where}</dd>",
+    ]
+    if p.scenario_folder:
+        digest = f"sha256 <code>{e(p.scenario_hash)}</code>" if p.scenario_hash else "no hash"
+        rows.append(
+            f"<dt>scenarios</dt><dd>{e(p.scenario_files)} files · {digest} · "
+            f"<code>{e(p.scenario_folder)}</code></dd>"
+        )
+    if p.only:
+        rows.append(f"<dt>only</dt><dd><code>{e(' '.join(p.only))}</code></dd>")
+    return "".join(rows)
+
+
+# failures, before everything else
+
+
+def _case_anchor(suite_anchor: str, case: Case) -> str:
+    return f"{suite_anchor}-case-{slug(case.name) or 'x'}"
+
+
+def _failures(run: Run, found: Breaches | None, anchors: list[str]) -> str:
+    """Every failure, first on the page: suites that errored, failed cases, thresholds missed,
+    each with the command that reproduces it."""
+    by_name = dict(zip((s.name for s in run.suites), anchors, strict=True))
+    errors, cases, missed = [], [], []
+    named: set[str] = set()
+    for line in found.breaches if found else []:
+        name = line.partition(".")[0]
+        named.add(name)
+        missed.append(_failure(line, "threshold", by_name.get(name), [], repro(run, name)))
+    for suite, anchor in zip(run.suites, anchors, strict=True):
+        if suite.status == "error" and suite.name not in named:
+            errors.append(
+                _failure(suite.name, "suite error", anchor, [suite.message], repro(run, suite.name))
+            )
+        for case in suite.cases:
+            if not case.passed:
+                cases.append(
+                    _failure(
+                        f"{suite.name}/{case.name}",
+                        _trials(case),
+                        _case_anchor(anchor, case),
+                        case.failures,
+                        repro(run, suite.name, case.name),
+                    )
+                )
+    items = errors + cases + missed
+    if not items:
+        return ""
+    return (
+        '<section class="failures" id="failures">\n'
+        f'<h2>Failures <span class="count some">{len(items)}</span></h2>\n'
+        f'<ol class="failures">{"".join(items)}</ol>\n</section>'
+    )
+
+
+def _trials(case: Case) -> str:
+    failed = sum(not t.passed for t in case.trials)
+    return f"failed {failed} of {len(case.trials)} trials" if len(case.trials) > 1 else "failed"
+
+
+def _failure(title: str, kind: str, anchor: str | None, why: list[str], commands: list[str]) -> str:
+    head = f'<a href="#{e(anchor)}">{e(title)}</a>' if anchor else e(title)
+    reasons = "".join(f"<li>{e(line)}</li>" for line in why)
+    labels = ["reproduce:", "watch the panel:"]
+    shown = "".join(
+        f'<div class="repro"><span class="muted">{labels[min(i, 1)]}</span>'
+        f"<pre><code>{e(cmd)}</code></pre></div>"
+        for i, cmd in enumerate(commands)
+    )
+    return (
+        f'<li>{head}<span class="kind">{e(kind)}</span>'
+        f"{f'<ul class=failures>{reasons}</ul>' if reasons else ''}{shown}</li>"
     )
 
 
@@ -213,11 +308,15 @@ def _measured(run: Run, path: str) -> Metric | None:
 # one suite
 
 
-def _suite(suite: Suite, anchor: str, trials: int, thresholds: dict[str, Threshold]) -> str:
+def _suite(suite: Suite, anchor: str, run: Run, thresholds: dict[str, Threshold]) -> str:
+    count = ""
+    if suite.cases:
+        tone = "all" if all(c.passed for c in suite.cases) else "some"
+        count = f'<span class="count {tone}">{e(passed(suite.cases))} passed</span>'
     out = [
         f'<section class="suite" id="{e(anchor)}">',
         f'<h2>{e(suite.name)} <span class="badge {e(suite.status)}">{e(suite.status)}</span>'
-        f'<span class="secs">{e(fmt_number(round(suite.seconds, 1)))} s</span></h2>',
+        f'{count}<span class="secs">{e(fmt_number(round(suite.seconds, 1)))} s</span></h2>',
     ]
     if suite.message:
         kind = " error" if suite.status == "error" else ""
@@ -229,7 +328,7 @@ def _suite(suite: Suite, anchor: str, trials: int, thresholds: dict[str, Thresho
         if bars:
             out.append(bars)
     if suite.cases:
-        out += ["<h3>Cases</h3>", _cases_table(suite.cases, trials)]
+        out += ["<h3>Cases</h3>", _cases_table(suite.cases, run.trials, anchor)]
     if suite.latencies_ms:
         out += ["<h3>Time to card</h3>", _histogram(suite.latencies_ms)]
     out.append("</section>")
@@ -403,9 +502,9 @@ def _bar_row(
     return "".join(out)
 
 
-def _cases_table(cases: list[Case], trials: int) -> str:
+def _cases_table(cases: list[Case], trials: int, anchor: str) -> str:
     rows = []
-    for case in cases:
+    for case in sorted(cases, key=lambda c: c.passed):  # stable: failures first, in run order
         good = sum(t.passed for t in case.trials)
         total = len(case.trials)
         planned = f' <span class="muted">of {trials} planned</span>' if total != trials else ""
@@ -421,7 +520,7 @@ def _cases_table(cases: list[Case], trials: int) -> str:
             which = case.trials.index(first) + 1
             why = f'<span class="muted">trial {which} of {total}:</span>{why}'
         description = f'<span class="key">{e(case.description)}</span>' if case.description else ""
-        row_class = "" if case.passed else ' class="failed"'
+        row_class = "" if case.passed else f' class="failed" id="{e(_case_anchor(anchor, case))}"'
         rows.append(
             f"<tr{row_class}>"
             f"<td>{e(case.name)}{description}</td>"
@@ -429,10 +528,9 @@ def _cases_table(cases: list[Case], trials: int) -> str:
             f'<td class="num">{good}/{total}{planned}</td>'
             f"<td>{why}</td></tr>"
         )
-    passed = sum(c.passed for c in cases)
     return (
-        f'<p class="muted">{passed} of {len(cases)} passed; a case passes only when all its '
-        f"trials do (pass^{e(trials)}).</p>"
+        f'<p class="muted">{e(passed(cases))} passed; a case passes only when all its '
+        f"trials do (pass^{e(trials)}). Failures first.</p>"
         '<table class="cases"><thead><tr><th>Case</th><th>Result</th>'
         '<th class="num nowrap">Trials passed</th>'
         f"<th>What failed</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+import shlex
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,8 @@ from tools.errors import InvalidInput
 
 REPORT_FILE = "report.json"
 HTML_FILE = "report.html"
+SHIPPED_SCENARIOS = "evals/scenarios"
+"""The shipped scenario folder as a run from the repository root names it."""
 
 
 def slug(text: str) -> str:
@@ -66,6 +69,35 @@ class Suite(BaseModel):
         return next((m for m in self.metrics if m.key == key), None)
 
 
+class Provenance(BaseModel):
+    """What a run ran on, so a reader can tell two runs apart and rerun a failure."""
+
+    copilot_version: str
+    git_commit: str = Field("", description="short commit of the checkout, when there is one")
+    data_dir: str = Field("", description="the demo data folder; empty for other backends")
+    data_customers: int | None = None
+    data_seed: int | None = None
+    data_as_of: date | None = None
+    scenario_folder: str = ""
+    scenario_files: int = 0
+    scenario_hash: str = Field(
+        "", description="sha256 over the scenario files' names and contents, sorted, 12 digits"
+    )
+    only: list[str] = Field(default_factory=list, description="the --only patterns, if any")
+    datasets: str = Field("", description="--datasets when it was not the default")
+    command_env: dict[str, str] = Field(
+        default_factory=dict, description="COPILOT_* variables a rerun needs, as this run had them"
+    )
+
+    @property
+    def data(self) -> str:
+        """The data set in words: customers, seed, date."""
+        if self.data_seed is None or self.data_customers is None:
+            return "not generated demo data" if self.data_dir else "not the embedded demo data"
+        day = f", as of {self.data_as_of}" if self.data_as_of else ""
+        return f"{self.data_customers:,} customers, seed {self.data_seed}{day}"
+
+
 class Run(BaseModel):
     schema_version: str = "1"
     run_id: str
@@ -74,6 +106,7 @@ class Run(BaseModel):
     trials: int
     suites: list[Suite]
     environment: dict[str, str] = Field(default_factory=dict)
+    provenance: Provenance | None = None
 
     def metric(self, path: str) -> Metric | None:
         """A metric by `suite.key`."""
@@ -83,6 +116,37 @@ class Run(BaseModel):
 
     def metrics(self) -> dict[str, Metric]:
         return {f"{s.name}.{m.key}": m for s in self.suites for m in s.metrics}
+
+
+def passed(cases: list[Case]) -> str:
+    """`39/41`: cases that passed over cases."""
+    return f"{sum(c.passed for c in cases)}/{len(cases)}"
+
+
+def repro(run: Run, suite: str, case: str | None = None) -> list[str]:
+    """Commands that rerun one suite (or one scenario of it) as this run did: the eval, exactly,
+    then for a scenario `copilot replay` to watch its panel fill."""
+    p = run.provenance
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in (p.command_env if p else {}).items())
+    prefix = f"{env} " if env else ""
+    args = ["copilot", "eval", "run", suite]
+    if run.engine != "offline":
+        args += ["--engine", run.engine]
+    if run.trials != 1:
+        args += ["--trials", str(run.trials)]
+    folder = p.scenario_folder if p else ""
+    if suite == "scenarios":
+        if folder and folder != SHIPPED_SCENARIOS:
+            args += ["--scenarios", folder]
+        if case is not None:
+            args += ["--only", case]
+    elif p is not None and p.datasets:
+        args += ["--datasets", p.datasets]
+    commands = [prefix + shlex.join(args)]
+    if suite == "scenarios" and case is not None:
+        path = f"{folder or SHIPPED_SCENARIOS}/{case}.yaml"
+        commands.append(prefix + shlex.join(["copilot", "replay", path]))
+    return commands
 
 
 def save(run: Run, out: Path, html: str) -> tuple[Path, Path]:

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+import fnmatch
+import hashlib
+import importlib.metadata
 import os
 import platform
+import shutil
+import subprocess
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from evals.bench.knowledge import DATASETS
 from evals.judge import JudgeConfig
-from evals.report import Run, Suite
+from evals.report import Provenance, Run, Suite
 from evals.suites import benchmarks
 from evals.suites import scenarios as scenario_suite
 from tools.errors import CopilotError, InvalidInput
@@ -43,6 +49,29 @@ def expand(names: list[str]) -> list[str]:
     return out
 
 
+def select(folder: Path, only: list[str] | None = None) -> list[Path]:
+    """The folder's scenario files, or those whose name (no .yaml) matches an --only pattern
+    (a name or a glob); a pattern matching none is InvalidInput naming the closest names."""
+    files = scenario_suite.files(folder)
+    if not only:
+        return files
+    names = [f.stem for f in files]
+    for pattern in only:
+        if not fnmatch.filter(names, pattern):
+            close = difflib.get_close_matches(pattern, names, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InvalidInput("only", f"no scenario {pattern!r} in {folder}{hint}")
+    return [f for f in files if any(fnmatch.fnmatchcase(f.stem, p) for p in only)]
+
+
+def scenario_hash(files: list[Path]) -> str:
+    """sha256 over the files' names and contents in name order, first 12 hex digits."""
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def scenario_run(
     engine: EngineKind,
     trials: int,
@@ -50,11 +79,15 @@ def scenario_run(
     tick: Callable[[str], None] | None,
     on_files: Callable[[int], None] | None = None,
     judge: JudgeConfig | None = None,
+    only: list[str] | None = None,
 ) -> Suite:
     from copilot.runtime import build_engine
     from copilot.settings import load_settings
 
-    files = scenario_suite.files(folder)
+    try:
+        files = select(folder, only)
+    except CopilotError as exc:
+        return Suite(name="scenarios", status="error", message=exc.message)
     if on_files:
         on_files(len(files))
     with contextlib.ExitStack() as stack:
@@ -135,6 +168,80 @@ def _llm_label(engine: EngineKind) -> str:
     )
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when it is under it, as a rerun would type it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _git_commit() -> str:
+    git = shutil.which("git")
+    if git is None:
+        return ""
+    try:
+        got = subprocess.run(  # noqa: S603 - git on PATH, fixed arguments
+            [git, "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return got.stdout.strip() if got.returncode == 0 else ""
+
+
+def provenance(
+    names: list[str],
+    engine: EngineKind,
+    scenarios: Path,
+    only: list[str] | None,
+    datasets: Path,
+) -> Provenance:
+    """The version, data set and scenario files a run is on, and what a rerun must set."""
+    from copilot.settings import load_settings
+    from copilot.systems import embedded
+    from tools.demo.generate import read_spec
+
+    try:
+        version = importlib.metadata.version("copilot")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    data_dir, spec = "", None
+    with contextlib.suppress(CopilotError):
+        settings = load_settings()
+        if embedded(settings):
+            data_dir = _shown(Path(settings.data_dir))
+            spec = read_spec(Path(settings.data_dir))
+    files: list[Path] = []
+    if "scenarios" in names:
+        with contextlib.suppress(CopilotError):
+            files = select(scenarios, only)
+    wanted = ["COPILOT_DATA_DIR", "COPILOT_KB_DIR"]
+    if engine == "llm":
+        wanted += ["COPILOT_LLM_BASE_URL", "COPILOT_LLM_MODEL"]
+    command_env = {k: os.environ[k] for k in wanted if os.environ.get(k)}
+    if engine == "llm" and not os.environ.get("COPILOT_LLM_BASE_URL"):
+        command_env["COPILOT_LLM_BASE_URL"] = ""  # the model-like fake, not a configured model
+    return Provenance(
+        copilot_version=version,
+        git_commit=_git_commit(),
+        data_dir=data_dir,
+        data_customers=spec.customers if spec else None,
+        data_seed=spec.seed if spec else None,
+        data_as_of=spec.as_of if spec else None,
+        scenario_folder=_shown(scenarios) if "scenarios" in names else "",
+        scenario_files=len(files),
+        scenario_hash=scenario_hash(files) if files else "",
+        only=list(only or []),
+        datasets="" if datasets == DATASETS else _shown(datasets),
+        command_env=command_env,
+    )
+
+
 def run(
     names: list[str],
     *,
@@ -145,10 +252,13 @@ def run(
     on_suite: Callable[[str, int], None] | None = None,
     tick: Callable[[str], None] | None = None,
     judge: JudgeConfig | None = None,
+    only: list[str] | None = None,
 ) -> Run:
     """Run the suites in order; each suite's own failure is reported in it, never raised."""
     suites: list[Suite] = []
-    for name in expand(names):
+    order = expand(names)
+    ran_on = provenance(order, engine, scenarios, only, datasets)  # before any file can change
+    for name in order:
         if name == "scenarios":
             suites.append(
                 scenario_run(
@@ -158,6 +268,7 @@ def run(
                     tick,
                     (lambda n: on_suite("scenarios", n)) if on_suite else None,
                     judge,
+                    only,
                 )
             )
         else:
@@ -178,4 +289,5 @@ def run(
             "judge": f"{judge.model} at {judge.url}" if judge else "none",
             "llm": _llm_label(engine),
         },
+        provenance=ran_on,
     )

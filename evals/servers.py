@@ -1,5 +1,6 @@
 """Throw-away servers on loopback for the tests and the benchmarks: a PostgreSQL cluster and a
-Redis, where they are installed (Debian packages; the Makefile installs them when missing)."""
+Redis, where they are installed (Debian packages; the Makefile installs them when missing), and
+a Chroma server as `chroma run` starts it (chromadb's own command, in the virtual environment)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
+
+# Beside the interpreter rather than on PATH, so it is the chromadb this environment imports.
+CHROMA = Path(sys.executable).with_name("chroma")
 
 
 def pg_bin() -> Path | None:
@@ -92,3 +99,46 @@ def redis_server() -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def chroma_server(path: Path | None = None, timeout_s: float = 30.0) -> Iterator[str]:
+    """`chroma run` on a free loopback port, persisting in path (else a temp folder, removed
+    after); yields its URL once the heartbeat answers; stops it after, also on error."""
+    if not CHROMA.is_file():
+        raise FileNotFoundError(f"{CHROMA} not found: chromadb's `chroma` command is needed")
+    folder = path or Path(tempfile.mkdtemp(prefix="copilot-chroma-"))
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: S603 - chromadb's own command, fixed arguments
+        [str(CHROMA), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _heartbeat(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not start on port {port} (exit {proc.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        _stop(proc)
+        if path is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _heartbeat(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == httpx.codes.OK
+    except httpx.HTTPError:
+        return False

@@ -22,7 +22,17 @@ from server.deps import CopilotDeps
 from server.fanout import METRICS_EVERY_S, RedisBroadcaster
 from server.limits import BodyLimit
 from server.metrics import Measured
-from server.routes import customers, handoffs, health, kb, live, payments, scenarios, sessions
+from server.routes import (
+    customers,
+    docs,
+    handoffs,
+    health,
+    kb,
+    live,
+    payments,
+    scenarios,
+    sessions,
+)
 from tools.base import Systems
 from tools.kb.retriever import Retriever
 
@@ -89,12 +99,19 @@ def create_app(
         if isinstance(deps.broadcaster, RedisBroadcaster):
             await deps.broadcaster.aclose()
 
-    app = FastAPI(title="Agent-assist copilot", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Agent-assist copilot",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,  # served by server.routes.docs, with no CDN
+        redoc_url=None,
+    )
     app.state.deps = deps
     logs.install()
     errors.install(app)
     for router in (health, sessions, live, payments, handoffs, customers, kb, scenarios):
         app.include_router(router.router)
+    docs.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(Measured, metrics=deps.metrics)
     return app

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from copilot.keys import MIN_KEY, KeySpec, Role, read_keys
@@ -58,6 +59,20 @@ class KeyRing:
         return None
 
 
+# How keys travel, for the OpenAPI spec and Swagger's Authorize button; principal() reads them.
+BEARER = HTTPBearer(
+    scheme_name="bearer", description="`Authorization: Bearer <API key>`", auto_error=False
+)
+ACCESS_TOKEN = APIKeyQuery(
+    name="access_token",
+    scheme_name="access_token",
+    description="the API key in the URL, on the stream routes only",
+    auto_error=False,
+)
+HeaderKey = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+QueryKey = Annotated[str | None, Depends(ACCESS_TOKEN)]
+
+
 def principal(request: HTTPConnection, query: bool = False) -> Principal:
     """The caller, from `Authorization: Bearer KEY`; on streams also ?access_token=, since a
     browser's EventSource and WebSocket cannot send headers. Anywhere else a key in the URL
@@ -80,18 +95,21 @@ def principal(request: HTTPConnection, query: bool = False) -> Principal:
     return found
 
 
-def allow(*roles: Role, query: bool = False) -> Callable[[Request], Awaitable[Principal]]:
+def allow(*roles: Role, query: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only these roles (query: the key may come as ?access_token=)."""
 
     # async, though it awaits nothing: FastAPI runs a plain def dependency on its thread pool,
     # a thread hop per request that costs more than the check itself under load.
-    async def check(request: Request) -> Principal:
+    async def check(request: Request, _: HeaderKey) -> Principal:
         who = principal(request, query)
         if who.role not in roles:
             raise Forbidden(f"the {who.role} role may not do this (allowed: {', '.join(roles)})")
         return who
 
-    return check
+    async def check_stream(request: Request, key: HeaderKey, _: QueryKey) -> Principal:
+        return await check(request, key)
+
+    return check_stream if query else check
 
 
 # Who may do what: read a tenant's sessions, act on them, or only send events in.

@@ -102,11 +102,11 @@ def test_load_into_postgres_and_reject_a_bad_url(data_dir: Path, postgres: dict[
         "--crm-url=nonsense://x",
         "--billing-url=x",
         "--orders-url=x",
-        "--data",
+        "--data-dir",
         str(data_dir),
     )
-    assert bad.returncode == 2 and "could not load crm" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --crm-url: nonsense://x")
+    assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
 
 
 def test_demo_keys_are_made_once_and_kept(tmp_path: Path) -> None:

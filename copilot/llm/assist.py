@@ -109,7 +109,7 @@ class LlmEnricher:
         """
         deps = self.engine.deps
         customer = state.view.customer_id if state.view else ""
-        kit = CustomerTools(deps.systems, customer, deps.retriever, deps.tool_timeout_s)
+        kit = CustomerTools(deps.systems_for(state), customer, deps.retriever, deps.tool_timeout_s)
         tools = kit.tools()
         if brief is not None:
             wanted = needed_tools(state, brief)

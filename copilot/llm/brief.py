@@ -11,6 +11,7 @@ from typing import Any
 
 from copilot.pii import redact
 from copilot.playbooks import Playbook
+from copilot.reply_policy import ReplyFacts, facts_of
 from copilot.session_state import SessionState
 from copilot.stages.playbook import view_facts
 from tools.calls import mask
@@ -39,6 +40,7 @@ class Brief:
     accounts: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
     open_uses: set[str] = field(default_factory=set)  # `uses` of the steps not yet done
+    reply: ReplyFacts = field(default_factory=ReplyFacts)  # what a reply draft may rest on
 
     @property
     def step_ids(self) -> dict[str, str]:
@@ -202,4 +204,12 @@ def build(state: SessionState, budget_tokens: int, playbook: Playbook | None = N
             )
         },
         open_uses=open_uses,
+        reply=facts_of(
+            state,
+            [
+                *(h.text for h in (state.knowledge.hits if state.knowledge else [])),
+                *((shown.title, shown.why) if shown else ()),
+                *((progress.next.say or "",) if progress and progress.next else ()),
+            ],
+        ),
     )

@@ -27,8 +27,12 @@ def apply(cards: list[Card], notes: LlmNotes) -> list[Card]:
     if notes.status == "idle":
         return cards
     out: list[Card] = []
+    draft: Card | None = None
     for offline in cards:
         card = offline
+        if card.type == "reply_draft":
+            draft = card
+            continue
         llm: dict[str, Any] = {"status": notes.status, "prompt": notes.prompt}
         reason = "; ".join(v for k, v in notes.rejected.items() if REJECTED_ON.get(k) == card.type)
         if notes.status == "fallback":
@@ -63,11 +67,12 @@ def apply(cards: list[Card], notes: LlmNotes) -> list[Card]:
         elif card.type == "knowledge" and (reason or notes.citations):
             card = _with(card, llm=llm, cited=notes.citations)
         out.append(card)
-    out.append(_reply_card(notes))
+    out.append(_reply_card(notes, draft))
     return out
 
 
-def _reply_card(notes: LlmNotes) -> Card:
+def _reply_card(notes: LlmNotes, offline: Card | None) -> Card:
+    """The model's draft when policy passed it; else the offline one, saying why not the model's."""
     if notes.reply:
         return Card(
             type="reply_draft",
@@ -83,6 +88,9 @@ def _reply_card(notes: LlmNotes) -> Card:
             ),
         )
     why = notes.rejected.get("reply_draft") or notes.reason or "the model wrote no reply"
+    if offline is not None and offline.data.get("text"):
+        status = "rejected" if "reply_draft" in notes.rejected else notes.status
+        return _with(offline, llm={"status": status, "prompt": notes.prompt, "reason": why})
     return Card(
         type="reply_draft",
         id="reply_draft",

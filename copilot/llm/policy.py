@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from copilot.actions import USES_TO_KIND
-from copilot.entities import extract
 from copilot.llm.brief import Brief
 from copilot.llm.drafts import ActionDraft, AnswerDraft, PanelDraft
-from copilot.pii import unmasked
+from copilot.reply_policy import leaks as shared_leaks
+from copilot.reply_policy import reply_problem
 
 ACTION_USES = {kind: uses for uses, kind in USES_TO_KIND.items()}
 Owner = Callable[[ActionDraft], Awaitable[str | None]]
@@ -34,18 +33,7 @@ class Verdict:
 
 def leaks(text: str, brief: Brief) -> str | None:
     """Why a text must not reach the panel, or None: PII, or another customer's identifiers."""
-    found = unmasked(text)
-    if found:
-        return f"contains {found[0].kind} data"
-    # The same reading of account and order numbers the pipeline uses on the customer's words.
-    named = extract(text, date.today())
-    for number in named.accounts:
-        if number not in brief.accounts:
-            return f"names account {number}, which is not this customer's"
-    for number in named.orders:
-        if number not in brief.orders:
-            return f"names order {number}, which is not this customer's"
-    return None
+    return shared_leaks(text, brief.accounts, brief.orders)
 
 
 def _citations(cited: list[str], known: set[str]) -> tuple[list[str], str | None]:
@@ -70,7 +58,8 @@ async def check(
     elif draft.summary.strip():
         out.summary = draft.summary.strip()
     if draft.reply_draft.strip():
-        problem = leaks(draft.reply_draft, brief) or (why and f"reply {why}")
+        # The one check every reply draft passes, the engine's own included.
+        problem = reply_problem(draft.reply_draft, brief.reply) or (why and f"reply {why}")
         if problem:
             out.rejected["reply_draft"] = f"reply {problem}"
         else:

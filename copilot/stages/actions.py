@@ -66,15 +66,15 @@ async def add(
         proposed_by=by,
         why=why,
     )
-    await preview(deps, proposal)
+    await preview(deps, proposal, state)
     deps.actions.propose(proposal)
     state.proposals[proposal.action_id] = proposal
     return proposal
 
 
-async def preview(deps: EngineDeps, proposal: Proposal) -> None:
+async def preview(deps: EngineDeps, proposal: Proposal, state: SessionState) -> None:
     """What approving would change, as the system of record computes it; nothing is written."""
-    runner = deps.systems.actions
+    runner = deps.systems_for(state).actions
     if runner is None or proposal.status != "proposed":
         return
     try:

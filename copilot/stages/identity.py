@@ -158,7 +158,7 @@ async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
         return
     caller = Caller(timeout_s=deps.tool_timeout_s)
     try:
-        state.identity = await resolve(deps.systems, IdentityQuery(**given), caller)
+        state.identity = await resolve(deps.systems_for(state), IdentityQuery(**given), caller)
     except CopilotError:
         return  # a malformed identifier in free text is not an error for the agent
     if state.identity.status == "matched" and state.identity.customer_id:
@@ -178,7 +178,7 @@ async def _foreign(
         state.checked.add(f"{kind}:{value}")
         caller = Caller(timeout_s=deps.tool_timeout_s)
         try:
-            found = await resolve(deps.systems, IdentityQuery(**{kind: value}), caller)
+            found = await resolve(deps.systems_for(state), IdentityQuery(**{kind: value}), caller)
         except CopilotError:
             continue
         owners = {c.customer_id for c in found.candidates}
@@ -194,7 +194,7 @@ async def load_view(
     caller = Caller(timeout_s=deps.tool_timeout_s)
     try:
         state.view = await customer_360(
-            deps.systems, customer_id, caller=caller, today=deps.today()
+            deps.systems_for(state), customer_id, caller=caller, today=deps.today()
         )
     except NotFound:
         state.view = None

@@ -12,7 +12,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,20 @@ class DatasetMissing(Exception):
     """The external dataset is not where the benchmark expects it."""
 
 
-def _article(
-    article_id: str, title: str, path: tuple[str, ...], text: str, product: str
+def make_article(
+    article_id: str,
+    title: str,
+    path: tuple[str, ...],
+    text: str,
+    product: str,
+    source: str = "dstc",
 ) -> Article:
+    """One single-section article, as a dataset row becomes a knowledge-base entry."""
     return Article(
         id=article_id,
         title=title,
         product=product,
-        source="dstc",
+        source=source,
         url="",
         sections=[Section(path=path, text=text)],
         content_hash=hashlib.sha256(f"{title}|{path}|{text}".encode()).hexdigest(),
@@ -60,7 +66,7 @@ def dstc11_articles(root: Path, faqs: bool = True, reviews: bool = True) -> list
             if faqs:
                 for doc_id, faq in entity.get("faqs", {}).items():
                     out.append(
-                        _article(
+                        make_article(
                             f"{domain}-{entity_id}-faq-{doc_id}",
                             name,
                             (faq["question"],),
@@ -72,7 +78,7 @@ def dstc11_articles(root: Path, faqs: bool = True, reviews: bool = True) -> list
                 for doc_id, review in entity.get("reviews", {}).items():
                     for sent_id, sentence in review["sentences"].items():
                         out.append(
-                            _article(
+                            make_article(
                                 f"{domain}-{entity_id}-review-{doc_id}-{sent_id}",
                                 name,
                                 ("review",),
@@ -93,7 +99,7 @@ def dstc9_articles(root: Path) -> list[Article]:
             name = entity.get("name") or domain
             for doc_id, doc in entity.get("docs", {}).items():
                 out.append(
-                    _article(
+                    make_article(
                         f"dstc9-{domain}-{entity_id}-{doc_id}",
                         name,
                         (doc["title"],),
@@ -137,6 +143,7 @@ class Scores:
     recall5: list[float]
     mrr5: list[float]
     latency: list[float]
+    top5: list[list[str]] = field(default_factory=list)  # article ids, best first, per instance
 
 
 def turn_blends(embedder: Embedder, instances: list[Instance]) -> list[Any]:
@@ -157,9 +164,10 @@ def evaluate(
     instances: list[Instance],
     mode: Mode,
     vectors: list[Any] | None = None,
+    warmup: int = 3,
 ) -> Scores:
     scores = Scores([], [], [], [])
-    for inst in instances[:3]:  # warm caches and the BM25 index before timing
+    for inst in instances[:warmup]:  # warm caches and the BM25 index before timing
         retriever.search(inst.conversation, k=5, mode=mode)
     for n, inst in enumerate(instances):
         start = time.perf_counter()
@@ -167,6 +175,7 @@ def evaluate(
         result = retriever.search(inst.conversation, k=5, mode=mode, query_vector=given)
         scores.latency.append((time.perf_counter() - start) * 1000)
         ranked = [h.citation.article_id for h in result.candidates]
+        scores.top5.append(ranked[:5])
         scores.recall1.append(len(inst.gold & set(ranked[:1])) / len(inst.gold))
         scores.recall5.append(len(inst.gold & set(ranked[:5])) / len(inst.gold))
         first = next((i for i, a in enumerate(ranked[:5], 1) if a in inst.gold), None)

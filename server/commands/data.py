@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from server.commands.common import console, fail
+from server.commands.common import console, fail, settings
 from tools.demo import COMPANY
 from tools.demo.generate import MAX_CUSTOMERS, Spec, generate, read_spec
 from tools.errors import CopilotError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
 
 app = typer.Typer(help=f"Demo data: {COMPANY}'s CRM, billing and order systems.")
 
@@ -62,14 +67,52 @@ def generate_cmd(
     )
 
 
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="COPILOT_DATA_DIR",
+        help="folder of the generated SQLite files (crm.db, billing.db, orders.db)",
+    ),
+]
+# `data load --data` before the flag took the name every other command uses; kept for scripts.
+OldDataDir = Annotated[Path | None, typer.Option("--data", hidden=True)]
+EXAMPLE_URL = "postgresql+psycopg://user:password@host:5432/crm"
+
+
+def _target(option: str, raw: str) -> URL:
+    """The URL given to option, parsed and with its driver installed; else a one-line error."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", raw)  # a typed password stays hidden
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise fail(
+            f"{option}: {shown!r} is not a database URL; expected one like {EXAMPLE_URL}"
+        ) from None
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise fail(
+            f"{option}: {url.render_as_string()} names no database SQLAlchemy knows "
+            f"({url.drivername!r}); expected one like {EXAMPLE_URL}"
+        ) from None
+    except ImportError as exc:
+        raise fail(
+            f"{option}: the driver for {url.drivername} is not installed ({exc.name or exc})"
+        ) from None
+    return url
+
+
 @app.command("load")
 def load_cmd(
-    crm_url: Annotated[str, typer.Option(help="SQLAlchemy URL, e.g. postgresql+psycopg://...")],
+    crm_url: Annotated[str, typer.Option(help=f"SQLAlchemy URL, e.g. {EXAMPLE_URL}")],
     billing_url: Annotated[str, typer.Option(help="SQLAlchemy URL of the billing database")],
     orders_url: Annotated[str, typer.Option(help="SQLAlchemy URL of the orders database")],
-    data: Annotated[Path, typer.Option(help="folder of the generated SQLite files")] = Path(
-        "var/data"
-    ),
+    data_dir: DataDir = Path("var/data"),
+    data: OldDataDir = None,
 ) -> None:
     """Copy the generated demo data into other databases (PostgreSQL), one transaction each."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -77,19 +120,79 @@ def load_cmd(
     from tools.sql.copy import copy_system
     from tools.sql.engine import make_engine, sqlite_url
 
-    urls = {"crm": crm_url, "billing": billing_url, "orders": orders_url}
+    folder = data if data is not None else data_dir
+    # Every URL and source file is checked before anything is written anywhere.
+    given = {"crm": crm_url, "billing": billing_url, "orders": orders_url}
+    urls = {system: _target(f"--{system}-url", url) for system, url in given.items()}
+    try:
+        sources = {system: make_engine(sqlite_url(folder, system)) for system in urls}
+    except CopilotError as exc:
+        raise fail(exc.message) from None
+    targets: dict[str, Engine] = {}
+    system = ""
     try:
         for system, url in urls.items():
-            source = make_engine(sqlite_url(data, system))
-            target = make_engine(url, must_exist=False)
+            targets[system] = make_engine(url.render_as_string(False), must_exist=False)
+            with targets[system].connect():
+                pass  # each answers before any is written
+        for system, target in targets.items():
             with console.status(f"copying {system}"):
-                rows = copy_system(source, target, system)
-            source.dispose()
-            target.dispose()
+                rows = copy_system(sources[system], target, system)
             console.print(f"{system}: {rows:,} rows -> {target.url.render_as_string()}")
     except CopilotError as exc:
         raise fail(exc.message) from None
     except (SQLAlchemyError, ImportError) as exc:
         raise fail(
-            f"could not load {system}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            f"could not load {system} into {urls[system].render_as_string()}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
         ) from None
+    finally:
+        for engine in [*sources.values(), *targets.values()]:
+            engine.dispose()
+
+
+@app.command("reset")
+def reset_cmd(
+    data_dir: DataDir = Path("var/data"),
+    check: Annotated[
+        bool, typer.Option("--check", help="only say whether the stories changed; exit 1 if so")
+    ] = False,
+) -> None:
+    """Put the story customers (Margaret, Daniel, ...) back as their stories tell them.
+
+    Approvals in the demo write to the systems; this restores only the rows the stories own,
+    in one transaction per database, and leaves every generated customer as it is. The
+    databases are those the copilot reads: COPILOT_*_DB_URL where set, else DATA_DIR's files.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tools.demo.reset import reset_stories
+    from tools.sql.engine import make_engine, sqlite_url
+
+    conf = settings()
+    urls = {
+        "crm": conf.crm_db_url,
+        "billing": conf.billing_db_url,
+        "orders": conf.orders_db_url,
+    }
+    engines = {}
+    try:
+        for system, url in urls.items():
+            engines[system] = make_engine(url or sqlite_url(data_dir, system))
+        done = reset_stories(engines, check_only=check)
+    except CopilotError as exc:
+        raise fail(exc.message) from None
+    except SQLAlchemyError as exc:  # e.g. a database another process holds locked
+        first = str(exc).splitlines()[0]
+        raise fail(f"nothing more was reset: {type(exc).__name__}: {first}") from None
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+    where = ", ".join(f"{s}: {', '.join(t)}" for s, t in done.changed.items() if t)
+    if not done.restored:
+        console.print(f"the story customers are as their stories tell (dated {done.as_of})")
+    elif check:
+        console.print(f"the story customers changed ({where}); `copilot data reset` restores them")
+        raise typer.Exit(1)
+    else:
+        console.print(f"restored the story customers (dated {done.as_of}): {where}")

@@ -1,8 +1,14 @@
-"""`copilot replay`: play a scenario through the engine and watch the panel fill."""
+"""`copilot replay`: play a scenario through the engine and watch the panel fill.
+
+With --json, stdout is JSON Lines for a pipe (`| jq`): one `panel_update` object per update,
+then one `scenario_result`; the PASS/FAIL lines go to stderr.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
+import sys
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -10,13 +16,14 @@ from typing import Annotated
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from copilot import scenario as scenarios
 from copilot.events import Event
 from copilot.panel import Card, PanelUpdate
 from copilot.systems import private_copy, with_outage
-from server.commands.common import console, fail, settings
+from server.commands.common import console, err_console, fail, settings
 from tools.errors import CopilotError
 
 
@@ -52,7 +59,14 @@ def _table(cards: dict[str, Card], caption: str) -> Table:
 
 def replay(
     path: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    json: Annotated[bool, typer.Option("--json", help="print each PanelUpdate as JSON")] = False,
+    json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="JSON Lines on stdout: each PanelUpdate, then a scenario_result; "
+            "PASS/FAIL on stderr",
+        ),
+    ] = False,
 ) -> None:
     """Play a scenario through the fast path; exits 1 when an expectation is not met."""
     try:
@@ -73,7 +87,7 @@ def replay(
     def show(live: Live | None, event: Event, update: PanelUpdate) -> None:
         cards.update({c.id: c for c in update.cards})
         if json:
-            console.print_json(update.model_dump_json())
+            _emit(update.model_dump_json())
         elif live is not None:
             live.update(_table(cards, f"{event.speaker}: {event.text[:80]}"))
 
@@ -84,8 +98,24 @@ def replay(
         with Live(_table(cards, scenario.name), console=console, refresh_per_second=8) as live:
             result = asyncio.run(scenarios.play(engine, scenario, session, partial(show, live)))
     failures = scenarios.check(scenario, result)
+    if json:
+        verdict = {
+            "type": "scenario_result",
+            "scenario": scenario.name,
+            "passed": not failures,
+            "failures": failures,
+            "updates": len(result.updates),
+        }
+        _emit(jsonlib.dumps(verdict))
+    said = err_console if json else console
     if failures:
         for line in failures:
-            console.print(f"[red]FAIL[/] {line}")
+            said.print(f"[red]FAIL[/] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(f"[green]PASS[/] {scenario.name}: {len(result.updates)} updates")
+    said.print(f"[green]PASS[/] {escape(scenario.name)}: {len(result.updates)} updates")
+
+
+def _emit(line: str) -> None:
+    """One JSON object on one line of stdout, flushed, so a pipe sees each as it happens."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -15,7 +15,12 @@ app = typer.Typer(help="The demo CRM, billing and order systems as separate HTTP
 @app.command("serve")
 def serve_cmd(
     data_dir: Annotated[
-        Path, typer.Option(help="folder with crm.db, billing.db, orders.db")
+        Path,
+        typer.Option(
+            "--data-dir",
+            envvar="COPILOT_DATA_DIR",
+            help="folder of the generated SQLite files (crm.db, billing.db, orders.db)",
+        ),
     ] = Path("var/data"),
     host: str = "127.0.0.1",
     crm_port: int = 8101,

@@ -12,6 +12,7 @@ from copilot.handoff import HandoffAccepted, HandoffPacket, HandoffRequest
 from copilot.handoff_intake import build_packet, events_for
 from copilot.schemas import schemas
 from copilot.session_registry import new_session_id
+from server import errors
 from server.auth import Principal, Reader, Sender
 from server.deps import CopilotDeps, DepsDep
 from tools.errors import NotFound
@@ -26,6 +27,7 @@ HandoffId = Annotated[str, Path(pattern=ID_PATTERN, max_length=100)]
     responses={
         200: {"model": HandoffAccepted, "description": "this handoff_id was accepted before"},
         422: {"description": "a field has the wrong type: the message names its path"},
+        **errors.answers(503),
     },
 )
 async def create_handoff(

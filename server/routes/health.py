@@ -28,7 +28,9 @@ async def healthz(deps: DepsDep) -> dict[str, str | int]:
     }
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz", responses={503: {"description": "not ready: the body says what is loading or down"}}
+)
 async def readyz(deps: DepsDep) -> JSONResponse:
     """Ready once this worker's engine (models, knowledge base, session log) is loaded and,
     when streams fan out through Redis, Redis answers."""

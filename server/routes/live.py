@@ -23,6 +23,7 @@ from copilot.events import (
     Speaker,
 )
 from copilot.panel import Card, PanelUpdate
+from server import errors
 from server.auth import READ_ROLES, Forbidden, Principal, Sender, StreamReader, Writer, principal
 from server.deps import CopilotDeps, DepsDep
 from server.routes.sessions import SessionId, owned
@@ -36,6 +37,8 @@ HEARTBEAT_S = 15.0
 # later event "late" and fold the whole log again each time.
 AHEAD = timedelta(days=1)
 MAX_VERSION = 10**18  # a panel version a client can have seen, with room to spare
+# What a change to a session can meet beyond its arguments: a closed session, the lease.
+CHANGES = errors.answers(409, 503)
 
 
 class Closed(CopilotError):
@@ -115,14 +118,14 @@ def _ack(event: Event, update: PanelUpdate | None) -> Ack:
     )
 
 
-@router.post("/{session_id}/events", status_code=202)
+@router.post("/{session_id}/events", status_code=202, responses=CHANGES)
 async def post_event(session_id: SessionId, body: EventIn, deps: DepsDep, who: Sender) -> Ack:
     """One event; the same event_id again changes nothing."""
     await require_open(deps, session_id, who)
     return await _apply(deps, _event(session_id, body))
 
 
-@router.post("/{session_id}/events:batch", status_code=202)
+@router.post("/{session_id}/events:batch", status_code=202, responses=CHANGES)
 async def post_events(session_id: SessionId, body: Batch, deps: DepsDep, who: Sender) -> list[Ack]:
     """Up to 100 events, all applied or none: each is checked, then they are applied in
     conversation order (seq, else ts) whatever order they came in."""
@@ -201,13 +204,13 @@ async def _decide(
     return found
 
 
-@router.post("/{session_id}/actions/{action_id}/approve")
+@router.post("/{session_id}/actions/{action_id}/approve", responses=CHANGES)
 async def approve(session_id: SessionId, action_id: ActionId, deps: DepsDep, who: Writer) -> Card:
     """Run a proposed write action; recorded with the approving agent's name."""
     return await _decide(deps, session_id, action_id, True, who)
 
 
-@router.post("/{session_id}/actions/{action_id}/reject")
+@router.post("/{session_id}/actions/{action_id}/reject", responses=CHANGES)
 async def reject(session_id: SessionId, action_id: ActionId, deps: DepsDep, who: Writer) -> Card:
     """Turn a proposal down; nothing is written to any system."""
     return await _decide(deps, session_id, action_id, False, who)

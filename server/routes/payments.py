@@ -9,7 +9,7 @@ from copilot.events import ID_PATTERN
 from copilot.payments import SecureForm, from_secure_form
 from server.auth import Sender
 from server.deps import DepsDep
-from server.routes.live import require_open
+from server.routes.live import CHANGES, require_open
 from server.routes.sessions import SessionId
 
 router = APIRouter(prefix="/v1/sessions", tags=["live"])
@@ -30,7 +30,7 @@ class PaymentMethodOut(BaseModel):
     version: int | None = Field(None, description="the panel version this produced")
 
 
-@router.post("/{session_id}/payment-methods", status_code=201)
+@router.post("/{session_id}/payment-methods", status_code=201, responses=CHANGES)
 async def add_payment_method(
     session_id: SessionId, body: SecureFormIn, deps: DepsDep, who: Sender
 ) -> PaymentMethodOut:

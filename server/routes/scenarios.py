@@ -6,7 +6,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from copilot.scenario import load
 from server.auth import Reader
@@ -34,6 +34,10 @@ class Playable(BaseModel):
     name: str
     description: str
     channel: str
+    unavailable: list[str] = Field(
+        description="systems down while it plays: its metadata turn asks for them, for its "
+        "session alone"
+    )
     turns: list[PlayTurn]
 
 
@@ -59,20 +63,27 @@ async def get_scenario(
     deps: DepsDep,
     who: Reader,
 ) -> Playable:
-    """The turns to post, metadata first; delay_s is the pause before each."""
+    """The turns to post, metadata first; delay_s is the pause before each.
+
+    A scenario's `unavailable` systems ride on the metadata turn as a drill, so the session
+    it is played in finds them down (copilot.systems.with_outage) as the offline replay does,
+    and every other session on the server still reaches them.
+    """
     path = _folder(deps) / f"{name}.yaml"
     if not path.is_file():
         raise NotFound(f"no scenario {name}")
     found = load(path)
+    down = list(found.unavailable)
+    opening = {**found.metadata, **({"drill": {"unavailable": down}} if down else {})}
     turns = []
-    if found.metadata:
+    if opening:
         turns.append(
             PlayTurn(
                 type="metadata",
                 speaker="system",
                 channel=found.channel,
                 text="",
-                data=found.metadata,
+                data=opening,
                 delay_s=0.0,
             )
         )
@@ -91,5 +102,9 @@ async def get_scenario(
         if not t.approve and t.secure_form is None
     ]
     return Playable(
-        name=found.name, description=found.description, channel=found.channel, turns=turns
+        name=found.name,
+        description=found.description,
+        channel=found.channel,
+        unavailable=down,
+        turns=turns,
     )

@@ -13,9 +13,12 @@
  *   element.version        the panel version last applied (also the host's data-version attribute)
  *   element.refresh()      reload the whole panel and reopen the stream
  *   element.clearPreview(field)   drop a streamed "writing..." preview (summary|reply_draft|answer)
+ *   element.ask(question)  ask the copilot (POST .../ask), as the panel's own Ask box does;
+ *                          resolves to the answer ({status, answer, citations, ...}) or null
  *   events (on the host):  copilot-update {version, source, event_id, latency_ms, cards, removed}
  *                          copilot-token  (the token delta as received)
  *                          copilot-insert {text} (bubbles, composed): "Insert" on the reply draft
+ *                          copilot-answer {question, status, answer, citations} (bubbles, composed)
  *                          copilot-error  {message, status}
  */
 (() => {
@@ -23,16 +26,19 @@
   if (!window.customElements || window.customElements.get("copilot-panel")) return;
 
   // Cards in this order, top to bottom; several alert or action cards keep their arrival order.
+  // The first screen: alerts, the customer header, a bot's handoff, the next step, approvals, the
+  // offer, the best article, the draft; then, folded to one line each, the rest.
   const ORDER = [
     "alert",
     "customer",
+    "handoff",
     "next_best_action",
     "action",
-    "mood",
-    "summary",
-    "reply_draft",
     "offer",
     "knowledge",
+    "reply_draft",
+    "summary",
+    "mood",
     "intent",
     "journey",
   ];
@@ -50,6 +56,13 @@
     journey: "Journey",
   };
   const ALERT_TITLES = { repeat: "already provided", identity: "identity", escalation: "escalation" };
+  const DEPENDENTS = {
+    intent: ["customer"],
+    mood: ["customer", "alert:escalation"],
+    alert: ["customer"],
+    next_best_action: ["customer"],
+    knowledge: ["reply_draft"],
+  };
   const BACKOFF_MS = [1000, 2000, 5000];
   const PREVIEW_STALE_MS = 30000; // a "writing..." preview nobody replaced goes away after this
   const ERROR_SHOWN_MS = 15000;
@@ -116,6 +129,27 @@
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
+  /* Agent language: what the engine writes for logs ("past due 103.08", "(card_expired)", event
+   * UUIDs) said the way an agent reads it. Every text an element gets goes through `plain`,
+   * except inside <code>, <pre>, <textarea> and elements marked data-raw (quotes, drafts). */
+  const UUID_RE = /\s*\(?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b\)?/gi;
+  const HEX_ID_RE = /\s*\(?\b(?:s|act|h|evt)-[0-9a-f]{12,}\b\)?/g;
+  const CODE_RE = /(^|[^\w@.\/#-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w@]|\.\w)/g;
+  const MONEY_RE = /(^|[^\d$.,\w])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?![\d%]|\.\d|\s*(?:GB|MB|x\b|%))/g;
+  const SCORE_WORDS = /(risk|confidence|score|priority|polarity)\s*$/i;
+  function plain(text) {
+    let s = str(text);
+    if (!s) return s;
+    s = s.replace(UUID_RE, "").replace(HEX_ID_RE, "");
+    s = s.replace(CODE_RE, (_m, pre, code) => `${pre}${code.replace(/_/g, " ")}`);
+    s = s.replace(MONEY_RE, (m, pre, whole, cents, at, all) => {
+      if (SCORE_WORDS.test(all.slice(Math.max(0, at - 16), at + pre.length))) return m;
+      return `${pre}${money(`${whole.replace(/,/g, "")}.${cents}`)}`;
+    });
+    return s;
+  }
+  const RAW_TAGS = new Set(["CODE", "PRE", "TEXTAREA", "SCRIPT", "STYLE"]);
+
   /** An element: h("p", {class: "x", onclick: fn}, "text", child, [more]). No HTML parsing. */
   function h(tag, attrs, ...kids) {
     const el = document.createElement(tag);
@@ -129,9 +163,10 @@
     return el;
   }
   function add(el, kids) {
+    const raw = RAW_TAGS.has(el.tagName) || (el.hasAttribute && el.hasAttribute("data-raw"));
     for (const k of kids.flat(Infinity)) {
       if (k === null || k === undefined || k === false || k === "") continue;
-      el.append(k instanceof Node ? k : String(k));
+      el.append(k instanceof Node ? k : raw ? String(k) : plain(String(k)));
     }
     return el;
   }
@@ -177,6 +212,58 @@
     } catch (_) {
       return null;
     }
+  }
+  /* A small, safe Markdown: headings, **bold**, *italic*, lists, [links](https://...) and `code`.
+   * Everything else is text: nothing is parsed as HTML. */
+  const INLINE_RE = /`([^`]+)`|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|(?<![\w])_([^_\s][^_]*)_(?![\w])|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  function inline(text, base) {
+    const out = [];
+    let at = 0;
+    const src = str(text);
+    for (const m of src.matchAll(INLINE_RE)) {
+      if (m.index > at) out.push(src.slice(at, m.index));
+      if (m[1] !== undefined) out.push(h("code", null, m[1]));
+      else if (m[2] !== undefined || m[3] !== undefined) out.push(h("strong", null, inline(m[2] ?? m[3], base)));
+      else if (m[4] !== undefined || m[5] !== undefined) out.push(h("em", null, inline(m[4] ?? m[5], base)));
+      else {
+        const href = safeHref(m[7], base);
+        out.push(href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, inline(m[6], base)) : m[6]);
+      }
+      at = m.index + m[0].length;
+    }
+    if (at < src.length) out.push(src.slice(at));
+    return out;
+  }
+  function markdown(text, base) {
+    const out = [];
+    let para = [];
+    let items = null;
+    const flush = () => {
+      if (para.length) out.push(h("p", { class: "md-p" }, inline(para.join(" "), base)));
+      para = [];
+      if (items) out.push(h(items.tag, { class: "md-list" }, items.lines.map((l) => h("li", null, inline(l, base)))));
+      items = null;
+    };
+    for (const rawLine of str(text).split(/\r?\n/)) {
+      const line = rawLine.trim();
+      let m;
+      if (!line) flush();
+      else if ((m = /^(#{1,6})\s+(.*)$/.exec(line))) {
+        flush();
+        out.push(h("p", { class: "md-h" }, h("strong", null, inline(m[2].replace(/\s*#+$/, ""), base))));
+      } else if ((m = /^(?:[-*+]|(\d+)[.)])\s+(.*)$/.exec(line))) {
+        const tag = m[1] !== undefined ? "ol" : "ul";
+        if (para.length || (items && items.tag !== tag)) flush();
+        if (!items) items = { tag, lines: [] };
+        items.lines.push(m[2]);
+      } else if (items && /^\s{2,}/.test(rawLine)) items.lines[items.lines.length - 1] += ` ${line}`;
+      else {
+        if (items) flush();
+        para.push(line);
+      }
+    }
+    flush();
+    return out;
   }
   function sparkline(trend) {
     const values = arr(trend)
@@ -344,6 +431,36 @@ summary { cursor: pointer; color: #1e48a8; }
 .prov { font-size: 11px; color: #5b6472; }
 .prov summary { color: #5b6472; }
 code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px; }
+.head[hidden] { display: none; }
+.foot { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 14px; margin-top: 4px; }
+.foot > details { margin: 0; }
+.foot > details[open] { flex-basis: 100%; }
+section.card.folded { padding: 4px 10px; border-left-color: #e3e6eb; }
+details.fold { margin: 0; }
+details.fold > summary { color: #3d4757; }
+details.fold > summary .fold-title { font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
+details.fold > summary .gist { color: #5b6472; }
+.fold-body { padding-top: 4px; }
+details.more > summary { font-size: 12px; }
+.name { margin: 0 0 2px; }
+.situation { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin: 4px 0; }
+.situation .about { font-weight: 600; }
+.verif { margin: 2px 0 4px; padding: 1px 8px; font-size: 12px; }
+.acct-due { margin: 4px 0; padding: 4px 8px; }
+.acct-autopay { margin: 2px 0; }
+.best { margin: 2px 0 4px; }
+.best.cited { background: #fffbe6; border-radius: 4px; }
+.best-title { margin: 0; font-weight: 600; }
+.md p, .md ul, .md ol { margin: 2px 0; }
+.md .md-h { margin: 4px 0 2px; }
+button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
+.ask { margin: 0 8px 8px; padding: 8px 10px; background: #fff; border: 1px solid #dde1e7; border-radius: 8px; }
+.ask form { display: flex; gap: 6px; }
+.ask input { flex: 1 1 auto; min-width: 0; font: inherit; padding: 4px 7px; border: 1px solid #8a94a6;
+  border-radius: 6px; }
+.ask .answer { margin: 6px 0 0; }
+.ask .answer:empty { display: none; }
+.ask .cites { font-size: 11px; color: #5b6472; }
 @media (prefers-reduced-motion: no-preference) { section.card { transition: border-color .2s; } }
 `;
 
@@ -395,6 +512,34 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     }
     clearPreview(field) {
       if (this._previews.delete(field)) this._renderPreviewOwner(field);
+    }
+    /** Ask the copilot a question about this conversation; resolves to the answer (or null). */
+    async ask(question) {
+      const q = str(question).trim();
+      if (!q) {
+        this._askInput.focus();
+        return null;
+      }
+      if (!this._session) {
+        this._askOut.replaceChildren(h("p", { class: "warn-text" }, "Start a session first."));
+        return null;
+      }
+      if (this._askInput.value.trim() !== q) this._askInput.value = q;
+      const gen = this._gen;
+      this._askButton.disabled = true;
+      this._askOut.replaceChildren(muted("Asking…"));
+      try {
+        const r = obj(await this._request("POST", this._path("/ask"), { question: q }));
+        if (gen === this._gen) this._showAnswer(q, r);
+        this._emit("copilot-answer", Object.assign({ question: q }, r), true);
+        return r;
+      } catch (err) {
+        if (gen === this._gen) this._askOut.replaceChildren(h("p", { class: "warn-text" }, `Could not ask: ${err.message || "request failed"}`));
+        return null;
+      } finally {
+        this._askButton.disabled = false;
+        this.clearPreview("answer");
+      }
     }
 
     connectedCallback() {
@@ -453,13 +598,43 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       this._answerEl = h("div", { class: "answer-preview" });
       this._list = h("div", { class: "cards" });
       this._placeholder = h("p", { class: "placeholder" }, "No session yet.");
+      // Ask the copilot: the agent's own question, answered from the customer's data and the
+      // knowledge base (POST /ask), with the articles it comes from.
+      this._askInput = h("input", {
+        type: "text",
+        name: "question",
+        autocomplete: "off",
+        maxlength: "500",
+        placeholder: "Ask the copilot, e.g. why did autopay fail?",
+        "aria-label": "Question for the copilot",
+      });
+      this._askButton = h("button", { type: "submit", "data-key": "ask" }, "Ask");
+      this._askOut = h("div", { class: "answer", role: "status", "aria-live": "polite" });
+      this._askEl = h(
+        "div",
+        { class: "ask", role: "region", "aria-label": "Ask the copilot" },
+        h(
+          "form",
+          {
+            autocomplete: "off",
+            onsubmit: (e) => {
+              e.preventDefault();
+              this.ask(this._askInput.value);
+            },
+          },
+          this._askInput,
+          this._askButton
+        ),
+        this._answerEl,
+        this._askOut
+      );
       this._root.append(
         style,
         h("div", { class: "top" }, this._statusEl, this._meta),
         this._errEl,
-        this._answerEl,
         this._list,
-        this._placeholder
+        this._placeholder,
+        this._askEl
       );
     }
 
@@ -563,6 +738,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       for (const s of this._sections.values()) s.section.remove();
       this._sections.clear();
       this._answerEl.replaceChildren();
+      this._askOut.replaceChildren();
       this._version = 0;
       this.removeAttribute("data-version");
       this._meta.textContent = "";
@@ -768,6 +944,22 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       else this._render(owner);
     }
 
+    _showAnswer(question, r) {
+      const cites = arr(r.citations).filter(has);
+      const status = str(r.status);
+      const out = [h("p", { class: "note", "data-raw": true }, `You asked: “${question}”`)];
+      if (has(r.answer)) out.push(h("div", { class: "md answer-text" }, markdown(r.answer, this._base || undefined)));
+      else out.push(muted(has(r.reason) ? `No answer: ${str(r.reason)}.` : "No answer."));
+      if (status === "offline" || status === "fallback")
+        out.push(h("p", { class: "note" }, "No model answered: this is the best article passage."));
+      if (cites.length) {
+        const names = [...new Set(cites.map((x) => this._articleName(isObj(x) ? x.chunk_id || x.title : x)))];
+        out.push(h("p", { class: "cites" }, `Sources: ${names.join("; ")}`));
+      }
+      out.push(h("div", { class: "actions" }, h("button", { type: "button", class: "link", onclick: () => this._askOut.replaceChildren() }, "Clear")));
+      this._askOut.replaceChildren(...out);
+    }
+
     _renderAnswer() {
       const p = this._previews.get("answer");
       if (!p) {
@@ -782,7 +974,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       this._answerEl.replaceChildren(
         h(
           "div",
-          { class: "preview", style: "margin: 6px 8px 0" },
+          { class: "preview" },
           h("span", { class: "label" }, "Copilot answer (writing…)"),
           this._answerText,
           h(
@@ -813,6 +1005,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         if (s) {
           s.section.remove();
           this._sections.delete(id);
+          for (const other of DEPENDENTS[typeOf({ id })] || []) if (this._cards.has(other)) this._render(other);
         }
         this._placeholder.hidden = this._sections.size > 0;
         return;
@@ -858,11 +1051,27 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         s.previewText = preview.text;
         nodes = type === "reply_draft" ? [preview.el, ...[nodes].flat()] : [...[nodes].flat(), preview.el];
       } else s.previewText = null;
-      if (card) nodes = [...[nodes].flat(), provenance(c.provenance)];
+      let flat = [nodes].flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false && k !== "");
+      const fold = flat.length === 1 && flat[0] && flat[0].folded ? flat[0] : null;
+      const prov = card ? provenance(c.provenance) : null;
+      if (fold && prov) fold.lastChild.append(prov);
+      else {
+        // The disclosures a card ends with share one line (an open one takes the whole width).
+        let n = flat.length;
+        while (n > 0 && flat[n - 1] instanceof Node && flat[n - 1].tagName === "DETAILS") n -= 1;
+        const tail = [...flat.slice(n), prov].filter(Boolean);
+        flat = flat.slice(0, n);
+        if (tail.length) flat.push(h("div", { class: "foot" }, tail));
+        nodes = flat;
+      }
+      // Folded cards carry their title in the fold; the customer's name is the header's title.
+      s.head.hidden = (Boolean(fold) || (type === "customer" && status !== "empty")) && !s.chips.childElementCount;
+      s.section.classList.toggle("folded", Boolean(fold));
       s.body.replaceChildren();
       add(s.body, [nodes]);
+      this._place(s, this._rankOf(c, type, d));
       if (type === "summary") {
-        const prose = str(d.prose);
+        const prose = plain(d.prose);
         if (s.live.textContent !== prose) s.live.textContent = prose;
       }
 
@@ -875,6 +1084,8 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         if (el) el.focus();
         else s.section.focus();
       }
+      // Cards that show a little of this one: the header, the escalation line, article names.
+      for (const other of DEPENDENTS[type] || []) if (other !== id && this._cards.has(other)) this._render(other);
     }
 
     _label(c, type, d) {
@@ -890,29 +1101,93 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     _createSection(id, type) {
       const title = h("h3", null);
       const chips = h("span", { class: "chips-inline" });
-      const live = type === "summary" ? h("p", { class: "prose", "aria-live": "polite" }) : null;
+      // The summary's prose, for a screen reader as it changes; the card shows it folded.
+      const live = type === "summary" ? h("p", { class: "prose sr-only", "aria-live": "polite" }) : null;
       const body = h("div", { class: "body" });
+      const head = h("div", { class: "head" }, title, chips);
       const section = h(
         "section",
         { role: "region", tabindex: "-1", "data-card": id, "data-type": type },
-        h("div", { class: "head" }, title, chips),
+        head,
         live,
         body
       );
-      // Insert by the fixed order; cards of the same type keep their arrival order.
-      const r = rank(type);
+      const s = { section, head, title, chips, live, body, previewText: null, rank: null };
+      this._place(s, rank(type));
+      this._sections.set(id, s);
+      this._placeholder.hidden = true;
+      return s;
+    }
+
+    /** Where a card goes: the fixed order, a summary with a bot's handoff right under the
+     * customer; cards of the same rank keep their arrival order. */
+    _rankOf(c, type, d) {
+      if (type === "summary" && isObj(d.handoff)) return rank("handoff");
+      return rank(type);
+    }
+    _place(s, r) {
+      if (s.rank === r && s.section.isConnected) return;
+      s.rank = r;
+      s.section.setAttribute("data-rank", String(r));
       let before = null;
       for (const other of this._list.children) {
-        if (rank(other.getAttribute("data-type")) > r) {
+        if (other !== s.section && Number(other.getAttribute("data-rank")) > r) {
           before = other;
           break;
         }
       }
-      this._list.insertBefore(section, before);
-      const s = { section, title, chips, live, body, previewText: null };
-      this._sections.set(id, s);
-      this._placeholder.hidden = true;
-      return s;
+      if (before !== s.section.nextSibling || !s.section.isConnected) this._list.insertBefore(s.section, before);
+    }
+
+    /** The header's second line: what this is about, how the customer feels, alerts. */
+    _situation() {
+      const intent = obj(obj(this._cards.get("intent")).data);
+      const nba = obj(obj(this._cards.get("next_best_action")).data);
+      const mood = obj(obj(this._cards.get("mood")).data);
+      const topic = intent.topic || nba.intent || intent.intent;
+      const label = obj(mood.current).label ?? mood.label;
+      const alerts = [...this._cards.values()].filter((c) => typeOf(c) === "alert" && !isCleared(c));
+      const bits = [
+        has(topic) ? h("span", { class: "about" }, sentence(topic)) : null,
+        has(label)
+          ? chip(`Mood: ${str(label)}${has(mood.direction) && mood.direction !== "steady" ? `, ${str(mood.direction)}` : ""}`, label === "negative" ? "bad" : label === "positive" ? "ok" : "")
+          : null,
+        alerts.length ? chip(`${alerts.length} alert${alerts.length === 1 ? "" : "s"} above`, alerts.some((a) => obj(a.data).severity === "high") ? "bad" : "warn") : null,
+      ].filter(Boolean);
+      if (!bits.length) return null;
+      return h("p", { class: "situation", "aria-label": "Intent, mood and alerts" }, bits.map((b, n) => [n ? " " : "", b]));
+    }
+
+    /** One line for the escalation alert, from the mood card's cues when they are there. */
+    _escalationLine(d) {
+      const mood = obj(obj(this._cards.get("mood")).data);
+      const cues = arr(obj(mood.current).cues).filter(isObj);
+      const risk = num(mood.risk ?? obj(mood.current).escalation_risk);
+      const said = [];
+      for (const q of cues) {
+        const w = CUE_WORDS[str(q.kind)];
+        if (!w || said.some((x) => x.startsWith(w))) continue;
+        said.push(q.kind === "competitor" && has(q.evidence) ? `${w} (“${str(q.evidence)}”)` : w);
+      }
+      let line = "";
+      if (said.length) line = `Escalation risk${risk !== null ? ` ${pct(risk)}` : " high"}: the customer ${said.join(", ")}.`;
+      else {
+        // Without cues: the message up to its cue list ("escalation risk 0.92; cues: ...").
+        const m = /^(.*?)(?:;\s*cues:.*)?$/s.exec(str(d.message));
+        line = sentence(m ? m[1] : str(d.message)).replace(/risk (0(?:\.\d+)?|1(?:\.0+)?)\b/i, (_x, v) => `risk ${pct(v)}`);
+      }
+      return line || "The customer may ask to escalate.";
+    }
+
+    /** An article's name for a chunk id the engine cites ("billing-autopay#2" -> its title). */
+    _articleName(chunkId) {
+      const id = str(chunkId);
+      const k = obj(obj(this._cards.get("knowledge")).data);
+      for (const x of arr(k.hits).filter(isObj)) {
+        const cit = obj(x.citation);
+        if (str(x.chunk_id) === id || str(cit.article_id) === id) return str(cit.title) || sentence(cit.article_id);
+      }
+      return sentence(id.replace(/#\d+$/, ""));
     }
 
     /* ---- outgoing */
@@ -1143,7 +1418,8 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     return h(
       "details",
       { class: "prov", "data-key": "prov" },
-      h("summary", null, `Based on ${groups.map(([label, ids]) => `${ids.length} ${label}`).join(", ")}`),
+      h("summary", null, "Sources"),
+      h("p", null, `Based on ${groups.map(([label, ids]) => `${ids.length} ${label}`).join(", ")}:`),
       groups.map(([label, ids]) => h("p", null, `${label}: `, ids.map((i, n) => [n ? ", " : "", h("code", null, str(i))])))
     );
   }
@@ -1185,7 +1461,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       text = [`by ${humanize(v.method)}`, has(v.channel) ? `in ${str(v.channel)}` : "", has(v.at) ? `at ${when(v.at)}` : ""]
         .filter(has)
         .join(" ");
-    const same = text.toLowerCase() === label.toLowerCase();
+    const same = text.toLowerCase() === label.toLowerCase() || (st === "none" && /^not verified\b/i.test(text));
     return h(
       "div",
       {
@@ -1323,12 +1599,13 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
   const RENDER = {
     customer(c, d, status) {
       const verif = verification(d.verification);
-      if (status === "empty") return [muted(str(d.message) || "No customer identified yet."), verif];
+      if (status === "empty") return [muted(str(d.message) || "No customer identified yet."), verif, this._situation()];
       if (status === "pending" || (!has(d.name) && !has(d.customer_id) && arr(d.candidates).length)) {
         const cands = arr(d.candidates).filter(isObj);
         return [
           h("p", null, str(d.message) || "Confirming who this is…"),
           verif,
+          this._situation(),
           cands.length
             ? h(
                 "ul",
@@ -1344,34 +1621,38 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
                 )
               )
             : null,
-          sourceChips(d.sources),
+          fold("sources", "Systems consulted", sourceChips(d.sources)),
         ];
       }
+      const accounts = arr(d.accounts).filter(isObj);
       const out = [
         h(
           "p",
           { class: "name" },
           h("span", { class: "big" }, str(d.name) || str(d.customer_id) || "Unknown customer"),
-          has(d.tier) ? [" ", chip(str(d.tier), "info")] : null
+          has(d.tier) ? [" ", chip(sentence(d.tier), "info")] : null
         ),
         verif,
-        facts([
-          ["Customer", str(d.customer_id)],
-          ["Since", str(d.customer_since)],
-          ["Matched by", arr(d.matched_by).map(str)],
-        ]),
+        this._situation(),
+        accounts.map(accountLine),
       ];
       const degraded = arr(d.degraded).filter(has);
       if (degraded.length)
-        out.push(
-          h("div", { class: "box warn" }, h("strong", null, "Some systems did not answer: "), degraded.map(str).join("; "))
-        );
-      for (const a of arr(d.accounts).filter(isObj)) out.push(account(a));
+        out.push(h("div", { class: "box warn" }, h("strong", null, "Some systems did not answer: "), degraded.map(str).join("; ")));
+      // The rest is one click away: ids, usage history, orders, purchases, the systems consulted.
+      const more = [
+        facts([
+          ["Customer", str(d.customer_id)],
+          ["Since", str(d.customer_since)],
+          ["Matched by", arr(d.matched_by).map(humanize)],
+        ]),
+        accounts.map(accountMore),
+      ];
       const open = arr(d.open_orders).map((o) => (isObj(o) ? str(o.order_number ?? o.order ?? o.id) : str(o)));
-      if (open.filter(has).length) out.push(h("p", null, h("strong", null, "Open orders: "), open.filter(has).join(", ")));
+      if (open.filter(has).length) more.push(h("p", null, h("strong", null, "Open orders: "), open.filter(has).join(", ")));
       const purchases = arr(d.recent_purchases).filter(isObj);
       if (purchases.length)
-        out.push(
+        more.push(
           h("h4", null, "Recent purchases"),
           h(
             "ul",
@@ -1388,7 +1669,8 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
             )
           )
         );
-      out.push(sourceChips(d.sources));
+      more.push(sourceChips(d.sources));
+      out.push(fold("more", "Customer details, usage and sources", more));
       return out;
     },
 
@@ -1405,12 +1687,10 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         out.push(
           h(
             "p",
-            { class: "origin", title: has(origin.source) ? str(origin.source) : null },
+            { class: "origin" },
             h("strong", null, "Came from: "),
             came,
-            has(origin.at) || has(origin.source)
-              ? h("span", { class: "note" }, ` · ${[when(origin.at), str(origin.source)].filter(has).join(" · ")}`)
-              : null
+            has(origin.at) ? h("span", { class: "note" }, ` · ${when(origin.at)}`) : null
           )
         );
       if (conv.filter(has).length)
@@ -1451,17 +1731,22 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
           )
         );
       if (!entries.length) out.push(muted("No earlier contacts on record."));
-      return out;
+      const gist = [
+        has(origin.channel) ? `came from ${str(origin.channel)}` : "",
+        entries.length ? `${entries.length} earlier contact${entries.length === 1 ? "" : "s"}` : "no earlier contacts",
+      ].filter(has);
+      return folded("Journey", gist.join(" · "), out);
     },
 
-    summary(c, d, status) {
-      const out = [];
-      if (!has(d.prose)) out.push(muted(str(d.reason) || "Nothing to summarize yet."));
-      if (has(d.prose)) out.push(h("p", { class: "note" }, d.prose_source === "llm" ? "Written by the model" : "Extractive summary"));
-      // A handoff: who handed over, then what was already given, then what the bot tried and left open.
-      const [byBot, startedFrom, ...fromBot] = handoffParts(d.handoff);
-      out.push(byBot, startedFrom, providedList(d.provided), fromBot);
-      out.push(
+    summary(c, d) {
+      const rest = [];
+      if (has(d.prose)) rest.push(h("p", { class: "prose-text" }, str(d.prose)));
+      if (!has(d.prose)) rest.push(muted(str(d.reason) || "Nothing to summarize yet."));
+      if (has(d.prose) && d.prose_source === "llm") rest.push(h("p", { class: "note" }, "Written by the model"));
+      // A handoff: who handed over, what the bot tried and left open, then what was already given.
+      const [byBot, startedFrom, triedList, openList] = handoffParts(d.handoff);
+      rest.push(
+        startedFrom,
         facts([
           ["Reason", humanize(d.reason_for_contact)],
           ["Status", has(d.resolution_state) ? chip(str(d.resolution_state), d.resolution_state === "resolved" ? "ok" : "warn") : ""],
@@ -1473,54 +1758,32 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         list("Open items", d.open_items)
       );
       const words = arr(d.customer_words).filter(has);
-      if (words.length)
-        out.push(
-          h(
-            "details",
-            { "data-key": "words" },
-            h("summary", null, "In the customer's words"),
-            words.map((w) => h("blockquote", null, str(w)))
-          )
-        );
-      out.push(llmNote(d));
-      return out;
+      if (words.length) rest.push(h("h4", null, "In the customer's words"), words.map((w) => h("blockquote", { "data-raw": true }, str(w))));
+      rest.push(llmNote(d));
+      if (byBot) return [byBot, triedList, openList, providedList(d.provided), fold("more", "More about this conversation", rest)];
+      const given = providedList(d.provided);
+      const gist = [humanize(d.reason_for_contact), str(d.steps)].filter(has).join(" · ");
+      return folded("Summary", gist || (has(d.prose) ? "" : "nothing yet"), [given, rest]);
     },
 
     mood(c, d, status) {
       const cur = obj(d.current);
       const label = cur.label ?? d.label;
-      if (!has(label) && status === "empty") return [muted("No customer turns yet.")];
-      const score = num(cur.score ?? cur.polarity ?? d.score);
+      if (!has(label) && status === "empty") return folded("Mood", "no customer turns yet", [muted("No customer turns yet.")]);
       const kind = label === "negative" ? "bad" : label === "positive" ? "ok" : "";
       const out = [
-        h(
-          "p",
-          null,
-          chip(str(label) || "unknown", kind),
-          score !== null ? ` ${score >= 0 ? "+" : ""}${score.toFixed(2)}` : "",
-          has(d.direction) ? h("span", { class: "muted" }, ` · ${str(d.direction)}`) : ""
-        ),
+        h("p", null, chip(str(label) || "unknown", kind), has(d.direction) ? h("span", { class: "muted" }, ` · ${str(d.direction)}`) : ""),
         sparkline(d.trend),
       ];
-      if (d.alert === true)
-        out.push(h("div", { class: "box bad" }, h("strong", null, "Escalation risk: "), str(d.alert_reason) || "watch this customer"));
-      if (has(d.reason)) out.push(h("blockquote", null, str(d.reason)));
-      const cues = arr(cur.cues).filter(isObj);
-      if (cues.length)
-        out.push(
-          h(
-            "ul",
-            { class: "chips", "aria-label": "Escalation cues" },
-            cues.map((q) => h("li", null, chip(humanize(q.kind), "warn", str(q.evidence))))
-          )
-        );
+      if (d.alert === true) out.push(h("p", { class: "warn-text" }, "Escalation risk is high: see the alert at the top."));
+      if (has(d.reason)) out.push(h("blockquote", { "data-raw": true }, str(d.reason)));
       const risk = num(d.risk ?? cur.escalation_risk);
       if (risk !== null && risk > 0) out.push(h("p", { class: "note" }, `Escalation risk ${pct(risk)}`));
-      return out;
+      return folded("Mood", [str(label) || "unknown", str(d.direction)].filter(has).join(", "), out);
     },
 
     intent(c, d, status) {
-      if (!has(d.intent)) return [muted(status === "empty" ? "No intent yet." : "Unknown intent.")];
+      if (!has(d.intent)) return folded("Intent", "not known yet", [muted(status === "empty" ? "No intent yet." : "Unknown intent.")]);
       const out = [
         h(
           "p",
@@ -1535,47 +1798,62 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
         .map((a) => (Array.isArray(a) ? `${humanize(a[0])} ${pct(a[1])}` : isObj(a) ? `${humanize(a.intent)} ${pct(a.confidence)}` : str(a)))
         .filter(has);
       if (alts.length) out.push(h("p", { class: "note" }, `Also possible: ${alts.join(", ")}`));
-      return out;
+      return folded("Intent", humanize(d.topic || d.intent), out);
     },
 
     next_best_action(c, d, status) {
       const out = [];
       const esc = obj(d.escalation);
       if (has(esc.title) || has(esc.step))
-        out.push(
-          h(
-            "div",
-            { class: "box bad" },
-            h("strong", null, "Escalate: "),
-            str(esc.title) || humanize(esc.step),
-            has(esc.reason) ? h("div", null, str(esc.reason)) : null,
-            has(esc.uses) ? h("div", { class: "note" }, "uses ", h("code", null, str(esc.uses))) : null
-          )
-        );
+        // The why is said once, in the escalation alert at the top.
+        out.push(h("div", { class: "box bad" }, h("strong", null, "Escalate: "), str(esc.title) || humanize(esc.step)));
       const next = obj(d.next);
-      if (has(d.playbook)) out.push(h("p", { class: "note" }, `Playbook: ${str(d.playbook)}`));
-      if (has(next.title) || has(next.step)) {
+      const hasNext = has(next.title) || has(next.step);
+      if (hasNext) {
         out.push(h("p", { class: "big" }, str(next.title) || humanize(next.step)));
         if (has(next.say)) out.push(h("p", { class: "say" }, str(next.say)));
-        if (has(next.uses)) out.push(h("p", { class: "note" }, "uses ", h("code", null, str(next.uses))));
         const waiting = arr(next.waiting_for).filter(has);
         if (waiting.length) out.push(h("p", { class: "warn-text" }, `Waiting for ${waiting.map(str).join(", ")}`));
       } else if (d.resolved === true) out.push(h("p", null, chip("resolved", "ok"), " Every step is done."));
       else if (arr(d.unresolved).length)
         out.push(h("p", { class: "warn-text" }, `Not resolved yet: ${arr(d.unresolved).map(str).join("; ")}`));
-      if (has(d.reason)) out.push(h("p", { class: "muted" }, has(next.step) ? `Why: ${str(d.reason)}` : str(d.reason)));
-      if (has(d.rationale)) out.push(h("p", null, chip("model", "info"), " ", str(d.rationale)));
+      if (has(d.rationale)) out.push(h("p", null, str(d.rationale)));
       const blocked = arr(d.blocked_by).filter(has);
       if (blocked.length) out.push(h("p", { class: "warn-text" }, `Waiting on: ${blocked.map(str).join(", ")}`));
+      if (hasNext) {
+        const note = this._doneNote(c);
+        const proposal = this._proposalFor(next.step);
+        if (note) out.push(h("p", { class: "note" }, note));
+        else {
+          const pd = proposal ? obj(proposal.data) : null;
+          if (pd) out.push(...preview(pd));
+          const ready = !pd || pd.needs_approval !== false;
+          out.push(
+            this._buttons(c, [
+              ...(ready ? [[pd ? "Approve" : "I've done this", "do", "primary", () => this._doIt(c)]] : []),
+              [
+                "Dismiss",
+                "dismiss",
+                "link",
+                () => this._act(c.id, [this._feedback(c, "dismissed")], "Dismissed."),
+                { "aria-label": "Dismiss this suggestion" },
+              ],
+            ])
+          );
+        }
+      }
       const steps = arr(d.steps).filter(isObj);
+      const reason = has(d.reason) ? str(d.reason) : "";
       if (steps.length) {
         const marks = { done: "✓", next: "▶", open: "○", not_needed: "–" };
         const words = { done: "done", next: "next", open: "to do", not_needed: "not needed" };
+        const count = has(d.count) ? str(d.count) : `${steps.filter((s) => s.status === "done").length} of ${steps.length} steps done`;
         out.push(
           h(
             "details",
-            { "data-key": "steps", open: status !== "empty" && steps.length <= 8 ? true : null },
-            h("summary", null, `Checklist (${has(d.count) ? str(d.count) : `${steps.filter((s) => s.status === "done").length}/${steps.length} done`})`),
+            { "data-key": "steps" },
+            h("summary", null, `${has(d.playbook) ? `${str(d.playbook)}: ` : ""}${count}`),
+            reason && !reason.endsWith(count) ? h("p", { class: "note" }, reason) : null,
             h(
               "ul",
               { class: "checklist" },
@@ -1590,29 +1868,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
             )
           )
         );
-      }
-      if (has(next.step) || has(next.title)) {
-        const note = this._doneNote(c);
-        const proposal = this._proposalFor(next.step);
-        if (note) out.push(h("p", { class: "note" }, note));
-        else {
-          const pd = proposal ? obj(proposal.data) : null;
-          if (pd) out.push(...preview(pd));
-          const ready = !pd || pd.needs_approval !== false;
-          out.push(
-            this._buttons(c, [
-              ...(ready ? [[pd ? "Approve" : "I've done this", "do", "primary", () => this._doIt(c)]] : []),
-              [
-                "Dismiss",
-                "dismiss",
-                null,
-                () => this._act(c.id, [this._feedback(c, "dismissed")], "Dismissed."),
-                { "aria-label": "Dismiss this suggestion" },
-              ],
-            ])
-          );
-        }
-      }
+      } else if (reason) out.push(h("p", { class: "muted" }, reason));
       out.push(llmNote(d));
       return out;
     },
@@ -1620,29 +1876,22 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     offer(c, d) {
       const offer = obj(d.offer);
       if (!has(offer.offer_id) && !has(offer.title)) {
-        return [
-          muted(has(d.held_back) ? `No offer: ${str(d.held_back)}` : "No offer right now."),
-          llmNote(d),
-        ];
+        return [muted(has(d.held_back) ? `No offer now: ${str(d.held_back)}.` : "No offer right now."), llmNote(d)];
       }
       const answered = obj(d.answered)[offer.offer_id];
       const why = str(offer.why) || str(d.why);
-      const out = [
-        h("p", null, h("span", { class: "big" }, str(offer.title) || humanize(offer.offer_id)), has(offer.kind) ? [" ", chip(humanize(offer.kind), "info")] : null),
-      ];
+      const title = str(offer.title) || humanize(offer.offer_id);
+      const out = [h("p", null, h("span", { class: "big" }, title), has(offer.kind) ? [" ", chip(humanize(offer.kind), "info")] : null)];
       if (has(d.pitch)) out.push(h("p", { class: "say" }, str(d.pitch)));
-      if (why)
-        out.push(
-          h("details", { "data-key": "why" }, h("summary", null, "Why this offer"), h("p", null, why), has(offer.score) ? h("p", { class: "note" }, `Priority ${str(offer.score)}`) : null)
-        );
+      if (why) out.push(h("p", { class: "muted why" }, `Why: ${why}`));
       const note = this._doneNote(c);
-      if (answered) out.push(h("p", null, chip(`customer ${str(answered)}`, answered === "accepted" ? "ok" : "")));
+      if (answered) out.push(h("p", null, chip(`Customer ${answered === "accepted" ? "accepted" : "declined"}`, answered === "accepted" ? "ok" : "")));
       else if (note) out.push(h("p", { class: "note" }, note));
       else
         out.push(
           this._buttons(c, [
-            ["Accept", "accept", "primary", () => this._answerOffer(c, "accepted"), { "aria-label": `Accept offer: ${str(offer.title) || "offer"}` }],
-            ["Dismiss", "dismiss", null, () => this._answerOffer(c, "dismissed"), { "aria-label": `Dismiss offer: ${str(offer.title) || "offer"}` }],
+            ["Customer accepted", "accept", "primary", () => this._answerOffer(c, "accepted"), { "aria-label": `Customer accepted: ${title}` }],
+            ["Customer declined", "dismiss", null, () => this._answerOffer(c, "dismissed"), { "aria-label": `Customer declined: ${title}` }],
           ])
         );
       out.push(llmNote(d));
@@ -1653,37 +1902,55 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       const raw = arr(d.hits).length ? arr(d.hits) : arr(d.results);
       const cited = new Set(arr(d.cited).map(str));
       const hits = raw.filter(isObj).map((x) => Object.assign({}, x, obj(x.citation)));
+      const base = this._base || undefined;
       const out = [];
-      if (has(d.query)) {
-        const q = str(d.query);
-        out.push(h("p", { class: "note", title: q.length > 140 ? q : null }, `Searched: “${q.length > 140 ? `${q.slice(0, 140)}…` : q}”`));
-      }
       if (!hits.length) {
-        out.push(muted(str(d.reason) || (status === "empty" ? "No article found yet." : "No article found.")));
+        out.push(muted(status === "empty" || !has(d.status) ? "No article found yet." : "No article matches this question."));
         out.push(llmNote(d));
         return out;
       }
+      const conf = num(d.confidence);
+      const weak = d.status === "below_floor";
+      const titleOf = (x, n) => [str(x.title) || humanize(x.article_id) || `Article ${n + 1}`, str(x.section)].filter(has).join(" — ");
+      const link = (x, n) => {
+        const href = safeHref(x.url, base);
+        return href
+          ? h("a", { href, target: "_blank", rel: "noopener noreferrer", "data-key": `hit-${n}` }, titleOf(x, n), srOnly(" (opens in a new tab)"))
+          : h("strong", null, titleOf(x, n));
+      };
+      const isCited = (x) => cited.has(str(x.chunk_id)) || cited.has(str(x.article_id));
+      const best = hits[0];
       out.push(
         h(
-          "ol",
-          { class: "hits" },
-          hits.map((x, n) => {
-            const isCited = cited.has(str(x.chunk_id)) || cited.has(str(x.article_id));
-            const href = safeHref(x.url, this._base || undefined);
-            const title = [str(x.title) || str(x.article_id) || `Article ${n + 1}`, str(x.section)].filter(has).join(" — ");
-            return h(
-              "li",
-              { class: isCited ? "cited" : null },
-              href
-                ? h("a", { href, target: "_blank", rel: "noopener noreferrer", "data-key": `hit-${n}` }, title, srOnly(" (opens in a new tab)"))
-                : h("strong", null, title),
-              isCited ? [" ", chip("cited", "ok", "the model cited this passage")] : null,
-              has(x.snippet) ? h("p", { class: "snippet" }, str(x.snippet)) : null
-            );
-          })
+          "div",
+          { class: `best${isCited(best) ? " cited" : ""}`, "data-best": "true" },
+          h("p", { class: "best-title" }, link(best, 0)),
+          h("p", { class: "note" }, [weak ? "Not a confident match" : conf === null ? "" : conf >= 0.75 ? "Strong match" : conf >= 0.5 ? "Likely match" : "Possible match", conf !== null ? `${pct(conf)}` : "", isCited(best) ? "cited in the reply" : ""].filter(has).join(" · ")),
+          has(best.snippet) ? h("div", { class: "snippet md" }, markdown(best.snippet, base)) : null
         )
       );
-      if (has(d.reason) && d.status && d.status !== "ok") out.push(h("p", { class: "note" }, str(d.reason)));
+      const others = hits.slice(1);
+      if (others.length || has(d.query))
+        out.push(
+          fold("more", others.length ? `${others.length} more article${others.length === 1 ? "" : "s"}` : "What was searched", [
+            others.length
+              ? h(
+                  "ol",
+                  { class: "hits" },
+                  others.map((x, n) =>
+                    h(
+                      "li",
+                      { class: isCited(x) ? "cited" : null },
+                      link(x, n + 1),
+                      isCited(x) ? [" ", chip("cited", "ok", "the reply cites this passage")] : null,
+                      has(x.snippet) ? h("div", { class: "snippet md" }, markdown(x.snippet, base)) : null
+                    )
+                  )
+                )
+              : null,
+            has(d.query) ? h("p", { class: "note", "data-raw": true }, `Searched: “${str(d.query)}”`) : null,
+          ])
+        );
       out.push(llmNote(d));
       return out;
     },
@@ -1691,12 +1958,11 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     reply_draft(c, d) {
       if (!has(d.text)) return [muted(str(d.reason) || "No draft yet.")];
       const text = str(d.text);
-      const out = [h("p", { class: "draft" }, text)];
+      const out = [h("p", { class: "draft", "data-raw": true }, text)];
       const cites = arr(d.citations).filter(has);
-      if (cites.length) out.push(h("p", { class: "note" }, "Cites ", cites.map((x, n) => [n ? ", " : "", h("code", null, str(x))])));
+      if (cites.length) out.push(h("p", { class: "note" }, `Based on: ${cites.map((x) => this._articleName(x)).join("; ")}`));
       out.push(
         this._buttons(c, [
-          ["Copy", "copy", null, () => this._copy(text, c.id), { "aria-label": "Copy the reply draft" }],
           [
             "Insert",
             "insert",
@@ -1707,6 +1973,7 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
             },
             { "aria-label": "Insert the reply draft into the reply box" },
           ],
+          ["Copy", "copy", null, () => this._copy(text, c.id), { "aria-label": "Copy the reply draft" }],
         ])
       );
       return out;
@@ -1715,13 +1982,14 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     alert(c, d) {
       const level = str(d.severity ?? d.level);
       const cands = arr(d.candidates).filter(has);
-      const repeat = str(c.id) === "alert:repeat";
+      const key = str(c.id).replace(/^alert:/, "");
+      const repeat = key === "repeat";
       // The value and who gave it, unless the message already says so.
       const restate = (has(d.field) || has(d.value)) && !(has(d.value) && str(d.message).includes(str(d.value)));
+      const message = key === "escalation" ? this._escalationLine(d) : str(d.message) || humanize(d.kind) || "Attention";
       return [
         // role=alert: a screen reader announces the message when the alert appears.
-        h("p", { class: "alert-msg", role: "alert" }, str(d.message) || humanize(d.kind) || "Attention"),
-        level || has(d.kind) ? h("p", null, level ? chip(level, /high|critical|error/i.test(level) ? "bad" : "warn") : null, has(d.kind) && has(d.message) ? [" ", chip(humanize(d.kind))] : null) : null,
+        h("p", { class: "alert-msg", role: "alert", "data-level": level || null }, message),
         restate
           ? h(
               "p",
@@ -1739,22 +2007,19 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
       const st = str(d.status);
       const kind = { proposed: "info", approved: "ok", done: "ok", rejected: "", failed: "bad" }[st] ?? "";
       const out = [
-        h("p", null, h("span", { class: "big" }, humanize(d.kind) || "Action"), has(d.target) ? ` · ${str(d.target)}` : "", " ", st ? chip(st, kind) : null),
+        h("p", null, h("span", { class: "big" }, sentence(d.kind) || "Action"), has(d.target) ? ` · ${str(d.target)}` : "", " ", st ? chip(st, kind) : null),
       ];
-      if (has(d.why)) out.push(h("p", { class: "muted" }, `Why: ${str(d.why)}`));
+      // "step waive-fee: Waive the late fee" (the playbook's words for its log) -> the step's title.
+      const step = /^step\s+[\w.-]+:\s*(.+)$/i.exec(str(d.why));
+      if (has(d.why)) out.push(h("p", { class: "muted" }, step ? `Why: the playbook's step “${step[1]}”` : `Why: ${str(d.why)}`));
+      out.push(...preview(d));
       out.push(
         facts([
-          ["Proposed by", str(d.proposed_by)],
           ["Decided by", str(d.decided_by)],
           ["At", when(d.decided_at)],
           ["Result", str(d.result)],
         ])
       );
-      const req = obj(d.request);
-      const reqRows = Object.entries(req).filter(([k, v]) => k !== "kind" && has(v));
-      if (reqRows.length)
-        out.push(h("details", { "data-key": "request" }, h("summary", null, "Request"), facts(reqRows.map(([k, v]) => [humanize(k), str(v)]))));
-      out.push(...preview(d));
       const nba = this._cards.get("next_best_action");
       const onStep = nba && this._proposalFor(obj(obj(nba.data).next).step) === c;
       if (onStep && st === "proposed") out.push(h("p", { class: "note" }, "Approve it on the next step above."));
@@ -1765,6 +2030,10 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
             ["Reject", "reject", "danger", () => this._decide(c, false), { "aria-label": `Reject: ${humanize(d.kind)}` }],
           ])
         );
+      const req = obj(d.request);
+      const reqRows = Object.entries(req).filter(([k, v]) => k !== "kind" && has(v));
+      const more = facts([["Proposed by", str(d.proposed_by)], ...reqRows.map(([k, v]) => [sentence(k), str(v)])]);
+      if (more) out.push(fold("request", "Request details", more));
       return out;
     },
 
@@ -1774,52 +2043,74 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     },
   };
 
+  /** A disclosure, closed until the agent opens it (its open state survives re-renders). */
+  function fold(key, title, content) {
+    const kids = [content].flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false && k !== "");
+    if (!kids.length) return null;
+    return h("details", { class: "more", "data-key": key }, h("summary", null, title), kids);
+  }
+  /** A whole card folded to one line: "Mood · negative, worsening"; the card's title goes inside. */
+  function folded(title, gist, content) {
+    const out = h(
+      "details",
+      { class: "fold", "data-key": "fold" },
+      h("summary", null, h("strong", { class: "fold-title" }, title), has(gist) ? h("span", { class: "gist" }, ` · ${str(gist)}`) : null),
+      h("div", { class: "fold-body" }, content)
+    );
+    out.folded = true;
+    return [out];
+  }
+
   // What approving would change, as the system of record computed it before anything is written.
   function preview(d) {
     const out = [];
     if (has(d.preview)) out.push(h("p", { class: "say" }, `If approved: ${str(d.preview)}`));
     const changes = Object.entries(obj(d.changes)).filter(([, v]) => has(v));
-    if (changes.length) out.push(facts(changes.map(([k, v]) => [humanize(k), str(v)])));
+    if (changes.length) out.push(facts(changes.map(([k, v]) => [sentence(k), str(v)])));
     if (has(d.blocked)) out.push(h("p", { class: "warn-text" }, `Cannot be done now: ${str(d.blocked)}`));
     return out;
   }
 
-  function account(a) {
+  /** The account on the first screen: what is owed and why autopay did not pay it. */
+  function accountLine(a) {
     const due = isObj(a.past_due) ? a.past_due : null;
     const ap = obj(a.autopay);
-    const parts = [
-      h(
-        "p",
-        null,
-        h("strong", null, `Account ${str(a.account_number)}`),
-        has(a.balance) ? h("span", null, ` · balance ${money(a.balance)}`) : null
-      ),
-    ];
+    const parts = [];
     if (due)
       parts.push(
         h(
           "div",
-          { class: "box bad" },
+          { class: "box bad acct-due" },
           h("strong", null, `Past due ${money(due.amount)}`),
           has(due.due_date) ? ` since ${str(due.due_date)}` : "",
           has(due.days_past_due) ? ` (${str(due.days_past_due)} days)` : "",
-          num(due.late_fees) ? h("div", null, `Late fees ${money(due.late_fees)}`) : null
+          num(due.late_fees) ? ` · late fees ${money(due.late_fees)}` : ""
         )
       );
     if (has(ap.status)) {
       const bad = ap.status === "failed" || ap.card_expired === true;
+      const reason = has(ap.last_failure_reason) ? humanize(ap.last_failure_reason) : "";
       parts.push(
         h(
           "p",
-          null,
-          "Autopay: ",
+          { class: "acct-autopay" },
+          "Autopay ",
           chip(str(ap.status), ap.status === "active" && !bad ? "ok" : bad ? "bad" : ""),
           has(ap.card) ? ` ${str(ap.card)}` : "",
-          ap.card_expired === true ? [" ", chip("card expired", "bad")] : null,
-          has(ap.last_failure_reason) ? h("span", { class: "muted" }, ` · ${str(ap.last_failure_reason)}`) : null
+          ap.card_expired === true && reason !== "card expired" ? [" ", chip("card expired", "bad")] : null,
+          reason ? h("span", { class: "muted" }, ` · ${reason}`) : null
         )
       );
     }
+    if (!parts.length && has(a.balance)) parts.push(h("p", null, `Balance ${money(a.balance)}`));
+    return parts;
+  }
+
+  /** The account one click away: number, balance, usage by line. */
+  function accountMore(a) {
+    const parts = [
+      h("p", null, h("strong", null, `Account ${str(a.account_number)}`), has(a.balance) ? h("span", null, ` · balance ${money(a.balance)}`) : null),
+    ];
     for (const u of arr(a.usage).filter(isObj)) {
       const allowance = u.allowance_gb === null ? "unlimited" : has(u.allowance_gb) ? `${str(u.allowance_gb)} GB` : "";
       const recent = arr(u.recent)
@@ -1838,6 +2129,20 @@ code { font-size: 11px; background: #eef0f4; padding: 0 3px; border-radius: 3px;
     }
     return h("div", { class: "acct" }, parts);
   }
+
+  // What the customer said that raised the risk, in words ("asked for a supervisor").
+  const CUE_WORDS = {
+    supervisor: "asked for a supervisor",
+    competitor: "mentioned a competitor",
+    cancel: "talked about cancelling",
+    complaint: "wants to complain",
+    repeat_myself: "has had to repeat themselves",
+    frustration: "is frustrated",
+    anger: "is angry",
+    confusion: "is confused",
+    urgency: "says it is urgent",
+    all_caps: "is writing in capitals",
+  };
 
   window.customElements.define("copilot-panel", CopilotPanel);
 })();

@@ -10,9 +10,9 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from evals.compare import compare, comparison_lines, render_comparison, verdict
+from evals.compare import Noise, compare, comparison_lines, render_comparison, verdict
 from evals.html import percentile, render
-from evals.report import Case, Metric, Run, Suite, Trial
+from evals.report import Case, Metric, Provenance, Run, Suite, Trial, repro
 from evals.thresholds import Threshold, breaches, fmt_number, load_thresholds
 from tools.errors import InvalidInput
 
@@ -165,16 +165,64 @@ def test_header_states_the_verdict(page: str) -> None:
     assert "2024-06-01T120000-ab12" in text and "copilot.engine:Engine" in text
     assert "3.11.9" in text
     assert "2 suites: 1 ran, 1 skipped, 0 errored" in text
-    assert "1 of 3 cases passed (pass^2)" in text
+    assert "1/3 cases passed (pass^2)" in text
     assert "2 of 4 metrics below threshold, 1 not measured" in text
     assert "&amp;lt;" not in page  # escaped exactly once
     assert "intent.test_accuracy 91.2 % < min 93" in text
     assert "intent.p95_ms 812 ms > max 800" in text
     assert "knowledge.recall_at_5 not measured (suite skipped: ABCD not under var/abcd)" in text
-    assert [a["href"] for t, a in parse(page).tags if t == "a"] == [
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    assert [a["href"] for t, a in parse(nav).tags if t == "a"] == [
         "#suite-intent",
         "#suite-knowledge",
     ]
+    assert "intent 1/3" in " ".join(parse(nav).text).replace("  ", " ")
+    assert "not recorded (an older report)" in text  # a run saved before provenance
+
+
+def test_failures_come_first_each_with_its_rerun(page: str) -> None:
+    failures = page.index('<section class="failures"')
+    assert failures < page.index('<section class="suite"')
+    section = page[failures : page.index("</section>", failures)]
+    text = " ".join(parse(section).text)
+    # Failed cases, then thresholds missed; each names the command that reruns it.
+    assert text.index("intent/roaming_abroad") < text.index("intent.test_accuracy 91.2 %")
+    assert "failed 1 of 2 trials" in text and "failed 2 of 2 trials" in text
+    assert "reproduce: copilot eval run intent --engine copilot.engine:Engine --trials 2" in text
+    assert "intent.p95_ms 812 ms > max 800" in text
+    assert [a["href"] for t, a in parse(section).tags if t == "a"][:2] == [
+        "#suite-intent-case-billing_script_alert_1_script",
+        "#suite-intent-case-roaming_abroad",
+    ]
+    # In the suite's table too: the failed cases before the one that passed.
+    cases = page[page.index('<table class="cases">') :]
+    assert cases.index("roaming_abroad") < cases.index("refund_two_weeks")
+    assert 'id="suite-intent-case-roaming_abroad"' in cases
+
+
+def test_a_scenario_rerun_names_its_data_folder_and_only_that_scenario() -> None:
+    ran_on = Provenance(
+        copilot_version="0.1.0",
+        data_dir="var/eval-data",
+        data_customers=2000,
+        data_seed=42,
+        scenario_folder="evals/scenarios",
+        scenario_files=56,
+        scenario_hash="687903adef32",
+        command_env={"COPILOT_DATA_DIR": "var/eval-data", "COPILOT_LLM_BASE_URL": ""},
+    )
+    run = sample_run(engine="llm", trials=1, provenance=ran_on)
+    assert repro(run, "scenarios", "rick calms-down") == [
+        "COPILOT_DATA_DIR=var/eval-data COPILOT_LLM_BASE_URL='' copilot eval run scenarios "
+        "--engine llm --only 'rick calms-down'",
+        "COPILOT_DATA_DIR=var/eval-data COPILOT_LLM_BASE_URL='' copilot replay "
+        "'evals/scenarios/rick calms-down.yaml'",
+    ]
+    text = " ".join(parse(render(run)).text)
+    assert "2,000 customers, seed 42" in text and "687903adef32" in text and "56 files" in text
+    older = compare(sample_run(), run)
+    assert "engine: copilot.engine:Engine -> llm" in older.differences
+    assert any("predates" in d for d in older.differences)
 
 
 def test_suites_show_metrics_cases_and_marks(page: str) -> None:
@@ -416,6 +464,22 @@ def test_verdict_tolerance_and_direction() -> None:
     assert verdict(100, 100.6, "lower") == "worse"
     assert verdict(0, 0, "higher") == "same"
     assert verdict(None, None, "higher") == "same"
+
+
+def test_latency_inside_the_noise_band_is_noise_not_worse() -> None:
+    band = Noise(ratio=0.5, floor_ms=20)
+    assert verdict(100, 140, "lower", noise=band) == "noise"  # +40 %
+    assert verdict(10, 28, "lower", noise=band) == "noise"  # +180 %, but 18 ms
+    assert verdict(100, 170, "lower", noise=band) == "worse"
+    assert verdict(100, 40, "lower", noise=band) == "better"
+    a = sample_run()
+    b = sample_run(run_id="b")
+    b.suites[0].metrics[2] = b.suites[0].metrics[2].model_copy(update={"value": 1000.0})
+    b.suites[0].metrics[1] = b.suites[0].metrics[1].model_copy(update={"value": 0.5})
+    c = compare(a, b)
+    assert {m.key: m.verdict for m in c.metrics}["intent.p95_ms"] == "noise"  # 812 -> 1000
+    assert c.regressions == ["intent.macro_f1"]
+    assert compare(a, b, noise=Noise(0.1, 20)).regressions == ["intent.macro_f1", "intent.p95_ms"]
 
 
 def test_render_comparison_is_a_table_that_keeps_text_literal() -> None:

@@ -6,6 +6,8 @@ Screenshots land in var/test-artifacts/browser/ for a person to look at.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from tests.conftest import bearer
@@ -281,11 +284,17 @@ def _fixture_cards(now: str, *, verification: dict[str, Any] | None) -> list[dic
     ]
 
 
-def _serve_fixture(tab: Page, panels: dict[str, list[dict[str, Any]]]) -> None:
-    """The panel page and widget from disk, and canned panels per session, on a fake origin."""
+def _serve_fixture(
+    tab: Page, panels: dict[str, list[dict[str, Any]]], answer: dict[str, Any] | None = None
+) -> None:
+    """The panel page and widget from disk, and canned panels per session, on a fake origin;
+    `answer` is what POST .../ask answers."""
 
     def fulfil(route: Any) -> None:
         url = route.request.url.split("?")[0].removeprefix(FAKE)
+        if answer is not None and url.endswith("/ask") and route.request.method == "POST":
+            route.fulfill(status=200, body=json.dumps(answer), content_type="application/json")
+            return
         if url in ("/panel", "/widget.js"):
             name = "panel.html" if url == "/panel" else "widget.js"
             kind = "text/html" if url == "/panel" else "text/javascript"
@@ -361,6 +370,9 @@ def test_handoff_fields_render_readably_at_360_pixels(page: tuple[Page, list[str
     )
 
     journey = card(tab, "journey")
+    # The journey is folded to one line below the first screen; one click opens it.
+    assert "came from email" in journey.inner_text() and "Came from:" not in journey.inner_text()
+    journey.locator("summary").first.click()
     assert "Came from: the chat link in the billing email" in journey.inner_text()
     timeline = journey.get_by_role("list", name="Sessions and earlier contacts, newest first")
     items = timeline.locator("li")
@@ -380,14 +392,20 @@ def test_handoff_fields_render_readably_at_360_pixels(page: tuple[Page, list[str
 
     width = tab.evaluate("() => document.scrollingElement.scrollWidth")
     assert width <= 360, f"the panel scrolls sideways: {width} px"
-    # Keyboard: every card region is reachable and the provenance disclosures still open.
-    # Keyboard: the first stop is the customer card's sources, which Enter opens.
+    # Keyboard: the first stop is the customer card's details, which Enter opens; the next one is
+    # its sources, with the tool calls behind it. (A click on the status bar starts from the top.)
+    tab.mouse.click(2, 2)
     tab.keyboard.press("Tab")
     focused = tab.evaluate(
         "() => { const a = document.querySelector('copilot-panel').shadowRoot.activeElement;"
         " return a ? a.tagName + ' ' + (a.closest('section')?.dataset.card ?? '') : null; }"
     )
     assert focused == "SUMMARY customer"
+    assert "CUS-9000001" not in card(tab, "customer").inner_text()
+    tab.keyboard.press("Enter")
+    assert "CUS-9000001" in card(tab, "customer").inner_text()
+    assert "crm.get_customer#1" not in card(tab, "customer").inner_text()
+    tab.keyboard.press("Tab")
     tab.keyboard.press("Enter")
     assert "crm.get_customer#1" in card(tab, "customer").inner_text()
     tab.screenshot(path=ARTIFACTS / "handoff-fields-360.png", full_page=True)
@@ -411,6 +429,7 @@ def test_handoff_fields_render_readably_at_360_pixels(page: tuple[Page, list[str
     assert "Old Server" in card(tab, "customer").inner_text()
     assert panel.get_by_role("status", name="Verification").count() == 0
     assert "This card could not be shown" not in panel.inner_text()
+    card(tab, "journey").locator("summary").first.click()
     assert "No earlier contacts on record." in card(tab, "journey").inner_text()
     assert problems == []
 
@@ -464,6 +483,14 @@ def test_a_bot_handoff_opens_the_panel_with_what_the_customer_already_gave(
     tried = card(tab, "summary").get_by_role("list", name="Bot already tried").inner_text()
     assert "Retry payment" in tried and "declined" in tried
     assert "Handed over by chatbot" in card(tab, "summary").inner_text()
+    # After a bot's handoff, what it tried and left open comes right under the header.
+    card(tab, "next_best_action").wait_for(timeout=30_000)
+    handoff_box = card(tab, "summary").get_by_role("list", name="Open questions").bounding_box()
+    next_box = card(tab, "next_best_action").bounding_box()
+    customer_box = card(tab, "customer").bounding_box()
+    assert handoff_box and next_box and customer_box
+    assert customer_box["y"] < handoff_box["y"] < next_box["y"]
+    card(tab, "journey").locator("summary").first.click()
     card(tab, "journey").get_by_text("Came from:", exact=False).wait_for(timeout=30_000)
     assert "email" in card(tab, "journey").inner_text().lower()
     assert "this conversation" in card(tab, "journey").inner_text()
@@ -487,4 +514,330 @@ def test_a_bot_handoff_opens_the_panel_with_what_the_customer_already_gave(
     assert width <= 360, f"the panel scrolls sideways: {width} px"
     assert "This card could not be shown" not in panel.inner_text()
     tab.screenshot(path=ARTIFACTS / "handoff-repeat-alert.png", full_page=True)
+    assert problems == []
+
+
+# --- issue 17: the first screen, the agent's language, Ask, reconnecting, the README's pictures ---
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "img"
+SCENARIOS = Path(__file__).resolve().parents[2] / "evals" / "scenarios"
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _play(api: httpx.Client, name: str) -> str:
+    """A shipped scenario's turns posted as one conversation; the new session's id."""
+    sc = yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())
+    channel = sc.get("channel") or "chat"
+    sid = str(api.post("/v1/sessions", json={"channel": channel}).json()["session_id"])
+    for turn in sc["turns"]:
+        event = {
+            "event_id": str(uuid.uuid4()),
+            "type": turn.get("type") or "utterance",
+            "speaker": turn.get("speaker") or "customer",
+            "channel": turn.get("channel") or channel,
+            "text": turn.get("text") or "",
+        }
+        if turn.get("data"):
+            event["data"] = turn["data"]
+        assert api.post(f"/v1/sessions/{sid}/events", json=event).status_code == 202
+    return sid
+
+
+def _bottom(locator: Any) -> float:
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} is not laid out"
+    return float(box["y"] + box["height"])
+
+
+def _shown_text(tab: Page) -> str:
+    """What the panel shows (its shadow root's rendered text: folded parts are not in it)."""
+    return str(
+        tab.evaluate(
+            "() => document.querySelector('copilot-panel').shadowRoot"
+            ".querySelector('.cards').innerText"
+        )
+    )
+
+
+def _screenshot(tab: Page, name: str) -> None:
+    """A picture for the README (docs/img), small enough to commit."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    path = DOCS / name
+    tab.screenshot(path=path, animations="disabled", caret="hide")
+    assert path.stat().st_size < 300_000, f"{path} is {path.stat().st_size} bytes"
+
+
+def test_the_first_screen_at_360_by_800_has_what_the_agent_acts_on(
+    console_url: str, page: tuple[Page, list[str]]
+) -> None:
+    """Margaret's past-due bill: header, next step with its button, offer and best article fit
+    one 360 x 800 screen, in the agent's words; the rest is folded one click away."""
+    tab, problems = page
+    with httpx.Client(base_url=console_url, headers=bearer("agent"), timeout=60) as api:
+        sid = _play(api, "past-due-autopay")
+    tab.set_viewport_size({"width": 360, "height": 800})
+    tab.goto(f"{console_url}/panel?session={sid}&token={AGENT_KEY}")
+    panel = tab.locator("copilot-panel")
+    for card_id in ("customer", "next_best_action", "offer", "knowledge", "journey", "mood"):
+        card(tab, card_id).wait_for(timeout=30_000)
+    header = card(tab, "customer")
+    header.get_by_text("Margaret Chen").wait_for(timeout=15_000)
+    situation = header.get_by_label("Intent, mood and alerts")
+    situation.get_by_text("Mood: negative", exact=False).wait_for(timeout=15_000)
+    button = card(tab, "next_best_action").locator("button.primary")
+    best = card(tab, "knowledge").locator("[data-best]")
+    shown = {
+        "name": header.get_by_text("Margaret Chen"),
+        "verification": header.get_by_role("status", name="Verification"),
+        "intent and mood": situation,
+        "next step": card(tab, "next_best_action").get_by_text("Verify the customer").first,
+        "its button": button,
+        "offer": card(tab, "offer"),
+        "best article": best,
+    }
+    for what, where in shown.items():
+        assert _bottom(where) < 800, f"{what} is below the first screen"
+    # Everything else is folded to a line, one click away.
+    for card_id in ("summary", "mood", "intent", "journey"):
+        fold = card(tab, card_id).locator("details.fold")
+        assert fold.get_attribute("open") is None, f"{card_id} is not folded"
+    height = tab.evaluate("() => document.scrollingElement.scrollHeight")
+    assert height < 1400, f"the panel is {height} px long"
+    # The agent's language: money one way, no codes, ids, tool names or raw scores.
+    text = _shown_text(tab)
+    assert "$103.08" in text and re.search(r"(?<![$\d])103\.08", text) is None, text
+    # A raw code stays only where an article quotes it as code.
+    quoted = tab.evaluate(
+        "() => [...document.querySelector('copilot-panel').shadowRoot.querySelectorAll('code')]"
+        ".filter((c) => c.offsetParent && c.textContent === 'card_expired').length"
+    )
+    assert text.count("card_expired") == quoted and "card expired" in text
+    assert re.search(UUID_RE, text) is None and sid not in text
+    assert not re.search(r"\b[a-z]+\.[a-z]+_[a-z_]+\b", text), "a tool name is on a card"
+    assert "uses " not in text and "0.82" not in text
+    assert "crm.get_profile:ok" not in text
+    more = card(tab, "customer").get_by_text("Customer details", exact=False)
+    assert "Plus 15 GB" not in card(tab, "customer").inner_text()
+    more.click()
+    assert "Plus 15 GB" in card(tab, "customer").inner_text()  # usage history, one click away
+    more.click()
+    # Ask inside the panel: the best passage comes back with the article it is from.
+    ask = panel.get_by_role("region", name="Ask the copilot")
+    ask.get_by_role("textbox").fill("Why did autopay fail?")
+    ask.get_by_role("button", name="Ask").click()
+    ask.get_by_text("Sources:", exact=False).wait_for(timeout=30_000)
+    assert "autopay" in ask.inner_text().lower()
+    assert "#" not in ask.get_by_text("Sources:", exact=False).inner_text()
+    tab.evaluate("() => window.scrollTo(0, 0)")
+    _screenshot(tab, "panel-360.png")
+    assert problems == []
+
+
+def _agent_language_cards() -> list[dict[str, Any]]:
+    """Cards with what the engine writes for its logs: cue dumps, codes, bare amounts, Markdown."""
+    dump = (
+        'escalation risk 0.92; cues: supervisor ("supervisor"), competitor ("switching to Zephyr'
+        ' Mobile"); after: "Get me a supervisor."'
+    )
+    ok = {"status": "ok", "provenance": {"events": [], "tool_calls": [], "passages": []}}
+    snippet = (
+        "## Waiving a late fee\n\nOffer the **one-time waiver** when *autopay* failed:\n\n"
+        "- check `card_expired` on the account\n- credit the fee\n\n"
+        "See [the fee policy](https://help.example/fees) or [this](javascript:alert(1)).\n"
+        '<img src=x onerror="window.pwned=1"> <script>window.pwned=1</script>'
+    )
+    return [
+        {**ok, "type": "alert", "id": "alert:escalation", "version": 2,
+         "data": {"severity": "high", "message": dump}},
+        {**ok, "type": "mood", "id": "mood", "version": 2,
+         "data": {"trend": [-0.9], "current": {"polarity": -0.9, "label": "negative",
+                  "cues": [{"kind": "supervisor", "evidence": "supervisor"},
+                           {"kind": "competitor", "evidence": "switching to Zephyr Mobile"}],
+                  "escalation_risk": 0.88},
+                  "direction": "worsening", "reason": "dropped", "alert": True,
+                  "alert_reason": dump, "alert_raised": True, "risk": 0.92, "moved_by": None}},
+        {**ok, "type": "customer", "id": "customer", "version": 2,
+         "data": {"customer_id": "CUS-1", "name": "Margaret Chen", "tier": "platinum",
+                  "matched_by": ["phone"], "accounts": [
+                      {"account_number": "BA1", "balance": 1234.5,
+                       "past_due": {"invoice_id": "I1", "amount": 1234.5, "due_date": "2026-11-29",
+                                    "days_past_due": 3, "late_fees": 15.0},
+                       "autopay": {"status": "failed", "card": "Visa ending 4417",
+                                   "card_expired": True, "last_failure_reason": "card_expired"},
+                       "usage": []}]}},
+        {**ok, "type": "next_best_action", "id": "next_best_action", "version": 2,
+         "data": {"next": {"step": "waive-fee", "title": "Waive the late fee", "say": "",
+                           "uses": "billing.credit_late_fee", "waiting_for": []},
+                  "reason": "Past-due bill: 4 of 7 steps done; autopay failed (card_expired)",
+                  "playbook": "Past-due bill", "count": "4 of 7 steps done",
+                  "escalation": {"step": "escalate", "title": "Escalate to a supervisor",
+                                 "uses": "escalate.supervisor", "reason": dump},
+                  "steps": [{"id": "waive-fee", "title": "Waive the late fee", "status": "next",
+                             "evidence": []}]}},
+        {**ok, "type": "action", "id": "action:act-0123456789abcdef", "version": 1,
+         "data": {"action_id": "act-0123456789abcdef", "kind": "credit_late_fee",
+                  "target": "account BA1", "request": {"kind": "credit_late_fee"},
+                  "why": "step waive-fee: Waive the late fee", "proposed_by": "playbook",
+                  "status": "proposed", "needs_approval": True,
+                  "preview": "Will credit 15.00 to account BA1",
+                  "changes": {"balance": "1234.50 → 1219.50"}, "blocked": None,
+                  "decided_by": None, "decided_at": None, "result": None}},
+        {**ok, "type": "offer", "id": "offer", "version": 2,
+         "data": {"offer": {"offer_id": "unlimited-upgrade", "title": "Move to Unlimited",
+                            "kind": "plan_change", "score": 0.83,
+                            "why": "over the allowance in 3 of 4 months", "plan_code": "UNL",
+                            "sku": None, "line_id": "L1", "sections": [], "evidence": []},
+                  "held_back": None, "answered": {}}},
+        {**ok, "type": "knowledge", "id": "knowledge", "version": 2,
+         "data": {"status": "answered", "confidence": 0.82, "reason": "3 passages; top 0.82",
+                  "hits": [{"chunk_id": "billing-late-fee#2",
+                            "citation": {"article_id": "billing-late-fee",
+                                         "title": "Late fee waivers", "section": "",
+                                         "url": "https://help.example/late-fee",
+                                         "snippet": snippet}}]}},
+        {**ok, "type": "reply_draft", "id": "reply_draft", "version": 2,
+         "data": {"text": "Hi Margaret, I've waived the $15.00 late fee.", "source": "llm",
+                  "citations": ["billing-late-fee#2"]}},
+    ]  # fmt: skip
+
+
+def test_the_cards_speak_the_agents_language_and_ask_lives_in_the_panel(
+    page: tuple[Page, list[str]],
+) -> None:
+    tab, problems = page
+    answer = {
+        "status": "offline",
+        "answer": "Late fee waivers: offer **one** waiver a year.",
+        "citations": ["billing-late-fee#2"],
+    }
+    _serve_fixture(tab, {"lang": _agent_language_cards()}, answer=answer)
+    tab.set_viewport_size({"width": 360, "height": 800})
+    tab.goto(f"{FAKE}/panel?session=lang&token={AGENT_KEY}")
+    panel = tab.locator("copilot-panel")
+    card(tab, "knowledge").wait_for(timeout=15_000)
+    text = _shown_text(tab)
+    # One human escalation line, not the cue dump three times.
+    assert "cues:" not in text and "0.92" not in text, text
+    assert text.count("asked for a supervisor") == 1 and text.count("Zephyr") == 1, text
+    assert "Escalation risk 92%" in text
+    # No tool names, step ids or raw codes; money one way.
+    assert "billing.credit_late_fee" not in text and "uses" not in text
+    assert "(card expired)" in text or "card expired" in text
+    assert "act-0123456789abcdef" not in text and "waive-fee" not in text, text
+    assert "$1,234.50" in text and "$1,234.50 → $1,219.50" in text and "credit $15.00" in text
+    assert re.search(r"(?<![$\d,])1234\.50", text) is None
+    # The offer's buttons say what the customer did.
+    offer = card(tab, "offer")
+    assert offer.get_by_role("button", name="Customer accepted: Move to Unlimited").is_visible()
+    assert offer.get_by_role("button", name="Customer declined: Move to Unlimited").is_visible()
+    assert "0.83" not in offer.inner_text() and "Why: over the allowance" in offer.inner_text()
+    # Markdown rendered, nothing in it parsed as HTML.
+    best = card(tab, "knowledge").locator("[data-best]")
+    assert best.locator("strong", has_text="one-time waiver").count() == 1
+    assert best.locator("em", has_text="autopay").count() == 1
+    assert best.locator("li").count() == 2
+    assert best.locator("a[href='https://help.example/fees']").count() == 1
+    assert best.locator("a[href^='javascript']").count() == 0
+    assert "<img src=x" in best.inner_text() and best.locator("img, script").count() == 0
+    assert "##" not in best.inner_text() and "**" not in best.inner_text()
+    assert tab.evaluate("() => window.pwned === undefined")
+    # The reply draft: Insert hands the text to the host page, Copy copies it.
+    draft = card(tab, "reply_draft")
+    assert "Late fee waivers" in draft.inner_text() and "#2" not in draft.inner_text()
+    tab.evaluate(
+        "() => document.addEventListener('copilot-insert',"
+        " (e) => { window.inserted = e.detail.text; })"
+    )
+    draft.get_by_role("button", name="Insert the reply draft into the reply box").click()
+    assert tab.evaluate("() => window.inserted") == "Hi Margaret, I've waived the $15.00 late fee."
+    draft.get_by_role("button", name="Copy the reply draft").click()
+    draft.get_by_text(re.compile("Copied|Select the text")).wait_for(timeout=5_000)
+    # Ask inside the panel: the answer in Markdown, with the article it comes from.
+    ask = panel.get_by_role("region", name="Ask the copilot")
+    ask.get_by_role("textbox").fill("Can I waive the late fee?")
+    ask.get_by_role("textbox").press("Enter")
+    ask.get_by_text("Sources: Late fee waivers").wait_for(timeout=10_000)
+    assert ask.locator("strong", has_text="one").count() == 1
+    assert "best article passage" in ask.inner_text()
+    width = tab.evaluate("() => document.scrollingElement.scrollWidth")
+    assert width <= 360, f"the panel scrolls sideways: {width} px"
+    assert problems == []
+
+
+def test_a_stream_the_server_ends_shows_reconnecting_and_resumes(
+    page: tuple[Page, list[str]],
+) -> None:
+    """A graceful stop ends the stream, then the server is gone a while: the panel says
+    "Reconnecting", and when the server is back it resumes from the version it had."""
+    tab, problems = page
+    now = datetime.now(UTC).isoformat()
+    cards = _fixture_cards(now, verification=None)
+    _serve_fixture(tab, {"rc": cards})
+    state = {"mode": "ended"}
+    resumed_from: list[str] = []
+    later = dict(cards[0], version=4, data=dict(cards[0]["data"], name="Margaret C. Chen"))
+    update = {"session_id": "rc", "version": 4, "event_id": "e9", "source": "fast",
+              "latency_ms": 5.0, "cards": [later]}  # fmt: skip
+
+    def stream(route: Any) -> None:
+        if state["mode"] == "down":
+            route.abort("connectionrefused")
+            return
+        body = "retry: 300\n\n"
+        if state["mode"] == "back":
+            resumed_from.append(
+                route.request.headers.get("last-event-id")
+                or route.request.url.partition("last_event_id=")[2].split("&")[0]
+            )
+            body += f"id: 4\nevent: panel_update\ndata: {json.dumps(update)}\n\n"
+        route.fulfill(status=200, body=body, content_type="text/event-stream")
+
+    tab.route(f"{FAKE}/v1/sessions/rc/stream**", stream)
+    tab.goto(f"{FAKE}/panel?session=rc&token={AGENT_KEY}")
+    card(tab, "customer").wait_for(timeout=15_000)
+    state["mode"] = "down"  # the stream ended (the server is stopping) and nobody answers
+    status = tab.locator("copilot-panel").get_by_role("status").filter(has_text="Reconnecting")
+    status.first.wait_for(timeout=15_000)
+    assert tab.locator("copilot-panel").get_attribute("data-state") == "reconnecting"
+    state["mode"] = "back"
+    card(tab, "customer").get_by_text("Margaret C. Chen").wait_for(timeout=20_000)
+    assert tab.locator("copilot-panel").get_attribute("data-version") == "4"
+    assert resumed_from and resumed_from[0] == "3", resumed_from
+    # The refused connections are the browser's own console errors; nothing else went wrong.
+    assert [p for p in problems if "ERR_CONNECTION_REFUSED" not in p and "stream" not in p] == []
+
+
+def test_the_console_keeps_its_transcript_on_reload_at_1440_pixels(
+    console_url: str, page: tuple[Page, list[str]]
+) -> None:
+    tab, problems = page
+    tab.set_viewport_size({"width": 1440, "height": 900})
+    tab.goto(f"{console_url}/?token={AGENT_KEY}")
+    lines = [
+        ("customer", "Hi, I got an email saying my bill is past due. My number is (415) 555-0101."),
+        ("agent", "I'm sorry about that, let me look at your account."),
+        ("customer", "I've been on autopay for ten years, why did this happen?"),
+    ]
+    for speaker, text in lines:
+        tab.locator("#speaker").select_option(speaker)
+        tab.locator("#text").fill(text)
+        tab.locator("#send").click()
+        tab.locator("#transcript li").filter(has_text=text).wait_for()
+    tab.wait_for_function(
+        "() => [...document.querySelectorAll('#transcript .meta')]"
+        ".every((m) => /v\\d/.test(m.textContent))",
+        timeout=30_000,
+    )
+    card(tab, "knowledge").locator("[data-best]").wait_for(timeout=30_000)
+    assert "session=" in tab.url and "token" not in tab.url
+    tab.reload()
+    transcript = tab.locator("#transcript")
+    transcript.get_by_text(lines[-1][1]).wait_for(timeout=10_000)
+    assert transcript.locator("li").count() == len(lines)
+    assert "sending" not in transcript.inner_text()
+    card(tab, "knowledge").locator("[data-best]").wait_for(timeout=30_000)
+    # The console uses the panel's Ask box: there is no second one.
+    assert tab.locator("#ask-form").count() == 0
+    assert tab.locator("copilot-panel").get_by_role("region", name="Ask the copilot").count() == 1
+    _screenshot(tab, "console-1440.png")
     assert problems == []

@@ -70,21 +70,27 @@ def _iso(value: object) -> object:
     return value
 
 
-def _insert(conn: sqlite3.Connection, table: Table, rows: list[tuple[object, ...]]) -> None:
-    if not rows:
-        return
-    marks = ",".join("?" * len(table.columns))
+def sqlite_rows(table: Table, rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Rows as the demo's SQLite files hold them: dates and times as ISO text."""
     temporal = [i for i, col in enumerate(table.columns) if isinstance(col.type, (Date, DateTime))]
-    if temporal:
-        fixed = []
-        for row in rows:
-            values = list(row)
-            for i in temporal:
-                values[i] = _iso(values[i])
-            fixed.append(values)
-        conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", fixed)
-    else:
-        conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
+    if not temporal:
+        return rows
+    fixed = []
+    for row in rows:
+        values = list(row)
+        for i in temporal:
+            values[i] = _iso(values[i])
+        fixed.append(tuple(values))
+    return fixed
+
+
+def insert_sql(table: Table) -> str:
+    return f"INSERT INTO {table.name} VALUES ({','.join('?' * len(table.columns))})"
+
+
+def _insert(conn: sqlite3.Connection, table: Table, rows: list[tuple[object, ...]]) -> None:
+    if rows:
+        conn.executemany(insert_sql(table), sqlite_rows(table, rows))
 
 
 def _reference_rows(system: str, spec: Spec) -> Rows:
