@@ -79,6 +79,7 @@ async def test_past_due_story_fills_the_panel(engine: Engine) -> None:
     assert account.past_due is not None and account.past_due.late_fees == 15.0
     assert account.autopay.last_failure_reason == "card_expired"
     knowledge = card(engine, "m1", "knowledge", cm.KnowledgeData)
+    assert knowledge.hits, knowledge
     assert knowledge.hits[0].citation.article_id == "billing-autopay-expired-card"
     summary = card(engine, "m1", "summary", cm.SummaryData)
     assert any("autopay failed" in c for c in summary.customer_context)
