@@ -102,6 +102,11 @@ class Engine:
     def live(self, session_id: str) -> Live | None:
         return self._live.get(session_id)
 
+    def _behind(self, session_id: str) -> None:
+        """This copy is older than the log: drop it, so the next use reads the session again."""
+        self._live.pop(session_id, None)
+        self.rereads += 1
+
     def in_memory(self) -> int:
         """How many sessions this process holds live."""
         return len(self._live)
@@ -118,8 +123,7 @@ class Engine:
             if fence and self.deps.lease.shared:
                 kept = self.deps.store.version(session_id)
                 if kept > live.panel.version:
-                    self._live.pop(session_id, None)
-                    self.rereads += 1
+                    self._behind(session_id)
                     raise Stale(session_id, live.panel.version, kept)
             yield
 
@@ -172,8 +176,7 @@ class Engine:
             try:
                 return await self._apply(session_id, events, batch, started)
             except Stale:  # another worker moved this session on: read it again from the log
-                self._live.pop(session_id, None)
-                self.rereads += 1
+                self._behind(session_id)
         return await self._apply(session_id, events, batch, started)
 
     async def _apply(
@@ -262,8 +265,7 @@ class Engine:
         (also when another worker has moved the session on since this one read it)."""
         live = await self.session(session_id)
         if self.deps.store.version(session_id) > live.panel.version:
-            self._live.pop(session_id, None)
-            self.rereads += 1
+            self._behind(session_id)
             live = await self.session(session_id)
         async with live.lock:
             return list(live.panel.cards.values()), live.panel.version

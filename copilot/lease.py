@@ -28,6 +28,8 @@ class SessionBusy(CopilotError):
 
 class Lease(Protocol):
     shared: bool  # held across processes, so another worker may have moved the session on
+    waits: int  # holds that found the key taken by another worker and waited
+    lapsed: int  # holds that outlived their lease (another worker may have taken it)
 
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """Held until the block ends; raises SessionBusy when it cannot be had in time."""
@@ -38,6 +40,8 @@ class LocalLease:
     """One process: the caller's asyncio lock already serialises the session."""
 
     shared = False
+    waits = 0
+    lapsed = 0
 
     @asynccontextmanager
     async def _held(self) -> AsyncIterator[None]:

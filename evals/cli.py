@@ -133,26 +133,10 @@ def chroma_cmd(
 ) -> None:
     """The knowledge base in a `chroma run` server beside the embedded store (takes minutes):
     dense and hybrid query p50/p95, write chunks/s, and whether both return the same top 5."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from evals.bench import chroma
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = foundation.progress_bar(console, remaining=True)
     task = progress.add_task("reading the datasets", total=None)
 
     def tick(label: str, done: int, total: int) -> None:
@@ -565,7 +549,6 @@ def soak_cmd(
     ] = False,
 ) -> None:
     """Durability: kill -9 the server halfway through, restart it; count lost and duplicated."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from evals.bench import load, soak
 
@@ -575,14 +558,7 @@ def soak_cmd(
         raise typer.BadParameter("at least one event per session", param_hint="--events")
     data_dir = Path(os.environ.get("COPILOT_DATA_DIR") or load.EVAL_DATA)
     kb_dir = Path(os.environ.get("COPILOT_KB_DIR") or load.KB_DIR)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = foundation.progress_bar(console)
     task = progress.add_task("starting", total=events)
 
     def say(line: str) -> None:

@@ -8,17 +8,11 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import TaskID
 from rich.table import Table
 
 from evals import report
+from evals.bench.foundation import progress_bar
 from evals.compare import TOLERANCE, Noise
 from evals.judge import JudgeConfig
 from evals.thresholds import Threshold, breaches, fmt_value, load_thresholds
@@ -118,15 +112,7 @@ class _Bar:
     def __init__(self, suites: list[str]) -> None:
         self.suites = suites
         self.live = console.is_terminal
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not self.live,
-        )
+        self.progress = progress_bar(console, disable=not self.live)
         self.task: TaskID | None = None
         self.label = ""
 

@@ -13,6 +13,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from tools.base import Systems
 from tools.demo.generate import Spec, generate, read_spec
 from tools.identity import IdentityQuery, resolve
@@ -221,3 +232,16 @@ def bench_generate(customers: int, baseline_customers: int) -> list[Figure]:
         ),
         Figure("rows/s", rows / secs, "/s", "at baseline size", base_rows / base_secs, ""),
     ]
+
+
+def progress_bar(console: Console, remaining: bool = False, disable: bool = False) -> Progress:
+    """The bar every long eval and benchmark shows: step, bar, n/total, elapsed (and left)."""
+    columns: list[ProgressColumn] = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    if remaining:
+        columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=console, transient=True, disable=disable)

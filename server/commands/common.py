@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Coroutine
 from typing import TypeVar
 
@@ -23,6 +24,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     # Escaped: a message quoting user input must not be read as markup; one line, unwrapped.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def hide_password(url: str) -> str:
+    """A URL as typed, with its password (if it has one) shown as ***; parses nothing, so it
+    is safe on a URL too broken to parse."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def settings() -> Settings:

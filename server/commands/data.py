@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from server.commands.common import console, fail, settings
+from server.commands.common import console, fail, hide_password, settings
 from tools.demo import COMPANY
 from tools.demo.generate import MAX_CUSTOMERS, Spec, generate, read_spec
 from tools.errors import CopilotError
@@ -85,7 +84,7 @@ def _target(option: str, raw: str) -> URL:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", raw)  # a typed password stays hidden
+    shown = hide_password(raw)
     try:
         url = make_url(raw)
     except (ArgumentError, ValueError):

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from server.commands.common import console, settings
+from server.commands.common import console, hide_password, settings
 
 
 def doctor(
@@ -119,19 +119,7 @@ def _redis(url: str | None) -> tuple[str, bool, str]:
     try:
         client.ping()
     except (RedisError, OSError) as exc:
-        return "redis", False, f"{_hide(url)} does not answer: {exc}"
+        return "redis", False, f"{hide_password(url)} does not answer: {exc}"
     finally:
         client.close()
-    return "redis", True, f"{_hide(url)} answers"
-
-
-def _hide(url: str) -> str:
-    """A Redis URL without its password."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    return "redis", True, f"{hide_password(url)} answers"

@@ -73,8 +73,8 @@ def own_metrics(deps: CopilotDeps) -> Families:
     counters = {
         "copilot_stream_dropped_total": float(deps.broadcaster.dropped),
         "copilot_session_rereads_total": float(engine.rereads if engine else 0),
-        "copilot_lease_waits_total": float(getattr(lease, "waits", 0)),
-        "copilot_lease_lapsed_total": float(getattr(lease, "lapsed", 0)),
+        "copilot_lease_waits_total": float(lease.waits),
+        "copilot_lease_lapsed_total": float(lease.lapsed),
     }
     return deps.metrics.families(gauges, counters)
 
