@@ -137,9 +137,13 @@ def test_doctor_checks_the_sessions_database_and_redis(
     assert found["sessions"] == (True, f"{postgres_sessions} at revision {sessions_db.head()}")
     assert found["redis"] == (True, f"{redis_url} answers")
     fresh = postgres["unmigrated"].rsplit("/", 1)[0] + "/doctor_fresh"
-    with create_engine(postgres_sessions, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS doctor_fresh"))
-        conn.execute(text("CREATE DATABASE doctor_fresh"))
+    admin = create_engine(postgres_sessions, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS doctor_fresh"))
+            conn.execute(text("CREATE DATABASE doctor_fresh"))
+    finally:
+        admin.dispose()  # a pooled connection left to the garbage collector warns in a later test
     code, found = checks(
         COPILOT_SESSIONS_URL=fresh.replace("postgres@", "postgres:s3cret@"),
         COPILOT_REDIS_URL="redis://:hunter2@127.0.0.1:9/0",

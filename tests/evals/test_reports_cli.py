@@ -180,10 +180,13 @@ def test_latency_noise_is_not_a_regression_but_a_real_slowdown_is(
     slow = _slower(run, 3.0, 200.0, tmp_path / "slow")
     got = cli.invoke(app, ["eval", "compare", str(runs["a"]), str(slow), "--fail-on-regression"])
     assert got.exit_code == 1 and "scenarios.time_to_card_p95" in got.output
+    # Three times slower is within a band of five times run A's value, however fast A was (the
+    # 200 ms added above would fall outside it whenever A took under 67 ms).
+    tripled = _slower(run, 3.0, 0.0, tmp_path / "tripled")
     wider = cli.invoke(
         app,
         [
-            *("eval", "compare", str(runs["a"]), str(slow)),
+            *("eval", "compare", str(runs["a"]), str(tripled)),
             *("--fail-on-regression", "--latency-noise", "5"),
         ],
     )
