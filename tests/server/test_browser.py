@@ -18,8 +18,11 @@ import pytest
 import yaml
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
+from copilot.settings import Settings
 from tests.conftest import bearer
 from tests.server.conftest import copied_settings, serving
+from tools.demo.reset import reset_stories
+from tools.sql.engine import SYSTEM_NAMES, make_engine, sqlite_url
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -35,11 +38,29 @@ AGENT_KEY = bearer("agent")["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture(scope="module")
-def console_url(
+def console_settings(
     data_dir: Path, demo_kb: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with serving(copied_settings(data_dir, demo_kb, tmp_path_factory.mktemp("browser"))) as url:
+) -> Settings:
+    """The module's own copy of the systems: approving an action in one test writes to it."""
+    return copied_settings(data_dir, demo_kb, tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="module")
+def console_url(console_settings: Settings) -> Iterator[str]:
+    with serving(console_settings) as url:
         yield url
+
+
+@pytest.fixture
+def stories_as_told(console_settings: Settings) -> None:
+    """The story customers as their stories tell them, whatever earlier tests approved."""
+    folder = Path(console_settings.data_dir)
+    engines = {s: make_engine(sqlite_url(folder, s)) for s in SYSTEM_NAMES}
+    try:
+        reset_stories(engines)
+    finally:
+        for engine in engines.values():
+            engine.dispose()
 
 
 @pytest.fixture
@@ -568,7 +589,7 @@ def _screenshot(tab: Page, name: str) -> None:
 
 
 def test_the_first_screen_at_360_by_800_has_what_the_agent_acts_on(
-    console_url: str, page: tuple[Page, list[str]]
+    console_url: str, page: tuple[Page, list[str]], stories_as_told: None
 ) -> None:
     """Margaret's past-due bill: header, next step with its button, offer and best article fit
     one 360 x 800 screen, in the agent's words; the rest is folded one click away."""
