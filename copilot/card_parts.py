@@ -192,6 +192,11 @@ class Escalation(Strict):
     reason: str
 
 
+class OfferPrice(Strict):
+    amount: float
+    per: Literal["month", "once"]
+
+
 class OfferShown(Strict):
     offer_id: str
     title: str
@@ -200,6 +205,7 @@ class OfferShown(Strict):
     why: str
     plan_code: str | None
     sku: str | None
+    price: OfferPrice | None = None
     line_id: str | None
     sections: list[SectionName]
     evidence: list[str] = Field(description="ToolCall ids of the systems behind the offer")

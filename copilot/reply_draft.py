@@ -1,9 +1,10 @@
 """The reply draft without a model: the top article's customer script, filled with the facts.
 
-An article's "What to tell the customer" section may hold `Say: "..."` lines with [slots], and
-`Once it is fixed, say:` (the conversation resolved) or `Once <action> is done, say:` (that
-action's result is in) lines, used only on that evidence. A slot the session has no fact for,
-or a draft the reply policy refuses, leaves the card empty with the reason: nothing is guessed.
+An article may hold `Say: "..."` lines with [slots], and `Once it is fixed, say:` (the
+conversation resolved) or `Once <action> is done, say:` (that action's result is in) lines, used
+only on that evidence; the loader keeps them out of ranked retrieval (tools/kb/loaders.py). A
+slot the session has no fact for, or a draft the reply policy refuses, leaves the card empty with
+the reason: nothing is guessed.
 """
 
 from __future__ import annotations

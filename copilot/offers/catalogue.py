@@ -24,6 +24,13 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Price(_Spec):
+    """What the customer pays for the offer: each month, or once."""
+
+    amount: float = Field(ge=0, le=100_000)
+    per: Literal["month", "once"]
+
+
 class DataOverage(_Spec):
     """Some line used more than its allowance in min..max of its last `of_last` months."""
 
@@ -80,6 +87,7 @@ class Offer(_Spec):
     score: float = Field(ge=0.0, le=1.0, description="priority among eligible offers")
     plan_code: str | None = Field(None, description="the plan or add-on offered")
     sku: str | None = Field(None, description="the product offered")
+    price: Price | None = Field(None, description="shown beside the title on the offer card")
     rules: Rules
     exclude_if: Rules = Field(default_factory=Rules)
     why: str = Field(

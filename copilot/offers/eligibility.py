@@ -18,6 +18,7 @@ from copilot.offers.catalogue import (
     DeviceAge,
     Offer,
     OfferKind,
+    Price,
     RecentPurchase,
     Rules,
 )
@@ -52,6 +53,7 @@ class OfferMatch(BaseModel):
     why: str = Field(description="one line citing the customer's data")
     plan_code: str | None = None
     sku: str | None = None
+    price: Price | None = None
     line_id: str | None = Field(None, description="the line the offer is about, if any")
     sections: list[SectionName] = Field(description="view sections the rules read")
     evidence: list[str] = Field(description="ToolCall ids of the systems behind those sections")
@@ -160,6 +162,7 @@ def _match(
         why=why if why[:2].lower() == "ip" else why[:1].upper() + why[1:],
         plan_code=offer.plan_code,
         sku=offer.sku,
+        price=offer.price,
         line_id=ctx.line.line_id if ctx.line and on_line else None,
         sections=sections,
         evidence=[c.id for c in ctx.view.tool_calls if (c.system, c.operation) in calls],

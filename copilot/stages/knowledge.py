@@ -16,7 +16,6 @@ from tools.kb.retriever import Retriever
 # Tuned on DSTC11 val (`copilot bench kb`): the blend ranks as well as embedding the joined query.
 QUERY_WEIGHTS = (1.0, 0.3)  # newest customer turn first
 REPLY_WEIGHT = 0.5  # the agent's last reply, which often names what "it" is
-SCRIPT_SECTIONS = ("what to tell the customer", "what to say")
 
 
 async def search(deps: EngineDeps, state: SessionState, event: Event) -> None:
@@ -55,16 +54,16 @@ async def search(deps: EngineDeps, state: SessionState, event: Event) -> None:
 
 
 def find_script(retriever: Retriever, article_id: str) -> Script | None:
-    """The article's customer script passage, from the live index the search just read."""
+    """The article's lines to say, from the live index the search just read (its first chunk)."""
     name = retriever.store.active_name()
     if name is None:
         return None
     index = retriever.lexical_index(name)
-    found = [
-        Script(article_id, chunk_id, str(meta.get("title", "")), str(meta.get("text", "")))
-        for chunk_id, meta in zip(index.ids, index.metadatas, strict=True)
-        if meta.get("article_id") == article_id
-        and str(meta.get("section", "")).split(" > ")[-1].strip().lower() in SCRIPT_SECTIONS
-    ]
-    # A long section is several chunks: the one holding the lines to say comes first.
-    return next((s for s in found if "say:" in s.text.lower()), found[0] if found else None)
+    return next(
+        (
+            Script(article_id, chunk_id, str(meta.get("title", "")), str(meta["script"]))
+            for chunk_id, meta in zip(index.ids, index.metadatas, strict=True)
+            if meta.get("article_id") == article_id and meta.get("script")
+        ),
+        None,
+    )

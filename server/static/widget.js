@@ -896,9 +896,12 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       this._placeholder.hidden = this._sections.size > 0;
       this._placeholder.textContent = "Waiting for the conversation…";
       const ms = num(latency);
-      this._meta.textContent = `v${this._version}${source && source !== "snapshot" ? ` · ${source}` : ""}${
-        ms !== null && ms > 0 ? ` · ${Math.round(ms)} ms` : ""
-      }`;
+      // The agent reads when the panel last changed; the version, path and latency stay one hover away.
+      const clock = new Date().toLocaleTimeString("en-US", { hour: "2-digit", minute: "2-digit" });
+      this._meta.textContent = `${source === "llm" ? "Model updated" : "Updated"} ${clock}`;
+      this._meta.title = [`version ${this._version}`, source && source !== "snapshot" ? `${source} path` : "", ms !== null && ms > 0 ? `${Math.round(ms)} ms` : ""]
+        .filter(has)
+        .join(" · ");
       this._emit("copilot-update", {
         version: this._version,
         source,
@@ -1424,6 +1427,9 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
     );
   }
 
+  const SYSTEM_NAMES = { crm: "CRM", billing: "Billing", orders: "Orders", kb: "Knowledge base", identity: "Identity" };
+  const OUTCOME_WORDS = { ok: "", cached: "", hit: "", empty: "nothing on file", skipped: "skipped", error: "failed", timeout: "did not answer", invalid: "refused the request" };
+
   function sourceChips(sources) {
     const items = arr(sources).filter(has);
     if (!items.length) return null;
@@ -1434,9 +1440,17 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         const text = str(s);
         const at = text.lastIndexOf(":");
         const name = at > 0 ? text.slice(0, at) : text;
-        const outcome = at > 0 ? text.slice(at + 1) : "";
-        const kind = /^(ok|cached|hit)$/i.test(outcome) ? "ok" : /^(empty|skipped)?$/i.test(outcome) ? "" : "bad";
-        return h("li", null, chip(`${name}${outcome ? `: ${outcome}` : ""}`, kind, text));
+        const outcome = (at > 0 ? text.slice(at + 1) : "").toLowerCase();
+        const kind = /^(ok|cached|hit)$/.test(outcome) ? "ok" : /^(empty|skipped)?$/.test(outcome) ? "" : "bad";
+        // "billing.get_customer_billing:ok" reads "Billing"; "crm.get_history:timeout" reads
+        // "CRM history: did not answer". The raw call stays in the tooltip for whoever audits it.
+        const dot = name.indexOf(".");
+        const system = dot > 0 ? name.slice(0, dot) : name;
+        const label = SYSTEM_NAMES[system] || humanize(system);
+        const what = humanize((dot > 0 ? name.slice(dot + 1) : "").replace(/^get_/, "").replace(/^customer_/, "")).toLowerCase();
+        const said = OUTCOME_WORDS[outcome] ?? humanize(outcome).toLowerCase();
+        const head = what && what !== system.toLowerCase() ? `${label} ${what}` : label;
+        return h("li", null, chip(`${head}${said ? `: ${said}` : ""}`, kind, text));
       })
     );
   }
@@ -1881,7 +1895,17 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       const answered = obj(d.answered)[offer.offer_id];
       const why = str(offer.why) || str(d.why);
       const title = str(offer.title) || humanize(offer.offer_id);
-      const out = [h("p", null, h("span", { class: "big" }, title), has(offer.kind) ? [" ", chip(humanize(offer.kind), "info")] : null)];
+      const price = obj(offer.price);
+      const cost = num(price.amount) === null ? null : `${money(price.amount)}${price.per === "month" ? " a month" : ""}`;
+      const out = [
+        h(
+          "p",
+          null,
+          h("span", { class: "big" }, title),
+          cost ? [" ", h("strong", { class: "price", "data-field": "price" }, cost)] : null,
+          has(offer.kind) ? [" ", chip(humanize(offer.kind), "info")] : null
+        ),
+      ];
       if (has(d.pitch)) out.push(h("p", { class: "say" }, str(d.pitch)));
       if (why) out.push(h("p", { class: "muted why" }, `Why: ${why}`));
       const note = this._doneNote(c);
@@ -1960,7 +1984,10 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       const text = str(d.text);
       const out = [h("p", { class: "draft", "data-raw": true }, text)];
       const cites = arr(d.citations).filter(has);
-      if (cites.length) out.push(h("p", { class: "note" }, `Based on: ${cites.map((x) => this._articleName(x)).join("; ")}`));
+      // Who wrote it matters to the agent: the model's words get a closer read than the script's.
+      const by = d.source === "llm" ? "Written by the model" : d.source === "offline" ? "Filled in from the article's script" : "";
+      const from = cites.length ? `${by ? "based on" : "Based on"}: ${cites.map((x) => this._articleName(x)).join("; ")}` : "";
+      if (by || from) out.push(h("p", { class: "note", "data-field": "draft-source" }, [by, from].filter(has).join(", ")));
       out.push(
         this._buttons(c, [
           [

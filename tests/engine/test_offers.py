@@ -287,6 +287,19 @@ def test_default_catalogue_uses_real_plans_and_products(catalogue: Catalogue) ->
     assert {o.kind for o in catalogue.offers} == {"upsell", "cross_sell"}
 
 
+def test_every_default_offer_shows_the_price_the_systems_charge(catalogue: Catalogue) -> None:
+    monthly = {p[0]: p[3] for p in PLANS}
+    once = {p[0]: p[3] for p in PRODUCTS}
+    for offer in catalogue.offers:
+        assert offer.price is not None, offer.id
+        if offer.plan_code:
+            assert (offer.price.amount, offer.price.per) == (monthly[offer.plan_code], "month")
+        elif offer.id == "accessory-protection":  # the protector and the case together
+            assert offer.price.amount == pytest.approx(once["AC-GLAS"] + once["AC-CASE"])
+        else:
+            assert offer.sku and (offer.price.amount, offer.price.per) == (once[offer.sku], "once")
+
+
 def test_default_catalogue_ships_as_package_data() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     globs = config["tool"]["setuptools"]["package-data"]["copilot"]
@@ -327,6 +340,10 @@ def test_good_catalogue_loads(tmp_path: Path) -> None:
         (GOOD.replace("of_last: 3", "of_last: 1"), "rules.data_overage: min_months cannot exceed"),
         (GOOD.replace('"{data_overage}"', '"{device_age}"'), "why: placeholder {device_age}"),
         (GOOD.replace("kind: upsell", "kind: bundle"), "offer 'big-data': kind: Input should be"),
+        (
+            GOOD.replace("    rules:", "    price: {amount: 75, per: week}\n    rules:"),
+            "offer 'big-data': price.per: Input should be 'month' or 'once'",
+        ),
         ("offers: {}", "needs a top-level 'offers' list"),
     ],
 )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from copilot.settings import load_settings
+from copilot.stages.knowledge import find_script
 from server.app import create_app
 from tests.conftest import api_keys, bearer
 from tools.kb.embeddings import Embedder
@@ -51,6 +52,24 @@ def test_story_conversations_get_their_article(
     assert result.status == "answered", result.reason
     assert result.hits[0].citation.article_id == article
     assert result.hits[0].citation.url.startswith("https://help.brightwave.example/")
+
+
+def test_lines_to_say_are_kept_out_of_the_passages_and_found_by_article(
+    demo_kb: Path, embedder: Embedder
+) -> None:
+    retriever = Retriever(KnowledgeStore(connect(demo_kb)), embedder)
+    name = retriever.store.active_name()
+    assert name is not None
+    index = retriever.lexical_index(name)
+    passages = [str(m["text"]) for m in index.metadatas]
+    assert passages and not any("say:" in p.lower() for p in passages)
+    script = find_script(retriever, "billing-waive-late-fee")
+    assert script is not None and script.chunk_id == "billing-waive-late-fee#0"
+    lines = script.text.splitlines()
+    assert lines[0].startswith('Say: "[first name], I can see the [late fee] late fee')
+    assert lines[1].startswith("Once waive_late_fee is done, say:")
+    # An article that never says anything gives no script rather than another article's.
+    assert find_script(retriever, "account-reset-pin") is None
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import yaml
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from copilot.settings import Settings
+from server.app import create_app
 from tests.conftest import bearer
 from tests.server.conftest import copied_settings, serving
 from tools.demo.reset import reset_stories
@@ -679,7 +680,9 @@ def _agent_language_cards() -> list[dict[str, Any]]:
                   "alert_reason": dump, "alert_raised": True, "risk": 0.92, "moved_by": None}},
         {**ok, "type": "customer", "id": "customer", "version": 2,
          "data": {"customer_id": "CUS-1", "name": "Margaret Chen", "tier": "platinum",
-                  "matched_by": ["phone"], "accounts": [
+                  "matched_by": ["phone"],
+                  "sources": ["crm.get_profile:ok", "billing.get_customer_billing:timeout"],
+                  "accounts": [
                       {"account_number": "BA1", "balance": 1234.5,
                        "past_due": {"invoice_id": "I1", "amount": 1234.5, "due_date": "2026-11-29",
                                     "days_past_due": 3, "late_fees": 15.0},
@@ -707,7 +710,8 @@ def _agent_language_cards() -> list[dict[str, Any]]:
          "data": {"offer": {"offer_id": "unlimited-upgrade", "title": "Move to Unlimited",
                             "kind": "plan_change", "score": 0.83,
                             "why": "over the allowance in 3 of 4 months", "plan_code": "UNL",
-                            "sku": None, "line_id": "L1", "sections": [], "evidence": []},
+                            "sku": None, "line_id": "L1", "sections": [], "evidence": [],
+                            "price": {"amount": 75.0, "per": "month"}},
                   "held_back": None, "answered": {}}},
         {**ok, "type": "knowledge", "id": "knowledge", "version": 2,
          "data": {"status": "answered", "confidence": 0.82, "reason": "3 passages; top 0.82",
@@ -752,6 +756,13 @@ def test_the_cards_speak_the_agents_language_and_ask_lives_in_the_panel(
     assert offer.get_by_role("button", name="Customer accepted: Move to Unlimited").is_visible()
     assert offer.get_by_role("button", name="Customer declined: Move to Unlimited").is_visible()
     assert "0.83" not in offer.inner_text() and "Why: over the allowance" in offer.inner_text()
+    assert offer.locator("[data-field=price]").inner_text() == "$75.00 a month"
+    # The systems consulted, in words; the raw call only in the tooltip.
+    chips = card(tab, "customer").get_by_label("Systems consulted").locator("li")
+    assert [c.strip() for c in chips.all_text_contents()] == [
+        "CRM profile",
+        "Billing: did not answer",
+    ]
     # Markdown rendered, nothing in it parsed as HTML.
     best = card(tab, "knowledge").locator("[data-best]")
     assert best.locator("strong", has_text="one-time waiver").count() == 1
@@ -765,6 +776,11 @@ def test_the_cards_speak_the_agents_language_and_ask_lives_in_the_panel(
     # The reply draft: Insert hands the text to the host page, Copy copies it.
     draft = card(tab, "reply_draft")
     assert "Late fee waivers" in draft.inner_text() and "#2" not in draft.inner_text()
+    assert (
+        draft.locator("[data-field=draft-source]")
+        .inner_text()
+        .startswith("Written by the model, based on: Late fee waivers")
+    )
     tab.evaluate(
         "() => document.addEventListener('copilot-insert',"
         " (e) => { window.inserted = e.detail.text; })"
@@ -825,6 +841,66 @@ def test_a_stream_the_server_ends_shows_reconnecting_and_resumes(
     assert tab.locator("copilot-panel").get_attribute("data-version") == "4"
     assert resumed_from and resumed_from[0] == "3", resumed_from
     # The refused connections are the browser's own console errors; nothing else went wrong.
+    assert [p for p in problems if "ERR_CONNECTION_REFUSED" not in p and "stream" not in p] == []
+
+
+def test_a_graceful_stop_of_the_real_server_shows_reconnecting_and_resumes_after_restart(
+    page: tuple[Page, list[str]],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    """The copilot itself stopped as uvicorn stops it (SIGTERM's path), then started again on
+    the same port over the same session log: the panel says "Reconnecting" meanwhile, and the
+    next update reaches it on the new server without a reload."""
+    from copilot.systems import build_systems
+    from server.commands.serve import Draining
+    from tests.conftest import api_keys, shipped_engine
+    from tools.services import start_apps
+
+    tab, problems = page
+    data_dir, demo_kb, embedder, models = (
+        request.getfixturevalue(n) for n in ("data_dir", "demo_kb", "embedder", "models")
+    )
+    settings = copied_settings(data_dir, demo_kb, tmp_path)
+    db = f"sqlite:///{tmp_path / 'sessions.db'}"
+
+    def server(port: int = 0) -> Any:
+        engine = shipped_engine(db, build_systems(settings), demo_kb, embedder, models)
+        app = create_app(settings, engine=engine, keys=api_keys())
+        # `copilot serve`'s own server class: a stop ends the streams, then drains.
+        return start_apps({"copilot": app}, ports={"copilot": port}, kind=Draining)
+
+    def say(url: str, sid: str, text: str) -> None:
+        event = {"event_id": str(uuid.uuid4()), "type": "utterance", "speaker": "customer",
+                 "channel": "chat", "text": text}  # fmt: skip
+        with httpx.Client(base_url=url, headers=bearer("agent"), timeout=60) as api:
+            assert api.post(f"/v1/sessions/{sid}/events", json=event).status_code == 202
+
+    first = server()
+    url = first.urls["copilot"]
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        with httpx.Client(base_url=url, headers=bearer("agent"), timeout=60) as api:
+            sid = str(api.post("/v1/sessions", json={"channel": "chat"}).json()["session_id"])
+        say(url, sid, "Hi, my bill is past due and autopay did not go through")
+        tab.goto(f"{url}/panel?session={sid}&token={AGENT_KEY}")
+        panel = tab.locator("copilot-panel")
+        card(tab, "knowledge").wait_for(timeout=30_000)
+        panel.get_by_role("status").filter(has_text="Live").first.wait_for(timeout=15_000)
+        before = int(panel.get_attribute("data-version") or 0)
+    finally:
+        first.stop()
+    panel.get_by_role("status").filter(has_text="Reconnecting").first.wait_for(timeout=20_000)
+    assert panel.get_attribute("data-state") == "reconnecting"
+    with server(port) as second:
+        panel.get_by_role("status").filter(has_text="Live").first.wait_for(timeout=30_000)
+        say(second.urls["copilot"], sid, "I want to switch to Zephyr Mobile, this is the last time")
+        tab.wait_for_function(
+            f"() => Number(document.querySelector('copilot-panel').dataset.version) > {before}",
+            timeout=30_000,
+        )
+        card(tab, "mood").get_by_text("negative", exact=False).first.wait_for(timeout=15_000)
+    # While the server was gone the browser logged its refused connections; nothing else.
     assert [p for p in problems if "ERR_CONNECTION_REFUSED" not in p and "stream" not in p] == []
 
 

@@ -72,6 +72,7 @@ def chunk_article(
                     locale=article.locale,
                     tags=article.tags,
                     content_hash=article.content_hash,
+                    script="\n".join(article.script) if position == 0 else "",
                 )
             )
     return chunks

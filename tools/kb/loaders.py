@@ -16,6 +16,8 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 SUPPORTED = {".md", ".markdown", ".html", ".htm", ".txt", ".pdf"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# A line to say, with [slots] the copilot fills: 'Say: "..."' or 'Once <fact>, say: "..."'.
+_SAY = re.compile(r'(?i)^\s*(?:once [^,"]{1,80}, )?say:\s*"[^"]+"\s*$')
 
 
 class ArticleError(Exception):
@@ -52,10 +54,30 @@ def load(path: Path, root: Path) -> Article:
             meta, sections = _html(text)
         else:
             sections = _plain(text)
+    sections, script = _scripts(sections)
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise ArticleError("no text found")
-    return _article(meta, sections, path, source, digest)
+    return _article(meta, sections, path, source, digest).model_copy(update={"script": script})
+
+
+def _scripts(sections: list[Section]) -> tuple[list[Section], list[str]]:
+    """The sections without their lines to say, and those lines in order.
+
+    The lines are templates for reply drafts, not knowledge: indexed, their [slots] and
+    second-person phrasing would compete with the passages that answer the question.
+    """
+    script: list[str] = []
+    out: list[Section] = []
+    for section in sections:
+        kept = []
+        for line in section.text.splitlines():
+            if _SAY.match(line):
+                script.append(" ".join(line.split()))
+            else:
+                kept.append(line)
+        out.append(section.model_copy(update={"text": "\n".join(kept).strip()}))
+    return out, script
 
 
 def _article(

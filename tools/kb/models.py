@@ -29,6 +29,10 @@ class Article(BaseModel):
     source: str = Field(description="the file it came from, relative to the ingested folder")
     sections: list[Section]
     content_hash: str
+    script: list[str] = Field(
+        default_factory=list,
+        description="the article's lines to say ('Say: \"...\"'), kept out of ranked retrieval",
+    )
 
 
 class Chunk(BaseModel):
@@ -45,6 +49,7 @@ class Chunk(BaseModel):
     locale: str
     tags: list[str]
     content_hash: str = Field(description="hash of the whole article, for incremental re-ingest")
+    script: str = Field(default="", description="the article's lines to say, on its first chunk")
 
 
 class Citation(BaseModel):

@@ -60,6 +60,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
         "channels": ",".join(chunk.channel),
         "content_hash": chunk.content_hash,
     }
+    if chunk.script:
+        meta["script"] = chunk.script
     # Chroma filters on scalar metadata only, so each channel becomes its own flag.
     for channel in chunk.channel:
         meta[f"ch_{channel}"] = True

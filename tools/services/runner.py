@@ -31,11 +31,13 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: ASGIApp, host: str, port: int) -> _Server:
+def _server(
+    app: ASGIApp, host: str, port: int, kind: type[uvicorn.Server] = _Server
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="auto", access_log=False, log_level="warning"
     )
-    return _Server(config)
+    return kind(config)
 
 
 def _bind(name: str, host: str, port: int) -> socket.socket:
@@ -83,14 +85,22 @@ class RunningServices:
 
 
 def start_apps(
-    apps: Mapping[str, ASGIApp], *, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None
+    apps: Mapping[str, ASGIApp],
+    *,
+    host: str = "127.0.0.1",
+    ports: Mapping[str, int] | None = None,
+    kind: type[uvicorn.Server] = _Server,
 ) -> RunningServices:
-    """Serve each ASGI app with uvicorn in a thread (port 0 or none: a free one) once healthy."""
+    """Serve each ASGI app with uvicorn in a thread (port 0 or none: a free one) once healthy.
+
+    kind: the uvicorn.Server subclass, e.g. one that ends live streams when told to stop (in a
+    thread, uvicorn installs no signal handlers whatever the class).
+    """
     running = RunningServices()
     try:
         for name, app in apps.items():
             sock = _bind(name, host, (ports or {}).get(name, 0))
-            server = _server(app, host, sock.getsockname()[1])
+            server = _server(app, host, sock.getsockname()[1], kind)
             thread = threading.Thread(
                 target=server.run, kwargs={"sockets": [sock]}, name=f"svc-{name}", daemon=True
             )
@@ -142,7 +152,7 @@ def run_services(
     """Serve the three demo systems in this process until SIGINT or SIGTERM."""
     chosen = {**DEFAULT_PORTS, **(ports or {})}
     apps = system_apps(data_dir, latency_ms=latency_ms, error_rate=error_rate, token=token)
-    pairs: list[tuple[_Server, socket.socket]] = []
+    pairs: list[tuple[uvicorn.Server, socket.socket]] = []
     try:
         for name in SYSTEMS:
             sock = _bind(name, host, chosen[name])
@@ -153,7 +163,7 @@ def run_services(
             sock.close()
 
 
-async def _serve_all(pairs: list[tuple[_Server, socket.socket]]) -> None:
+async def _serve_all(pairs: list[tuple[uvicorn.Server, socket.socket]]) -> None:
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
