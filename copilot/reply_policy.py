@@ -54,6 +54,7 @@ class ReplyFacts:
     accounts: frozenset[str] = frozenset()
     orders: frozenset[str] = frozenset()
     amounts: frozenset[Decimal] = frozenset()
+    records: frozenset[Decimal] = frozenset()  # the amounts of the customer's own records
     actions: frozenset[str] = frozenset()  # kinds an action result or approved write did
     verified: bool = False
     resolved: bool = False
@@ -97,6 +98,7 @@ def facts_of(
         for order in [*orders.open_orders, *(p.order for p in orders.recent_purchases)]:
             numbers.add(order.order_number)
             amounts |= amounts_in(money(order.total))
+    records = frozenset(amounts)
     for text in texts:
         amounts |= amounts_in(text)
     done = {
@@ -109,6 +111,7 @@ def facts_of(
         accounts=frozenset(a.account.account_number for a in accounts),
         orders=frozenset(numbers),
         amounts=frozenset(amounts),
+        records=records,
         actions=frozenset(done),
         verified=state.verification().status == "verified",
         resolved=resolved(state),
@@ -149,6 +152,21 @@ def unsupported(text: str, facts: ReplyFacts) -> str | None:
     return None
 
 
+def premature(text: str, facts: ReplyFacts) -> str | None:
+    """Billing or order details told before the customer is verified: the disclosure policy
+    (account-what-never-to-disclose) gives them only to the verified account holder."""
+    if facts.verified:
+        return None
+    named = extract(text, date.today())
+    if set(named.accounts) & facts.accounts:
+        return "tells the account number before the customer is verified"
+    if set(named.orders) & facts.orders:
+        return "tells order details before the customer is verified"
+    if amounts_in(text) & facts.records:
+        return "tells billing amounts before the customer is verified"
+    return None
+
+
 def stray_amount(text: str, facts: ReplyFacts) -> str | None:
     """A dollar amount neither the customer's records nor what the writer was shown hold."""
     for amount in sorted(amounts_in(text) - facts.amounts):
@@ -169,5 +187,6 @@ def reply_problem(text: str, facts: ReplyFacts) -> str | None:
     return (
         leaks(text, facts.accounts, facts.orders, facts.policy)
         or unsupported(text, facts)
+        or premature(text, facts)
         or stray_amount(text, facts)
     )

@@ -64,6 +64,9 @@
     knowledge: ["reply_draft"],
   };
   const BACKOFF_MS = [1000, 2000, 5000];
+  // A best passage longer than this opens at three lines with "Show all": the first screen holds
+  // the next step and the answer, not one long quote.
+  const CLAMP_CHARS = 200;
   const PREVIEW_STALE_MS = 30000; // a "writing..." preview nobody replaced goes away after this
   const ERROR_SHOWN_MS = 15000;
   const PREVIEW_CARD = { summary: "summary", reply_draft: "reply_draft" };
@@ -395,6 +398,7 @@ blockquote { margin: 4px 0; padding: 2px 8px; border-left: 3px solid #dde1e7; co
 .hits li { margin: 4px 0; }
 .hits li.cited { background: #fffbe6; border-radius: 4px; }
 .snippet { margin: 2px 0; color: #3d4757; font-size: 12px; }
+.snippet.clamp { max-height: 4.4em; overflow: hidden; -webkit-mask-image: linear-gradient(#000 70%, transparent); mask-image: linear-gradient(#000 70%, transparent); }
 .actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; align-items: center; }
 button { font: inherit; font-size: 12px; min-height: 28px; padding: 3px 10px; border-radius: 6px;
   border: 1px solid #8a94a6; background: #fff; color: #1d2433; cursor: pointer; }
@@ -478,6 +482,7 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       this._sections = new Map(); // card id -> {section, title, chips, live, body}
       this._previews = new Map(); // field -> {eventId, text, at}
       this._done = new Map(); // card id -> {version, note}: feedback already given here
+      this._opened = new Set(); // passages the agent chose to read whole ("Show all")
       this._busy = new Set(); // card ids with a request in flight
       this._version = 0;
       this._es = null;
@@ -1365,6 +1370,31 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       this._flash(cardId, ok ? "Copied." : "Select the text above and copy it.");
     }
 
+    /** A passage at three lines with a "Show all" toggle when long; the agent's choice survives
+     * re-renders. Returns the passage and the toggle (null when short) for the caller to place. */
+    _clamped(cardId, key, content, long) {
+      const whole = !long || this._opened.has(key);
+      const passage = h("div", { class: `snippet md${whole ? "" : " clamp"}` }, content);
+      const toggle = long
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              "data-key": `clamp-${key}`,
+              "aria-expanded": String(whole),
+              onclick: () => {
+                if (whole) this._opened.delete(key);
+                else this._opened.add(key);
+                this._render(cardId);
+              },
+            },
+            whole ? "Show less" : "Show all"
+          )
+        : null;
+      return { passage, toggle };
+    }
+
     _flash(cardId, message) {
       const s = this._sections.get(cardId);
       if (!s) return;
@@ -1476,6 +1506,7 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         .filter(has)
         .join(" ");
     const same = text.toLowerCase() === label.toLowerCase() || (st === "none" && /^not verified\b/i.test(text));
+    const continues = !same && st === "verified" && /^verified\b/i.test(text);
     return h(
       "div",
       {
@@ -1487,8 +1518,9 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         // The raw check for whoever hovers: "otp_sms · chat · 2024-05-01 10:02".
         title: [str(v.method), str(v.channel), when(v.at)].filter(has).join(" · ") || null,
       },
-      h("span", { class: "badge" }, mark ? h("span", { "aria-hidden": "true" }, `${mark} `) : null, label),
-      text && !same ? h("span", { class: "verif-text" }, text) : null,
+      // "Verified" and "verified by a texted code in chat" read as one line: "✓ Verified by a texted code in chat".
+      h("span", { class: "badge" }, mark ? h("span", { "aria-hidden": "true" }, `${mark} `) : null, continues ? text.charAt(0).toUpperCase() + text.slice(1) : label),
+      text && !same && !continues ? h("span", { class: "verif-text" }, text) : null,
       has(v.source) ? h("span", { class: "src" }, `(${str(v.source)})`) : null
     );
   }
@@ -1818,13 +1850,15 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
     next_best_action(c, d, status) {
       const out = [];
       const esc = obj(d.escalation);
-      if (has(esc.title) || has(esc.step))
-        // The why is said once, in the escalation alert at the top.
-        out.push(h("div", { class: "box bad" }, h("strong", null, "Escalate: "), str(esc.title) || humanize(esc.step)));
       const next = obj(d.next);
       const hasNext = has(next.title) || has(next.step);
+      // The escalation playbook's next step; when it is this very step, a chip on it says so.
+      // The why is said once, in the escalation alert at the top.
+      const sameStep = hasNext && has(esc.step) && str(esc.step) === str(next.step);
+      if ((has(esc.title) || has(esc.step)) && !sameStep)
+        out.push(h("div", { class: "box bad" }, h("strong", null, "Escalation playbook next: "), str(esc.title) || humanize(esc.step)));
       if (hasNext) {
-        out.push(h("p", { class: "big" }, str(next.title) || humanize(next.step)));
+        out.push(h("p", { class: "big" }, str(next.title) || humanize(next.step), sameStep ? [" ", chip("escalation", "bad", "also the escalation playbook's next step")] : null));
         if (has(next.say)) out.push(h("p", { class: "say" }, str(next.say)));
         const waiting = arr(next.waiting_for).filter(has);
         if (waiting.length) out.push(h("p", { class: "warn-text" }, `Waiting for ${waiting.map(str).join(", ")}`));
@@ -1890,7 +1924,9 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
     offer(c, d) {
       const offer = obj(d.offer);
       if (!has(offer.offer_id) && !has(offer.title)) {
-        return [muted(has(d.held_back) ? `No offer now: ${str(d.held_back)}.` : "No offer right now."), llmNote(d)];
+        // Nothing to act on: one line, so the best article stays on the first screen.
+        const why = has(d.held_back) ? `No offer now: ${str(d.held_back)}.` : "No offer right now.";
+        return folded("Offer", has(d.held_back) ? `none now: ${str(d.held_back)}` : "none right now", [muted(why), llmNote(d)]);
       }
       const answered = obj(d.answered)[offer.offer_id];
       const why = str(offer.why) || str(d.why);
@@ -1944,13 +1980,19 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       };
       const isCited = (x) => cited.has(str(x.chunk_id)) || cited.has(str(x.article_id));
       const best = hits[0];
+      const clamp = has(best.snippet) ? this._clamped(c.id, str(best.chunk_id), markdown(best.snippet, base), str(best.snippet).length > CLAMP_CHARS) : null;
       out.push(
         h(
           "div",
           { class: `best${isCited(best) ? " cited" : ""}`, "data-best": "true" },
           h("p", { class: "best-title" }, link(best, 0)),
-          h("p", { class: "note" }, [weak ? "Not a confident match" : conf === null ? "" : conf >= 0.75 ? "Strong match" : conf >= 0.5 ? "Likely match" : "Possible match", conf !== null ? `${pct(conf)}` : "", isCited(best) ? "cited in the reply" : ""].filter(has).join(" · ")),
-          has(best.snippet) ? h("div", { class: "snippet md" }, markdown(best.snippet, base)) : null
+          h(
+            "p",
+            { class: "note" },
+            [weak ? "Not a confident match" : conf === null ? "" : conf >= 0.75 ? "Strong match" : conf >= 0.5 ? "Likely match" : "Possible match", conf !== null ? `${pct(conf)}` : "", isCited(best) ? "cited in the reply" : ""].filter(has).join(" · "),
+            clamp ? [" · ", clamp.toggle] : null
+          ),
+          clamp ? clamp.passage : null
         )
       );
       const others = hits.slice(1);
@@ -1980,7 +2022,7 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
     },
 
     reply_draft(c, d) {
-      if (!has(d.text)) return [muted(str(d.reason) || "No draft yet.")];
+      if (!has(d.text)) return folded("Reply draft", "none yet", [muted(str(d.reason) || "No draft yet.")]);
       const text = str(d.text);
       const out = [h("p", { class: "draft", "data-raw": true }, text)];
       const cites = arr(d.citations).filter(has);

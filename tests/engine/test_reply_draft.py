@@ -27,10 +27,10 @@ def final_draft(played: Played) -> cm.ReplyDraftData:
     return data(played.replay.cards.get("reply_draft"), cm.ReplyDraftData)
 
 
-def test_margarets_draft_names_her_and_her_amount_due_and_cites_the_script(
+def test_a_verified_customers_draft_names_her_and_her_amount_due_and_cites_the_script(
     shipped_replays: dict[str, Played],
 ) -> None:
-    played = shipped_replays["past-due-autopay"]
+    played = shipped_replays["bot-handover-verified-autopay"]
     draft = final_draft(played)
     customer = data(played.replay.cards.get("customer"), cm.CustomerData)
     due = next(a.past_due for a in customer.accounts if a.past_due)
@@ -45,6 +45,32 @@ def test_margarets_draft_names_her_and_her_amount_due_and_cites_the_script(
     live = played.engine.live(played.scenario.name)
     assert live is not None
     assert reply_problem(draft.text, facts_of(live.state)) is None
+
+
+def test_no_draft_tells_billing_or_order_details_before_the_customer_is_verified(
+    shipped_replays: dict[str, Played],
+) -> None:
+    """The disclosure policy: billing and order details go only to the verified holder."""
+    margaret = final_draft(shipped_replays["past-due-autopay"])  # identified by phone only
+    assert margaret.text is None
+    assert "billing amounts before the customer is verified" in (margaret.reason or "")
+    checked = 0
+    for name, played in shipped_replays.items():
+        for turn, cards in played.replay.after_turn.items():
+            text = data(cards.get("reply_draft"), cm.ReplyDraftData).text
+            customer = cards.get("customer")
+            if text is None or customer is None or customer.status == "empty":
+                continue
+            about = data(customer, cm.CustomerData)
+            if about.verification is not None and about.verification.status == "verified":
+                continue
+            checked += 1
+            numbers = [a.account_number for a in about.accounts]
+            amounts = [money(a.balance) for a in about.accounts]
+            amounts += [money(a.past_due.amount) for a in about.accounts if a.past_due]
+            for told in numbers + amounts:
+                assert told not in text, f"{name} turn {turn}: {told} told unverified: {text!r}"
+    assert checked > 0
 
 
 def first_action(played: Played) -> int:
@@ -129,6 +155,17 @@ async def test_a_customer_line_cannot_write_the_draft(
                 ts=T0 + timedelta(seconds=n),
             )
         )
+    passed = {"verified_by": "otp_sms"}  # her drafts tell her bill only once she is verified
+    await engine.handle(
+        Event(
+            event_id="otp",
+            session_id="inj",
+            type="metadata",
+            speaker="system",
+            data=passed,
+            ts=T0 + timedelta(seconds=len(lines)),
+        )
+    )
     card = next(c for c in engine.panel("inj") if c.id == "reply_draft")
     draft = data(card, cm.ReplyDraftData)
     shown = draft.text or draft.reason or ""
