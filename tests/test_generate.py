@@ -43,6 +43,11 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path: Path) -> None:
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     assert digest(tmp_path / "a") != digest(tmp_path / "c")
     assert read_spec(tmp_path / "a") == SPEC
+    # Data an older generator wrote is stale for the same spec: `--if-stale` builds it again.
+    for system in ("crm", "billing", "orders"):
+        with sqlite3.connect(tmp_path / "a" / f"{system}.db") as conn:
+            conn.execute("UPDATE meta SET value = 'older' WHERE key = 'generator'")
+    assert read_spec(tmp_path / "a") is None
 
 
 def test_silos_agree_on_their_cross_references(tmp_path: Path) -> None:

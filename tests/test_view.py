@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import TODAY
 from tools.base import Systems
 from tools.calls import Caller
-from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK
+from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK, last_due
 from tools.errors import NotFound
 from tools.rest import rest_systems
 from tools.services import start_services
@@ -26,7 +26,9 @@ async def test_past_due_with_expired_autopay_and_overage(systems: Systems) -> No
     [acct] = view.billing.data or []
     assert acct.past_due is not None
     assert acct.past_due.late_fees == 15.0
-    assert acct.past_due.days_past_due == 3
+    # Due on the 21st, the billing calendar the knowledge base describes; late since the 22nd.
+    assert acct.past_due.due_date == last_due(TODAY) and acct.past_due.due_date.day == 21
+    assert acct.past_due.days_past_due == (TODAY - last_due(TODAY)).days
     assert acct.autopay.status == "failed" and acct.autopay.card_expired
     assert acct.autopay.last_failure_reason == "card_expired"
     assert acct.autopay.card == "Visa ending 4417"

@@ -12,6 +12,7 @@ from tools.demo.population import Rows
 MARGARET, DANIEL, PRIYA, TOM, ANNA, RICK = (f"CUS-900000{i}" for i in range(1, 7))
 FAMILY_PHONE = "(425) 555-0104"
 JACKET_TOTAL = order_total([89.99])
+DUE_DAY = 21
 
 
 def _at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -77,15 +78,15 @@ def _account(
         bill["usage"].append((line_id, month.strftime("%Y-%m"), used, 420))
     balance = 0.0
     for k in range(6):
-        issued = as_of - timedelta(days=23 + 30 * (5 - k))
-        due = issued + timedelta(days=20)
+        due = _months_before(last_due(as_of), 5 - k)
+        issued = due.replace(day=1)
         over = max(0.0, usage[k] - allowance) if allowance is not None else 0.0
         amount = invoice_amount(fee, over)
         inv = f"INV-{cid[-7:]}-{k}"
         newest = k == 5
         status = "past_due" if newest and past_due else "paid"
         paid = 0.0 if status == "past_due" else amount
-        period = issued - timedelta(days=30)
+        period = (issued - timedelta(days=1)).replace(day=1)
         bill["invoices"].append(
             (inv, account, period, issued - timedelta(days=1), issued, due, amount, paid, status)
         )
@@ -112,6 +113,20 @@ def _account(
                 )
             )
     bill["accounts"].append((account, cid, "active", since, round(balance, 2), "USD"))
+
+
+def last_due(as_of: date) -> date:
+    """The newest due date already past on as_of: the 21st, as every account's calendar has it
+    (tools/kb billing-cycle-and-due-dates: issued on the 1st, autopay on the 18th, late fee on
+    the 22nd), so the stories and the articles the agent reads agree on the dates."""
+    if as_of.day > DUE_DAY:
+        return as_of.replace(day=DUE_DAY)
+    return (as_of.replace(day=1) - timedelta(days=1)).replace(day=DUE_DAY)
+
+
+def _months_before(d: date, n: int) -> date:
+    months = d.year * 12 + d.month - 1 - n
+    return d.replace(year=months // 12, month=months % 12 + 1)
 
 
 def _event(
@@ -148,6 +163,8 @@ def story_rows(as_of: date) -> dict[str, Rows]:
     # (a) Ten years on autopay; the autopay card expired, the bill went past due, and her data
     # ran over the plan in 3 of the last 4 months.
     since = today.replace(year=today.year - 10) - timedelta(days=30)
+    due = last_due(today)
+    expired = due.replace(day=1) - timedelta(days=1)
     _customer(
         out,
         MARGARET,
@@ -184,10 +201,11 @@ def story_rows(as_of: date) -> dict[str, Rows]:
             "card",
             "Visa",
             "4417",
-            f"09/{(today.year - 1) % 100:02d}",
+            # The card ran out the month before this bill's autopay attempt (the 18th) failed.
+            f"{expired.month:02d}/{expired.year % 100:02d}",
             "failed",
             since,
-            _at(today - timedelta(days=6), 6),
+            _at(due - timedelta(days=3), 6),
             "card_expired",
         )
     )
@@ -218,7 +236,7 @@ def story_rows(as_of: date) -> dict[str, Rows]:
         MARGARET,
         2,
         "email",
-        _at(today - timedelta(days=2), 7),
+        _at(due + timedelta(days=1), 7),
         "billing question",
         "sent",
         "Notice sent: your bill is past due; a late fee of $15.00 was added.",
