@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evals import abcd
-from evals.bench import foundation, knowledge, summary
+from evals.bench import foundation, knowledge
 from evals.bench.foundation import Figure
 
 if TYPE_CHECKING:
@@ -165,6 +165,8 @@ def summary_cmd(
     retune: Annotated[bool, typer.Option(help="re-choose the weights on the dev split")] = False,
 ) -> None:
     """Extractive summary on the tweetsumm test split: ROUGE-1/2/L beside Lead-2."""
+    from evals.bench import summary  # rouge-score pulls in nltk: 1.7 s on every command otherwise
+
     result = measure(summary.run, datasets, retune)
     show(
         f"tweetsumm test: {result['dialogs']} dialogs, weights {result['weights']}",
