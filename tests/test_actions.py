@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from tools.actions import (
     WaiveLateFee,
 )
 from tools.base import Systems
-from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK
+from tools.demo.stories import DANIEL, MARGARET, PRIYA, RICK, last_due
 from tools.errors import InvalidInput, NotFound, SystemUnavailable
 from tools.services import RunningServices
 from tools.sql import SqlBilling, SqlOrders
@@ -40,7 +41,9 @@ CASE_ORDER, CASE_ITEM = "W900000202", 9_000_002_02
 REQUESTS = TypeAdapter(ActionRequest)
 UNKNOWN_CARD = "pm_" + "Z" * 24  # well formed, registered nowhere
 NEW_CARD_YEAR = TODAY.year + 3
-MARGARET_OLD_CARD = f"Visa ****4417, expired 09/{(TODAY.year - 1) % 100:02d}"
+# Her card ran out the month before the autopay attempt of her last bill failed.
+_EXPIRED = last_due(TODAY).replace(day=1) - timedelta(days=1)
+MARGARET_OLD_CARD = f"Visa ****4417, expired {_EXPIRED:%m}/{_EXPIRED.year % 100:02d}"
 MARGARET_NEW_CARD = f"Mastercard ****5678, exp 08/{NEW_CARD_YEAR % 100:02d}"
 
 
