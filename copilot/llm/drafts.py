@@ -66,13 +66,26 @@ class AnswerDraft(_Strict):
     citations: list[str] = Field(default_factory=list, max_length=6, description="passage ids")
 
 
+# Not sent: titles (the model reads descriptions; each token is paid every turn) and string
+# bounds, which grammar engines (llama.cpp's GBNF) unroll into one rule per character and fail
+# to build; the drafts' own models enforce them once the call is parsed.
+_UNSENT = frozenset({"title", "maxLength"})
+
+
 def _lean(node: Any) -> Any:
-    """The schema without titles: the model reads descriptions; each token is paid every turn."""
+    """The schema as sent to the model: without what _UNSENT names."""
     if isinstance(node, dict):
-        return {k: _lean(v) for k, v in node.items() if k != "title"}
+        return {k: _lean(v) for k, v in node.items() if k not in _UNSENT}
     if isinstance(node, list):
         return [_lean(v) for v in node]
     return node
+
+
+def lean_tool(tool: Any) -> dict[str, Any]:
+    """A LangChain tool (or function) as an OpenAI tool, its parameters as sent (_lean)."""
+    spec = convert_to_openai_tool(tool)
+    spec["function"]["parameters"] = _lean(spec["function"].get("parameters", {}))
+    return spec
 
 
 def tool_spec(name: str, model: type[BaseModel], description: str) -> dict[str, Any]:

@@ -24,12 +24,12 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, ValidationError
 
 import prompts
 from copilot.llm.brief import Brief
+from copilot.llm.calls import calls_in_text, deduplicated
 from copilot.llm.drafts import (
     ANSWER,
     ANSWER_TOOL,
@@ -37,6 +37,7 @@ from copilot.llm.drafts import (
     AnswerDraft,
     PanelDraft,
     cards_tool,
+    lean_tool,
 )
 from copilot.llm.ledger import CallLedger
 from copilot.llm.notes import Tally
@@ -225,13 +226,19 @@ class Orchestrator:
         on_token: OnToken | None,
     ) -> D:
         by_name = {t.name: t for t in box.tools}
-        specs = [convert_to_openai_tool(t) for t in box.tools] + [spec]
+        specs = [lean_tool(t) for t in box.tools] + [spec]
         force = False
         repaired = False
         for round_no in range(MAX_TOOL_ROUNDS + 2):
             force = force or round_no >= MAX_TOOL_ROUNDS or not box.tools
             bound = self.model.bind_tools(specs, tool_choice=finish if force else "auto")
             reply = await self._stream(bound, messages, specs, finish, tally, on_token)
+            if not reply.tool_calls and not reply.invalid_tool_calls:
+                written = calls_in_text(str(reply.content), {*by_name, finish})
+                if written:  # the call as JSON in the text (llama.cpp): the same call
+                    reply = AIMessage(
+                        content="", tool_calls=written, usage_metadata=reply.usage_metadata
+                    )
             done = [c for c in reply.tool_calls if c["name"] == finish]
             broken = [c for c in reply.invalid_tool_calls if c.get("name") == finish]
             problem: str | None = None
@@ -291,7 +298,7 @@ class Orchestrator:
         acc: AIMessageChunk | None = None
         shown: dict[str, int] = {}
         async for chunk in bound.astream(messages):
-            acc = chunk if acc is None else acc + chunk
+            acc = chunk if acc is None else acc + deduplicated(acc, chunk)
             if on_token is not None:
                 await _emit(acc, finish, shown, on_token)
         if acc is None:

@@ -36,6 +36,7 @@ class Reply:
     calls: list[Call] = field(default_factory=list)
     status: int = 200  # 429 or 5xx to fail the request
     delay_s: float = 0.0  # sleep first: longer than the client's timeout makes a timeout
+    repeat_names: bool = False  # every streamed delta names the call again (llama-cpp-python)
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -200,7 +201,15 @@ def _deltas(reply: Reply) -> Iterator[dict[str, Any]]:
             ]
         }
         for piece in _pieces(_args(call)):
-            yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+            again = (
+                {"id": f"call_{index}_{call.name}", "type": "function"}
+                if reply.repeat_names
+                else {}
+            )
+            named = {"name": call.name} if reply.repeat_names else {}
+            yield {
+                "tool_calls": [{"index": index, **again, "function": {**named, "arguments": piece}}]
+            }
 
 
 def _chunk(body: dict[str, Any], delta: dict[str, Any], reason: str | None) -> dict[str, Any]:

@@ -450,6 +450,53 @@ def test_json_in_the_text_instead_of_a_tool_call_is_still_used(build: Build) -> 
     assert summary.prose == "Past-due bill; autopay card expired."
 
 
+def test_a_call_written_in_the_text_fenced_and_wrapped_is_the_same_call(build: Build) -> None:
+    """llama.cpp's server: no tool_calls, the call as JSON in the text, look-ups included."""
+    lookup = '```json\n{"name": "customer_history", "arguments": {"limit": 5}}\n```'
+    finish = {"summary": "Asked about the last call; autopay card expired.", "reply_draft": ""}
+    call = json.dumps({"name": "write_cards", "arguments": finish})
+    wrapped = f"I will write the cards now.\n```json\n{call}\n```"
+    with FakeOpenAI([Reply(text=lookup), Reply(text=wrapped)]) as fake:
+        engine = build(fake.url)
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, HISTORY_TURN)))
+        fake.assert_done()
+    tool_results = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert tool_results and "interaction_id" in tool_results[0]["content"]  # the CRM was read
+    said = [m for m in fake.requests[1]["messages"] if m["role"] == "assistant"][-1]
+    assert said["tool_calls"][0]["function"]["name"] == "customer_history"
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.prose == finish["summary"] and summary.prose_source == "llm"
+
+
+def test_names_repeated_in_every_streamed_delta_make_one_call(build: Build) -> None:
+    """llama-cpp-python's server: LangChain alone would call 'write_cardswrite_cards...'."""
+    reply = cards_call()
+    reply.repeat_names = True
+    with FakeOpenAI([reply]) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.prose_source == "llm" and summary.llm is not None
+    assert summary.llm.status == "ok"
+
+
+def test_the_schema_sent_has_no_string_bounds_and_they_hold_after_parsing(build: Build) -> None:
+    """A grammar engine cannot build maxLength 1500 into rules; the bound is checked on the
+    parsed call instead, and an over-long summary is sent back once to be fixed."""
+    too_long = cards_call(summary="word " * 400)
+    with FakeOpenAI([too_long, cards_call()]) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    sent = json.dumps(fake.requests[0]["tools"])
+    assert "maxLength" not in sent and "write_cards" in sent
+    repair = fake.requests[1]["messages"][-1]
+    assert repair["role"] == "tool" and "summary" in repair["content"]
+    assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
+
+
 def test_ask_without_a_model_gives_the_best_passage_and_bad_questions_are_refused(
     full_engine: Any, tmp_path: Path
 ) -> None:
