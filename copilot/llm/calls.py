@@ -12,7 +12,13 @@ import json
 import re
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.messages.tool import ToolCall, ToolCallChunk
 
 _FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)```", re.S)
@@ -100,3 +106,25 @@ def deduplicated(acc: AIMessageChunk | None, chunk: AIMessageChunk) -> AIMessage
         response_metadata=chunk.response_metadata,
         id=chunk.id,
     )
+
+
+def plain(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The conversation with its tool exchanges as plain text turns: what every server takes.
+
+    For a server that refuses a message shape (llama-cpp-python answers 500 to an assistant
+    message with `content: null` and tool calls, which LangChain sends); tried once.
+    """
+    out: list[BaseMessage] = []
+    for m in messages:
+        if isinstance(m, AIMessage) and m.tool_calls:
+            said = [f"I called {c['name']} with {json.dumps(c['args'])}." for c in m.tool_calls]
+            out.append(AIMessage(content=" ".join([str(m.content), *said]).strip()))
+        elif isinstance(m, ToolMessage):
+            out.append(HumanMessage(content=f"The result of that call: {m.content}"))
+        else:
+            out.append(m)
+    return out
+
+
+def has_tool_turns(messages: list[BaseMessage]) -> bool:
+    return any(isinstance(m, ToolMessage) for m in messages)

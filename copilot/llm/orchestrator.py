@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 import prompts
 from copilot.llm.brief import Brief
-from copilot.llm.calls import calls_in_text, deduplicated
+from copilot.llm.calls import calls_in_text, deduplicated, has_tool_turns, plain
 from copilot.llm.drafts import (
     ANSWER,
     ANSWER_TOOL,
@@ -228,11 +228,20 @@ class Orchestrator:
         by_name = {t.name: t for t in box.tools}
         specs = [lean_tool(t) for t in box.tools] + [spec]
         force = False
-        repaired = False
+        repaired = plain_tried = False
         for round_no in range(MAX_TOOL_ROUNDS + 2):
             force = force or round_no >= MAX_TOOL_ROUNDS or not box.tools
             bound = self.model.bind_tools(specs, tool_choice=finish if force else "auto")
-            reply = await self._stream(bound, messages, specs, finish, tally, on_token)
+            if plain_tried:  # the server refused tool-call turns once: keep to plain ones
+                messages[:] = plain(messages)
+            try:
+                reply = await self._stream(bound, messages, specs, finish, tally, on_token)
+            except Exception as exc:  # openai's APIStatusError family, after its own retries
+                if plain_tried or not has_tool_turns(messages) or _status(exc) < 500:
+                    raise
+                plain_tried = True  # this server refuses a message shape: say it in plain text
+                messages[:] = plain(messages)
+                reply = await self._stream(bound, messages, specs, finish, tally, on_token)
             if not reply.tool_calls and not reply.invalid_tool_calls:
                 written = calls_in_text(str(reply.content), {*by_name, finish})
                 if written:  # the call as JSON in the text (llama.cpp): the same call
@@ -345,6 +354,11 @@ def _errors(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()[:5]
     )
+
+
+def _status(exc: Exception) -> int:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else 0
 
 
 def _describe(exc: Exception) -> str:

@@ -58,7 +58,16 @@ def prompt_tokens(body: dict[str, Any]) -> int:
 class FakeOpenAI:
     """Start with `with FakeOpenAI(...) as fake:`; fake.url is the base URL (ending in /v1)."""
 
-    def __init__(self, script: list[Reply] | None = None, responder: Responder | None = None):
+    def __init__(
+        self,
+        script: list[Reply] | None = None,
+        responder: Responder | None = None,
+        refuse_null_content: bool = False,
+    ):
+        """refuse_null_content: answer 500 to an assistant message with `content: null` and
+        tool calls, as llama-cpp-python's server does, before reading the script."""
+        self.refuse_null_content = refuse_null_content
+        self.refused = 0
         self.script: deque[Reply] = deque(script or [])
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
@@ -123,6 +132,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if self.fake.refuse_null_content and any(
+            m.get("role") == "assistant" and m.get("content") is None and m.get("tool_calls")
+            for m in body.get("messages", [])
+        ):
+            with self.fake._lock:
+                self.fake.refused += 1
+            self._json(500, {"error": {"message": "None is not of type 'string'"}})
+            return
         reply = self.fake.next_reply(body)
         if reply is None:
             self._json(500, {"error": {"message": "unexpected request: nothing scripted"}})

@@ -497,6 +497,21 @@ def test_the_schema_sent_has_no_string_bounds_and_they_hold_after_parsing(build:
     assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
 
 
+def test_a_server_that_refuses_a_message_shape_gets_the_plain_one_once(build: Build) -> None:
+    """llama-cpp-python answers 500 to `content: null` beside tool calls: the loop says the
+    tool exchange in plain turns instead, and the cards land."""
+    script = [Reply(calls=[Call("customer_history", {"limit": 5})]), cards_call()]
+    with FakeOpenAI(script, refuse_null_content=True) as fake:
+        engine = build(fake.url)
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, HISTORY_TURN)))
+        fake.assert_done()
+    assert fake.refused == 1
+    roles = [m["role"] for m in fake.requests[1]["messages"]]
+    assert "tool" not in roles and "interaction_id" in json.dumps(fake.requests[1]["messages"])
+    assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
+
+
 def test_ask_without_a_model_gives_the_best_passage_and_bad_questions_are_refused(
     full_engine: Any, tmp_path: Path
 ) -> None:
