@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +59,17 @@ class Tally:
     llm_turns: int = 0
     llm_fallbacks: int = 0
     llm_rejections: int = 0
+    llm_rejected_by: Counter[str] = field(default_factory=Counter)
     llm_tokens: list[float] = field(default_factory=list)
+
+
+_SPECIFIC = re.compile(r"'[^']*'|\"[^\"]*\"|\$?\b[A-Z]{0,4}\d+(?:[.,]\d+)*[\w-]*")
+
+
+def rejection_kind(reason: str) -> str:
+    """A policy reason without what is particular to one turn (quotes, amounts, ids), so the
+    same rule's rejections count together: "reply says … before anything shows it is done"."""
+    return " ".join(_SPECIFIC.sub("…", reason).split())[:120]
 
 
 def request_leaks(requests: list[dict[str, Any]]) -> Metric:
@@ -88,7 +100,9 @@ def _llm_figures(tally: Tally, replay: scenarios.Replay) -> None:
         summary = next((d for d in noted if isinstance(d, SummaryData)), None)
         if summary is not None and summary.llm is not None and summary.llm.status == "fallback":
             tally.llm_fallbacks += 1
-        tally.llm_rejections += sum(1 for d in noted if d.llm and d.llm.status == "rejected")
+        rejected = [d.llm.reason or "" for d in noted if d.llm and d.llm.status == "rejected"]
+        tally.llm_rejections += len(rejected)
+        tally.llm_rejected_by.update(rejection_kind(r) for r in rejected)
     final = data_of(replay.cards.get("summary"), SummaryData)
     if final is not None and final.usage is not None:
         spent = final.usage.conversation
@@ -322,6 +336,16 @@ def metrics(tally: Tally, cases: list[Case], latencies: list[float]) -> list[Met
                 value=tally.llm_rejections,
                 unit="count",
                 better="lower",
+            ),
+            *(
+                Metric(
+                    key=f"llm_rejected_{n}",
+                    label=f"policy rejections: {kind}",
+                    value=count,
+                    unit="count",
+                    better="lower",
+                )
+                for n, (kind, count) in enumerate(tally.llm_rejected_by.most_common(10), 1)
             ),
             Metric(
                 key="llm_tokens_per_conversation",

@@ -276,3 +276,17 @@ def test_thresholds_for_one_engine_judge_only_its_runs(tmp_path: Path) -> None:
     rules_file.write_text("scenarios.x: {max: 0, engine: gpu}\n")
     with pytest.raises(CopilotError, match=r"scenarios\.x\.engine"):
         load_thresholds(rules_file)
+
+
+def test_policy_rejections_count_by_rule_not_by_turn() -> None:
+    from evals.suites.scenarios import rejection_kind
+
+    one = rejection_kind("summary names order W100011720, which is not this customer's")
+    other = rejection_kind("summary names order S900000201, which is not this customer's")
+    assert one == other == "summary names order …, which is not this customer's"
+    assert rejection_kind("reply names $1,234.50, which no record or passage holds") == (
+        "reply names …, which no record or passage holds"
+    )
+    assert rejection_kind("update_autopay: its target is not this customer's") == (
+        "update_autopay: its target is not this customer's"
+    )
