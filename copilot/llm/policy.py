@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from copilot.actions import USES_TO_KIND
+from copilot.actions import USES_TO_KIND, request_of
 from copilot.llm.brief import Brief
 from copilot.llm.drafts import ActionDraft, AnswerDraft, PanelDraft
 from copilot.reply_policy import leaks as shared_leaks
 from copilot.reply_policy import reply_problem
+from tools.errors import InvalidInput
 
 ACTION_USES = {kind: uses for uses, kind in USES_TO_KIND.items()}
 Owner = Callable[[ActionDraft], Awaitable[str | None]]
@@ -104,6 +105,10 @@ async def _action_problem(action: ActionDraft, brief: Brief, owner: Owner | None
         return f"{action.kind} serves no open step of this playbook"
     if owner is None or brief.customer_id is None:
         return f"{action.kind}: no system can perform write actions here"
+    try:  # arguments the action cannot take say so, not that the target is someone else's
+        request_of(action.kind, dict(action.arguments))
+    except InvalidInput as exc:
+        return f"{action.kind} cannot run as proposed ({exc.message})"
     who = await owner(action)
     if who != brief.customer_id:
         return f"{action.kind}: its target is not this customer's"

@@ -313,6 +313,23 @@ def test_policy_rejects_what_it_must_and_the_panel_says_why(build: Build) -> Non
     assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
 
 
+def test_an_action_missing_its_input_is_refused_for_that_reason(build: Build) -> None:
+    """Updating autopay takes a new payment method; the rejection says so, not that the
+    account is someone else's (it is hers)."""
+    bare = {"kind": "update_autopay", "arguments": {"account_number": "BA90000001"}, "why": "x"}
+    with FakeOpenAI([cards_call(), cards_call(actions=[bare])]) as fake:
+        engine = build(fake.url)
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        new_card(engine)
+        asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
+        fake.assert_done()
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    assert nba.llm is not None and nba.llm.status == "rejected", nba.llm
+    assert "update_autopay cannot run as proposed (payment_method" in (nba.llm.reason or "")
+    assert "not this customer's" not in (nba.llm.reason or "")
+
+
 def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build: Build) -> None:
     with FakeOpenAI(responder=model_like.respond) as fake:
         engine = build(fake.url, price_in=1.0, price_out=2.0, budget_tokens=100_000)
