@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install browser postgres redis demo test lint typecheck pytest eval-gate bench data lock clean
+.PHONY: install browser postgres redis espeak demo test lint typecheck pytest eval-gate bench data lock clean
 
 install: $(STAMP)
 
@@ -63,7 +63,12 @@ redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; } \
 		|| { echo "Redis is required for its tests: apt-get install redis-server"; exit 1; }
 
-pytest: install browser postgres redis
+# espeak-ng speaks the voice tests' calls (tests/voice); Debian's package.
+espeak:
+	@command -v espeak-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq espeak-ng; } \
+		|| { echo "espeak-ng is required for the voice tests: apt-get install espeak-ng"; exit 1; }
+
+pytest: install browser postgres redis espeak
 	$(BIN)/pytest
 
 # The offline scenario suite through the thresholds in evals/thresholds.yaml, on the eval data

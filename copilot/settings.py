@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     intent_model: Path | None = Field(
         None, description="folder from `copilot intents train`; the shipped model by default"
     )
+    asr_model: Path | None = Field(
+        None, description="faster-whisper model folder for live voice; the shipped Whisper base"
+    )
     playbooks: Path | None = Field(None, description="playbook YAML; Brightwave's by default")
     offers: Path | None = Field(None, description="offer catalogue YAML; Brightwave's by default")
     llm_base_url: str | None = Field(

@@ -159,6 +159,21 @@ def chroma_cmd(
         console.print(f"[yellow]note:[/] only {result.chunks:,} distinct chunks exist here")
 
 
+@bench_app.command("voice")
+def voice_cmd(
+    scenarios: Annotated[int, typer.Option(min=1, max=20, help="voice scenarios to speak")] = 4,
+    max_calls: Annotated[
+        int, typer.Option(min=1, max=64, help="most calls at once when finding the limit")
+    ] = 8,
+) -> None:
+    """Live voice: WER on espeak-ng calls, real-time factor, end of speech to panel, calls."""
+    from evals.bench import voice  # faster-whisper loads only for this benchmark
+
+    with console.status("speaking, transcribing and playing the calls"):
+        figures, what = measure(voice.run, scenarios, max_calls)
+    show(f"live voice: {what}", figures)
+
+
 @bench_app.command("summary")
 def summary_cmd(
     datasets: Annotated[Path, typer.Option(help="folder holding tweetsumm")] = knowledge.DATASETS,
@@ -598,3 +613,4 @@ def all_cmd() -> None:
     mood_cmd()
     nba_cmd()
     tokens_cmd()
+    voice_cmd()

@@ -32,6 +32,7 @@ from server.routes import (
     payments,
     scenarios,
     sessions,
+    voice,
 )
 from tools.base import Systems
 from tools.kb.retriever import Retriever
@@ -109,7 +110,7 @@ def create_app(
     app.state.deps = deps
     logs.install()
     errors.install(app)
-    for router in (health, sessions, live, payments, handoffs, customers, kb, scenarios):
+    for router in (health, sessions, live, voice, payments, handoffs, customers, kb, scenarios):
         app.include_router(router.router)
     docs.install(app)
     app.add_middleware(BodyLimit)

@@ -415,7 +415,7 @@ details { margin: 4px 0; }
 summary { cursor: pointer; color: #1e48a8; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-.alert-msg { font-weight: 700; margin: 2px 0; }
+.alert-msg { font-weight: 700; margin: 2px 0; font-size: 13px; }
 .verif { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 6px; margin: 6px 0; padding: 5px 8px;
   border-radius: 6px; border: 1px solid #dde1e7; background: #f6f7f9; color: #5b6472; }
 .verif .badge { font-weight: 700; }
@@ -1519,9 +1519,16 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         title: [str(v.method), str(v.channel), when(v.at)].filter(has).join(" · ") || null,
       },
       // "Verified" and "verified by a texted code in chat" read as one line: "✓ Verified by a texted code in chat".
-      h("span", { class: "badge" }, mark ? h("span", { "aria-hidden": "true" }, `${mark} `) : null, continues ? text.charAt(0).toUpperCase() + text.slice(1) : label),
+      h(
+        "span",
+        { class: "badge" },
+        mark ? h("span", { "aria-hidden": "true" }, `${mark} `) : null,
+        continues ? text.charAt(0).toUpperCase() + text.slice(1) : label,
+        // In the same run of text, so "(this conversation)" ends the line rather than taking one.
+        continues && has(v.source) ? [" ", h("span", { class: "src" }, `(${str(v.source)})`)] : null
+      ),
       text && !same && !continues ? h("span", { class: "verif-text" }, text) : null,
-      has(v.source) ? h("span", { class: "src" }, `(${str(v.source)})`) : null
+      has(v.source) && !continues ? h("span", { class: "src" }, `(${str(v.source)})`) : null
     );
   }
 
@@ -1900,7 +1907,10 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
           h(
             "details",
             { "data-key": "steps" },
-            h("summary", null, `${has(d.playbook) ? `${str(d.playbook)}: ` : ""}${count}`),
+            // The count alone keeps the line short enough to share with "Sources"; which
+            // playbook it is opens with the steps.
+            h("summary", { title: has(d.playbook) ? `${str(d.playbook)}: ${count}` : null }, count),
+            has(d.playbook) ? h("p", { class: "note" }, `Playbook: ${str(d.playbook)}`) : null,
             reason && !reason.endsWith(count) ? h("p", { class: "note" }, reason) : null,
             h(
               "ul",
@@ -2156,7 +2166,8 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
           num(due.late_fees) ? ` · late fees ${money(due.late_fees)}` : ""
         )
       );
-    if (has(ap.status)) {
+    // Not enrolled is nothing to act on in the header; enrolled, failed or paused is.
+    if (has(ap.status) && ap.status !== "none") {
       const bad = ap.status === "failed" || ap.card_expired === true;
       const reason = has(ap.last_failure_reason) ? humanize(ap.last_failure_reason) : "";
       parts.push(
@@ -2171,7 +2182,7 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         )
       );
     }
-    if (!parts.length && has(a.balance)) parts.push(h("p", null, `Balance ${money(a.balance)}`));
+    if (!parts.length && num(a.balance)) parts.push(h("p", null, `Balance ${money(a.balance)}`));
     return parts;
   }
 

@@ -554,7 +554,10 @@ def _play(api: httpx.Client, name: str) -> str:
     sc = yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())
     channel = sc.get("channel") or "chat"
     sid = str(api.post("/v1/sessions", json={"channel": channel}).json()["session_id"])
-    for turn in sc["turns"]:
+    turns = list(sc["turns"])
+    if sc.get("metadata"):  # the channel's metadata comes first, as the console and replay send it
+        turns.insert(0, {"type": "metadata", "speaker": "system", "data": sc["metadata"]})
+    for turn in turns:
         event = {
             "event_id": str(uuid.uuid4()),
             "type": turn.get("type") or "utterance",
@@ -697,6 +700,7 @@ def test_every_story_puts_what_the_agent_acts_on_on_the_first_screen(
         f"() => Number(document.querySelector('copilot-panel').dataset.version) >= {version}",
         timeout=30_000,
     )
+    tab.screenshot(path=ARTIFACTS / f"first-screen-{scenario}.png")
     handoff = card(tab, "summary").get_by_text("Handed over by", exact=False)
     shown = {"header": card(tab, "customer")}
     nba = card(tab, "next_best_action")

@@ -1,0 +1,1 @@
+"""Live voice: audio in, speech to text, utterances out (issue 18)."""
