@@ -676,12 +676,10 @@ def test_the_first_screen_at_360_by_800_has_what_the_agent_acts_on(
 @pytest.mark.parametrize(
     "scenario",
     [
-        "angry-competitor",
-        "overage-unlimited-accepted",
-        "recovered-customer-gets-offer",
-        "no-receipt-jacket",
-        "bot-handover-late-delivery",
-        "bot-handover-verified-autopay",
+        "angry-competitor",  # the tallest: an escalation alert above everything
+        "overage-unlimited-accepted",  # an approval with its preview
+        "recovered-customer-gets-offer",  # an offer shown, with its price and why
+        "bot-handover-verified-autopay",  # the bot's part first
     ],
 )
 def test_every_story_puts_what_the_agent_acts_on_on_the_first_screen(
