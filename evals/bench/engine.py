@@ -81,6 +81,32 @@ async def _play(engine: Engine, sessions: int) -> dict[str, float]:
     }
 
 
+def offline_engine(
+    url: str,
+    data: Path,
+    kb: KnowledgeStore,
+    embedder: Embedder,
+    intent: Any,
+    mood: Any,
+    shared: Embedder | None,
+) -> Engine:
+    """A benchmark's engine: the shipped playbooks and offers, no slow path, no ledgers.
+    shared: the embedder the engine's signals use (None: each signal embeds on its own)."""
+    return build_engine(
+        load_settings(llm_base_url=None),
+        url,
+        systems=sql_systems(data),
+        retriever=Retriever(kb, embedder),
+        intent=intent,
+        mood=mood,
+        embedder=shared,
+        enricher=None,
+        actions=None,
+        touchpoints=None,
+        ledger=None,
+    )
+
+
 def run(sessions: int = 40) -> dict[str, Any]:
     """The engine as shipped beside the baseline that embeds once per signal, in one run."""
     data = ensure_data(Path("var/bench/c5000"), 5000)
@@ -93,19 +119,8 @@ def run(sessions: int = 40) -> dict[str, Any]:
         "models": [name for name, m in (("intent", intent), ("mood", mood)) if m is not None]
     }
     for name, shared in (("shared", embedder), ("baseline", None)):
-        # The bench's own parts; the shipped playbooks and offers, no slow path, no ledgers.
-        engine = build_engine(
-            load_settings(llm_base_url=None),
-            f"sqlite:///{scratch / f'{name}.db'}",
-            systems=sql_systems(data),
-            retriever=Retriever(kb, embedder),
-            intent=intent,
-            mood=mood,
-            embedder=shared,
-            enricher=None,
-            actions=None,
-            touchpoints=None,
-            ledger=None,
+        engine = offline_engine(
+            f"sqlite:///{scratch / f'{name}.db'}", data, kb, embedder, intent, mood, shared
         )
         out[name] = asyncio.run(_play(engine, sessions))
     out["events"] = out["shared"]["events"]

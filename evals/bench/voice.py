@@ -30,7 +30,6 @@ from evals.bench.foundation import Figure, ensure_data, percentile
 from evals.speech import FRAME_MS, RATE, silence, speech
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-ARTICLES = Path(__file__).resolve().parents[2] / "tools" / "kb" / "articles" / "brightwave"
 # A call keeps up when every turn reaches the panel within this of its end: a backlog that grows
 # through the call passes it within a few turns.
 KEEPS_UP_S = 5.0
@@ -124,32 +123,19 @@ async def _calls(engine: Engine, stt: Transcriber, k: int, spoken: list[Turn]) -
 
 
 def _engine(scratch: Path) -> Engine:
-    from copilot.runtime import build_engine, optional_models
-    from copilot.settings import load_settings
+    from copilot.runtime import optional_models
+    from evals.bench.engine import ARTICLES, offline_engine
     from tools.kb.embeddings import Embedder
     from tools.kb.ingest import ingest
-    from tools.kb.retriever import Retriever
     from tools.kb.store import KnowledgeStore, connect
-    from tools.sql import sql_systems
 
     data = ensure_data(Path("var/bench/c2000"), 2000)
     embedder = Embedder()
     kb = KnowledgeStore(connect(scratch / "kb"))
     ingest(kb, embedder, ARTICLES)
     intent, mood = optional_models(embedder)
-    return build_engine(
-        load_settings(llm_base_url=None),
-        f"sqlite:///{scratch / 'sessions.db'}",
-        systems=sql_systems(data),
-        retriever=Retriever(kb, embedder),
-        intent=intent,
-        mood=mood,
-        embedder=embedder,
-        enricher=None,
-        actions=None,
-        touchpoints=None,
-        ledger=None,
-    )
+    url = f"sqlite:///{scratch / 'sessions.db'}"
+    return offline_engine(url, data, kb, embedder, intent, mood, embedder)
 
 
 def run(scenarios: int = 4, max_calls: int = 8) -> tuple[list[Figure], str]:
