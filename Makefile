@@ -68,8 +68,11 @@ espeak:
 	@command -v espeak-ng >/dev/null || { apt-get update -qq && apt-get install -y -qq espeak-ng; } \
 		|| { echo "espeak-ng is required for the voice tests: apt-get install espeak-ng"; exit 1; }
 
+# Two workers (pytest-xdist), each test file whole on one of them: the suite waits on servers,
+# browsers and subprocesses as much as it computes. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 pytest: install browser postgres redis espeak
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The offline scenario suite through the thresholds in evals/thresholds.yaml, on the eval data
 # set: the scenarios' generated customers are those of 2,000 customers, seed 42, dated today
@@ -78,9 +81,14 @@ EVAL_DATA ?= var/eval-data
 eval-gate: install
 	$(BIN)/copilot data generate --customers 2000 --seed 42 --out $(EVAL_DATA) --if-stale
 	$(BIN)/copilot kb ingest tools/kb/articles/brightwave
-	COPILOT_DATA_DIR=$(EVAL_DATA) $(BIN)/copilot eval run scenarios --out var/eval/ci
+	@# The two runs side by side (two cores); each one's output is shown whole when it ends.
+	COPILOT_DATA_DIR=$(EVAL_DATA) $(BIN)/copilot eval run scenarios --out var/eval/ci \
+		> var/eval-offline.log 2>&1 & offline=$$!; \
+	COPILOT_DATA_DIR=$(EVAL_DATA) COPILOT_LLM_BASE_URL= $(BIN)/copilot eval run scenarios \
+		--engine llm --out var/eval/ci-llm > var/eval-llm.log 2>&1; llm=$$?; \
+	wait $$offline; off=$$?; cat var/eval-offline.log var/eval-llm.log; \
+	test $$off -eq 0 -a $$llm -eq 0
 	$(BIN)/copilot eval gate var/eval/ci
-	COPILOT_DATA_DIR=$(EVAL_DATA) COPILOT_LLM_BASE_URL= $(BIN)/copilot eval run scenarios --engine llm --out var/eval/ci-llm
 	$(BIN)/copilot eval gate var/eval/ci-llm
 
 test: lint typecheck pytest eval-gate

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     llm_coalesce_ms: int = Field(
         250, ge=0, le=10_000, description="wait this long for a burst of events to end"
     )
+    llm_structured: Literal["auto", "json_schema", "tools"] = Field(
+        "auto",
+        description="how cards are written: a response_format JSON Schema, a forced tool call, "
+        "or auto (the schema, until the endpoint refuses it)",
+    )
     api_keys_file: Path | None = Field(
         None, description="YAML of API keys (key: {role, tenant, name}); none: demo keys"
     )

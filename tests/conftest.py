@@ -25,6 +25,9 @@ from tools.sql.copy import copy_system
 from tools.sql.engine import make_engine, sqlite_url
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Commands print through rich consoles made at import: one width for every test process (a
+# pytest-xdist worker has no terminal to ask, and long tmp paths would wrap mid-word).
+os.environ["COLUMNS"] = "200"
 TEST_CUSTOMERS = 2000
 SYSTEMS_TOKEN = "test-token"  # the demo services' bearer token in tests
 TODAY = date.today()

@@ -39,6 +39,7 @@ from copilot.llm.drafts import (
     cards_tool,
     lean_tool,
 )
+from copilot.llm.endpoint import Capabilities, response_format
 from copilot.llm.ledger import CallLedger
 from copilot.llm.notes import Tally
 from copilot.llm.policy import ACTION_USES, Owner, Verdict, check, check_answer
@@ -104,6 +105,8 @@ class Orchestrator:
         self.config = config
         self.ledger = ledger
         self.company = company
+        self.endpoint = Capabilities.for_mode(config.structured)
+        self._plain = False  # the server refused tool-call turns once: keep to plain ones
 
     def spent(self, session_id: str) -> Tally:
         return self.ledger.spent(session_id) if self.ledger else Tally()
@@ -180,7 +183,12 @@ class Orchestrator:
         if spent.total >= self.config.budget_tokens:
             reason = f"token budget reached ({spent.total} of {self.config.budget_tokens})"
             return TurnResult("fallback", reason, user.ref, tally)
-        system = prompts.render("copilot_system", company=self.company, finish_tool=finish)
+        system = prompts.render(
+            "copilot_system",
+            company=self.company,
+            finish_tool=finish,
+            as_json=self.endpoint.json_schema is not False,
+        )
         messages: list[BaseMessage] = [
             SystemMessage(_safe(system.text)),
             HumanMessage(_safe(user.text)),
@@ -226,22 +234,26 @@ class Orchestrator:
         on_token: OnToken | None,
     ) -> D:
         by_name = {t.name: t for t in box.tools}
-        specs = [lean_tool(t) for t in box.tools] + [spec]
+        lookups = [lean_tool(t) for t in box.tools]
         force = False
-        repaired = plain_tried = False
+        repaired = False
         for round_no in range(MAX_TOOL_ROUNDS + 2):
             force = force or round_no >= MAX_TOOL_ROUNDS or not box.tools
-            bound = self.model.bind_tools(specs, tool_choice=finish if force else "auto")
-            if plain_tried:  # the server refused tool-call turns once: keep to plain ones
-                messages[:] = plain(messages)
-            try:
-                reply = await self._stream(bound, messages, specs, finish, tally, on_token)
-            except Exception as exc:  # openai's APIStatusError family, after its own retries
-                if plain_tried or not has_tool_turns(messages) or _status(exc) < 500:
-                    raise
-                plain_tried = True  # this server refuses a message shape: say it in plain text
-                messages[:] = plain(messages)
-                reply = await self._stream(bound, messages, specs, finish, tally, on_token)
+            reply, as_json = await self._ask(
+                messages, lookups, spec, finish, force, tally, on_token
+            )
+            if as_json:  # the cards as a schema-constrained JSON object in the text
+                text = str(reply.content)
+                try:
+                    return shape.model_validate_json(_json_part(text))
+                except ValidationError as exc:
+                    if repaired:
+                        raise Fallback(f"malformed {finish} JSON twice: {_errors(exc)}") from None
+                    repaired = True
+                    messages.append(AIMessage(content=text))
+                    fix = prompts.render("repair", tool=finish, problem=_errors(exc), as_call=False)
+                    messages.append(HumanMessage(fix.text))
+                    continue
             if not reply.tool_calls and not reply.invalid_tool_calls:
                 written = calls_in_text(str(reply.content), {*by_name, finish})
                 if written:  # the call as JSON in the text (llama.cpp): the same call
@@ -291,9 +303,51 @@ class Orchestrator:
             repaired = force = True
             call_id = (done or broken)[0].get("id") or ""
             messages.append(reply)
-            fix = prompts.render("repair", tool=finish, problem=problem)
+            # Said as the next request will ask: a JSON object where the endpoint takes one.
+            as_call = self.endpoint.json_schema is False
+            fix = prompts.render("repair", tool=finish, problem=problem, as_call=as_call)
             messages.append(ToolMessage(fix.text, tool_call_id=call_id))
         raise Fallback(f"no {finish} call after {MAX_TOOL_ROUNDS + 2} rounds")
+
+    async def _ask(
+        self,
+        messages: list[BaseMessage],
+        lookups: list[dict[str, Any]],
+        spec: dict[str, Any],
+        finish: str,
+        force: bool,
+        tally: Tally,
+        on_token: OnToken | None,
+    ) -> tuple[AIMessage, bool]:
+        """One model request, asked the way this endpoint takes it. Where it follows a JSON
+        Schema response format, the finish is that (look-ups alone are tools); else the finish
+        is a tool too, forced by name (else "required"). A refusal of a way is learned and the
+        request asked the other way; a 5xx on tool-call turns is retried as plain turns
+        (llama-cpp-python refuses LangChain's content-null shape), and those stay plain."""
+        known = self.endpoint
+        for _ in range(3):
+            schema = known.json_schema is not False
+            as_json = force and schema
+            named = force and not as_json and known.named_choice is not False
+            specs = lookups if schema else [*lookups, spec]
+            bound: Any
+            if as_json:
+                bound = self.model.bind(response_format=response_format(finish, spec))
+            else:
+                choice = (finish if named else "required") if force else "auto"
+                bound = self.model.bind_tools(specs, tool_choice=choice)
+            if self._plain:
+                messages[:] = plain(messages)
+            try:
+                sent = [spec] if as_json else specs
+                return await self._stream(bound, messages, sent, finish, tally, on_token), as_json
+            except Exception as exc:  # openai's APIStatusError family, after its own retries
+                if known.learn(exc, asked_schema=as_json, asked_named=named):
+                    continue
+                if self._plain or not has_tool_turns(messages) or _status(exc) < 500:
+                    raise
+                self._plain = True
+        raise Fallback("the endpoint refused every way of asking for the cards")
 
     async def _stream(
         self,
@@ -322,12 +376,13 @@ class Orchestrator:
 
 
 async def _emit(acc: AIMessageChunk, finish: str, shown: dict[str, int], on_token: OnToken) -> None:
-    """Stream the growing prose fields of the finish call as token deltas."""
-    for chunk in acc.tool_call_chunks:
-        if chunk.get("name") != finish or not chunk.get("args"):
-            continue
+    """Stream the growing prose fields of the finish call (or of the JSON answer) as deltas."""
+    sources = [c["args"] for c in acc.tool_call_chunks if c.get("name") == finish and c.get("args")]
+    if not acc.tool_call_chunks and isinstance(acc.content, str) and "{" in acc.content:
+        sources.append(acc.content[acc.content.index("{") :])
+    for source in sources:
         try:
-            args = parse_partial_json(chunk["args"] or "{}")
+            args = parse_partial_json(source or "{}")
         except (ValueError, TypeError):
             return
         if not isinstance(args, dict):
@@ -337,6 +392,12 @@ async def _emit(acc: AIMessageChunk, finish: str, shown: dict[str, int], on_toke
             if isinstance(text, str) and len(text) > shown.get(key, 0):
                 await on_token(key, text[shown.get(key, 0) :])
                 shown[key] = len(text)
+
+
+def _json_part(content: str) -> str:
+    """The object in a JSON answer, without the ```json fences some models add anyway."""
+    start, end = content.find("{"), content.rfind("}")
+    return content[start : end + 1] if 0 <= start < end else content
 
 
 def _from_text(content: str, shape: type[D]) -> D | None:

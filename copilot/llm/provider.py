@@ -9,6 +9,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
+from copilot.llm.endpoint import Mode
 from copilot.settings import Settings
 
 
@@ -26,6 +27,7 @@ class LlmConfig:
     price_in: float = 0.0  # USD per million prompt tokens
     price_out: float = 0.0
     coalesce_ms: int = 250
+    structured: Mode = "auto"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LlmConfig | None:
@@ -43,6 +45,7 @@ class LlmConfig:
             price_in=settings.llm_price_in,
             price_out=settings.llm_price_out,
             coalesce_ms=settings.llm_coalesce_ms,
+            structured=settings.llm_structured,
         )
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
@@ -75,15 +78,20 @@ class Probe:
     models: tuple[str, ...] = ()
 
 
-def probe(config: LlmConfig, timeout_s: float = 10.0) -> Probe:
-    """Ask the endpoint for its models, then for a one-token completion."""
-    headers = (
+def headers(config: LlmConfig) -> dict[str, str]:
+    return (
         {"Authorization": f"Bearer {config.api_key.get_secret_value()}"} if config.api_key else {}
     )
+
+
+def probe(config: LlmConfig, timeout_s: float = 10.0) -> Probe:
+    """Ask the endpoint for its models, then for a one-token completion."""
     started = time.perf_counter()
     models: tuple[str, ...] = ()
     try:
-        with httpx.Client(base_url=config.base_url, headers=headers, timeout=timeout_s) as http:
+        with httpx.Client(
+            base_url=config.base_url, headers=headers(config), timeout=timeout_s
+        ) as http:
             listed = http.get("/models")
             if listed.status_code == 200:
                 models = tuple(str(m.get("id")) for m in listed.json().get("data", []))

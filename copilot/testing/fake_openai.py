@@ -63,10 +63,17 @@ class FakeOpenAI:
         script: list[Reply] | None = None,
         responder: Responder | None = None,
         refuse_null_content: bool = False,
+        json_schema: bool = True,
+        named_choice: bool = True,
     ):
         """refuse_null_content: answer 500 to an assistant message with `content: null` and
-        tool calls, as llama-cpp-python's server does, before reading the script."""
+        tool calls, as llama-cpp-python's server does, before reading the script.
+        json_schema: follow a `response_format` JSON Schema by writing the scripted call's
+        arguments as the message text (as OpenAI, vLLM, llama.cpp do); False answers 400.
+        named_choice: False answers an object `tool_choice` with llama.cpp's 400."""
         self.refuse_null_content = refuse_null_content
+        self.json_schema = json_schema
+        self.named_choice = named_choice
         self.refused = 0
         self.script: deque[Reply] = deque(script or [])
         self.responder = responder
@@ -140,7 +147,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.fake.refused += 1
             self._json(500, {"error": {"message": "None is not of type 'string'"}})
             return
+        refusal = self._refusal(body)
+        if refusal is not None:
+            with self.fake._lock:
+                self.fake.requests.append(body)
+            self._json(400, {"error": {"message": refusal, "type": "invalid_request_error"}})
+            return
         reply = self.fake.next_reply(body)
+        if reply is not None and _schema_name(body):
+            reply = _as_json(reply, _schema_name(body))
         if reply is None:
             self._json(500, {"error": {"message": "unexpected request: nothing scripted"}})
             return
@@ -162,6 +177,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(body, reply, usage)
         else:
             self._json(200, _completion(body, reply, usage))
+
+    def _refusal(self, body: dict[str, Any]) -> str | None:
+        if _schema_name(body) and not self.fake.json_schema:
+            return "response_format type 'json_schema' is not supported by this server"
+        if isinstance(body.get("tool_choice"), dict) and not self.fake.named_choice:
+            return "Wrong type supplied for parameter 'tool_choice'"
+        return None
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -191,6 +213,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _event(self, payload: dict[str, Any]) -> None:
         self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
         self.wfile.flush()
+
+
+def _schema_name(body: dict[str, Any]) -> str:
+    """The name of the JSON Schema the request constrains the answer to; "" when none."""
+    wanted = body.get("response_format") or {}
+    if not isinstance(wanted, dict) or wanted.get("type") != "json_schema":
+        return ""
+    return str((wanted.get("json_schema") or {}).get("name") or "answer")
+
+
+def _as_json(reply: Reply, name: str) -> Reply:
+    """A scripted call of the schema's name written as the answer's text instead."""
+    call = next((c for c in reply.calls if c.name == name), None)
+    if call is None:
+        return reply
+    return Reply(text=_args(call), status=reply.status, delay_s=reply.delay_s)
 
 
 def _args(call: Call) -> str:

@@ -362,7 +362,9 @@ async def _baseline(
     from copilot.systems import build_systems
     from tools.toolkit import CustomerTools
 
-    system = prompts.render("copilot_system", company=COMPANY, finish_tool=WRITE_CARDS).text
+    system = prompts.render(
+        "copilot_system", company=COMPANY, finish_tool=WRITE_CARDS, as_json=False
+    ).text
     systems = build_systems(settings)
     out = []
     http = httpx.AsyncClient(timeout=30.0)  # its own, closed below: no socket outlives the run

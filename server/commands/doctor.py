@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from server.commands.common import console, hide_password, settings
+
+if TYPE_CHECKING:
+    from copilot.llm.provider import LlmConfig
 
 
 def doctor(
@@ -63,6 +66,8 @@ def doctor(
                 f"in {found.latency_ms:.0f} ms",
             )
         )
+        if found.ok:
+            checks += _abilities(config)
     if as_json:
         print(json.dumps([{"check": n, "ok": ok, "detail": d} for n, ok, d in checks]))
     else:
@@ -72,6 +77,25 @@ def doctor(
         console.print(table)
     if not all(ok for _, ok, _ in checks):
         raise typer.Exit(1)
+
+
+def _abilities(config: LlmConfig) -> list[tuple[str, bool, str]]:
+    """What the endpoint follows, and so how the copilot will ask it (informational: the
+    orchestrator adapts to a refusal, so none of these fails the doctor)."""
+    from copilot.llm.endpoint import detect
+    from copilot.llm.provider import headers
+
+    found = detect(config.base_url, config.model, headers(config), min(config.timeout_s, 30.0))
+    schema = next(f for f in found if f.feature.startswith("structured"))
+    named = next(f for f in found if f.feature.startswith("named"))
+    if config.structured == "tools":
+        how = "a forced tool call (COPILOT_LLM_STRUCTURED=tools)"
+    elif schema.ok:
+        how = "a JSON object in a response_format JSON Schema"
+    else:
+        how = "a tool call" + (", forced by name" if named.ok else ' (tool_choice "required")')
+    rows = [(f"llm {f.feature}", True, f"{'yes' if f.ok else 'no'}: {f.detail}") for f in found]
+    return [*rows, ("llm cards written as", True, how)]
 
 
 def _knowledge(chroma_url: str | None, kb_dir: Path) -> tuple[str, bool, str]:

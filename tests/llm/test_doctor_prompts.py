@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import prompts
+from copilot.testing import model_like
 from copilot.testing.fake_openai import FakeOpenAI, Reply
 from server.cli import app
 
@@ -27,7 +28,7 @@ def doctor(env: dict[str, str]) -> tuple[int, list[dict[str, object]]]:
 
 
 def test_doctor_reports_a_configured_endpoint_that_answers(base: dict[str, str]) -> None:
-    with FakeOpenAI([Reply(text="ok")]) as fake:
+    with FakeOpenAI(responder=model_like.respond) as fake:
         code, checks = doctor(
             {
                 **base,
@@ -42,6 +43,32 @@ def test_doctor_reports_a_configured_endpoint_that_answers(base: dict[str, str])
     assert llm["ok"] is True and "answers as 'fake-model'" in str(llm["detail"])
     assert "with a key" in str(llm["detail"]) and "sk-test" not in json.dumps(checks)
     assert fake.requests[0]["max_tokens"] == 1
+    found = {
+        str(c["check"]): str(c["detail"]) for c in checks if str(c["check"]).startswith("llm ")
+    }
+    assert found["llm structured output (response_format json_schema)"].startswith("yes")
+    assert found["llm named tool_choice"].startswith("yes: followed")
+    assert found["llm cards written as"] == "a JSON object in a response_format JSON Schema"
+    assert len(fake.requests) == 3  # one completion, then one probe per feature
+
+
+def test_doctor_says_what_a_llama_server_like_endpoint_refuses(base: dict[str, str]) -> None:
+    """A server that refuses the schema and an object tool_choice (llama.cpp's 400): the
+    doctor still passes (the copilot adapts) and says how the cards will be asked for."""
+    with FakeOpenAI(responder=model_like.respond, json_schema=False, named_choice=False) as fake:
+        code, checks = doctor({**base, "COPILOT_LLM_BASE_URL": fake.url})
+    found = {str(c["check"]): str(c["detail"]) for c in checks if str(c["check"]).startswith("llm")}
+    assert code == 0
+    assert "no: refused: HTTP 400" in found["llm structured output (response_format json_schema)"]
+    assert "tool_choice" in found["llm named tool_choice"]
+    assert found["llm cards written as"] == 'a tool call (tool_choice "required")'
+
+
+def test_doctor_skips_the_probes_of_an_endpoint_that_is_not_there(base: dict[str, str]) -> None:
+    with FakeOpenAI([Reply(status=404)]) as fake:
+        code, checks = doctor({**base, "COPILOT_LLM_BASE_URL": fake.url})
+    assert code == 1 and not any(str(c["check"]).startswith("llm ") for c in checks)
+    assert len(fake.requests) == 1
 
 
 def test_doctor_fails_on_an_endpoint_that_is_down(base: dict[str, str]) -> None:
@@ -75,10 +102,15 @@ def test_doctor_names_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_prompts_are_versioned_and_render_strictly() -> None:
-    rendered = prompts.render("repair", tool="write_cards", problem="summary: Field required")
-    assert rendered.ref == "repair.v1" and "summary: Field required" in rendered.text
+    rendered = prompts.render(
+        "repair", tool="write_cards", problem="summary: Field required", as_call=True
+    )
+    assert rendered.ref == "repair.v2" and "summary: Field required" in rendered.text
+    assert "Call write_cards again" in rendered.text
+    as_json = prompts.render("repair", tool="write_cards", problem="x", as_call=False)
+    assert "JSON object again" in as_json.text and "Call write_cards" not in as_json.text
     with pytest.raises(prompts.PromptError, match="'problem' is undefined"):
-        prompts.render("repair", tool="write_cards")
+        prompts.render("repair", tool="write_cards", as_call=True)
     with pytest.raises(prompts.PromptError, match="no prompt named"):
         prompts.render("nope")
     with pytest.raises(prompts.PromptError, match="no version 9"):

@@ -149,8 +149,9 @@ def test_tool_loop_feeds_results_back_and_the_cards_land(build: Build) -> None:
         fake.assert_done()
     first, second = fake.requests
     assert first["tool_choice"] == "auto"
-    # "Last time I called": the history tool is bound; what the facts hold needs no tool.
-    assert {t["function"]["name"] for t in first["tools"]} == {"customer_history", "write_cards"}
+    # "Last time I called": the history tool is bound; what the facts hold needs no tool. The
+    # cards are not a tool: the endpoint takes them as a JSON object (response_format).
+    assert {t["function"]["name"] for t in first["tools"]} == {"customer_history"}
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert "interaction_id" in tool_results[0]["content"]  # the tool really read the CRM
     nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
@@ -167,8 +168,8 @@ def test_a_turn_the_facts_cover_sends_no_data_tools_and_one_request(build: Build
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         fake.assert_done()
     (only,) = fake.requests
-    names = {t["function"]["name"] for t in only["tools"]}
-    assert names - {"search_knowledge"} == {"write_cards"}  # no CRM, billing or orders tool
+    names = {t["function"]["name"] for t in only.get("tools", [])}
+    assert names <= {"search_knowledge"}  # no CRM, billing or orders tool
 
 
 def other_customer(own_data: Path) -> tuple[str, str]:
@@ -224,7 +225,7 @@ def test_no_pii_in_any_request_body(build: Build) -> None:
         (
             [Reply(calls=[Call("write_cards", '{"summary": ')])] * 2,
             {},
-            "malformed write_cards call twice",
+            "malformed write_cards JSON twice",
         ),
         (
             [Reply(calls=[Call("write_cards", {"reply_draft": "no summary"})])] * 2,
@@ -260,31 +261,102 @@ def test_a_model_that_is_down_leaves_the_offline_engine_working(build: Build) ->
     assert card(engine, "s1", "customer", cm.CustomerData).customer_id == "CUS-9000001"
 
 
+def test_one_malformed_answer_is_fed_back_once_then_accepted(build: Build) -> None:
+    script = [
+        Reply(text="Let me look at this."),  # prose: the cards are asked for as JSON
+        Reply(calls=[Call("write_cards", "{summary: not json}")]),  # written as that text
+        cards_call(),
+    ]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    repair = fake.requests[2]["messages"][-1]
+    assert repair["role"] == "user" and "JSON object again" in repair["content"]
+    assert fake.requests[2]["messages"][-2] == {
+        "role": "assistant",
+        "content": "{summary: not json}",
+    }
+    assert fake.requests[2]["response_format"]["json_schema"]["name"] == "write_cards"
+    note = card(engine, "s1", "summary", cm.SummaryData).llm
+    assert note is not None and note.status == "ok"
+
+
 def test_one_malformed_call_is_fed_back_once_then_accepted(build: Build) -> None:
     script = [Reply(calls=[Call("write_cards", "{summary: not json}")]), cards_call()]
     with FakeOpenAI(script) as fake:
-        engine = build(fake.url)
+        engine = build(fake.url, structured="tools")
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         fake.assert_done()
     repair = fake.requests[1]["messages"][-1]
     assert repair["role"] == "tool" and "could not be used" in repair["content"]
     assert fake.requests[1]["tool_choice"]["function"]["name"] == "write_cards"
+    assert all("response_format" not in b for b in fake.requests)
     note = card(engine, "s1", "summary", cm.SummaryData).llm
     assert note is not None and note.status == "ok"
 
 
-def test_a_model_that_answers_in_prose_is_forced_to_the_named_tool(build: Build) -> None:
+@pytest.mark.parametrize("structured", ["auto", "tools"])
+def test_a_model_that_answers_in_prose_is_asked_again_for_the_cards(
+    build: Build, structured: str
+) -> None:
     script = [Reply(text="Sure! The customer seems upset about a bill."), cards_call()]
     with FakeOpenAI(script) as fake:
-        engine = build(fake.url)
+        engine = build(fake.url, structured=structured)
         asyncio.run(turn(engine, utter(1, HISTORY_TURN)))
         fake.assert_done()
     assert fake.requests[0]["tool_choice"] == "auto"
-    assert fake.requests[1]["tool_choice"] == {
-        "type": "function",
-        "function": {"name": "write_cards"},
-    }
+    again = fake.requests[1]
+    if structured == "tools":
+        assert again["tool_choice"] == {"type": "function", "function": {"name": "write_cards"}}
+    else:  # the cards as a JSON object the schema constrains, the look-ups no longer offered
+        assert "tools" not in again and "tool_choice" not in again
+        schema = again["response_format"]["json_schema"]
+        assert schema["name"] == "write_cards" and "summary" in schema["schema"]["properties"]
+        assert "maxLength" not in json.dumps(schema)
     assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
+
+
+def test_an_endpoint_that_refuses_the_schema_is_asked_with_tools_from_then_on(
+    build: Build,
+) -> None:
+    """An older server answers 400 to response_format json_schema: the same turn asks for a
+    forced tool call instead, and later turns offer the cards as a tool, never the schema."""
+    script = [Reply(text="Let me look at this."), cards_call(), cards_call()]
+    with FakeOpenAI(script, json_schema=False) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "Ten years on autopay, why now?")))
+        fake.assert_done()
+    asked = [("response_format" in b, b.get("tool_choice")) for b in fake.requests]
+    named = {"type": "function", "function": {"name": "write_cards"}}
+    assert asked == [(False, "auto"), (True, None), (False, named), (False, named)]
+    assert "write_cards" in {t["function"]["name"] for t in fake.requests[-1]["tools"]}
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.llm is not None and summary.llm.status == "ok"
+    assert summary.prose_source == "llm"
+
+
+def test_llama_server_without_schema_or_named_choice_still_writes_the_cards(
+    build: Build,
+) -> None:
+    """llama.cpp refuses an object tool_choice; here it refuses the schema too, and writes the
+    call as JSON in its text: the loop learns both refusals once and reads the call."""
+    call = json.dumps({"name": "write_cards", "arguments": {"summary": "Past-due bill."}})
+    script = [Reply(text="Let me look at this."), Reply(text=f"```json\n{call}\n```")]
+    with FakeOpenAI(script, json_schema=False, named_choice=False) as fake:
+        engine = build(fake.url, structured="json_schema")
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    named = {"type": "function", "function": {"name": "write_cards"}}
+    assert [("response_format" in b, b.get("tool_choice")) for b in fake.requests] == [
+        (False, "auto"),
+        (True, None),
+        (False, named),
+        (False, "required"),
+    ]
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.prose == "Past-due bill." and summary.prose_source == "llm"
 
 
 def test_policy_rejects_what_it_must_and_the_panel_says_why(build: Build) -> None:
@@ -507,7 +579,7 @@ def test_the_schema_sent_has_no_string_bounds_and_they_hold_after_parsing(build:
         engine = build(fake.url)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
         fake.assert_done()
-    sent = json.dumps(fake.requests[0]["tools"])
+    sent = json.dumps([fake.requests[0]["tools"], fake.requests[1]["response_format"]])
     assert "maxLength" not in sent and "write_cards" in sent
     repair = fake.requests[1]["messages"][-1]
     assert repair["role"] == "tool" and "summary" in repair["content"]
