@@ -72,7 +72,22 @@ class TokenDelta(BaseModel):
     text: str = Field(description="the characters added since the last delta")
 
 
-StreamItem = Annotated[PanelUpdate | TokenDelta, Field(discriminator="type")]
+class TranscriptLine(BaseModel):
+    """A live call's words as they are spoken: partials while a turn is open, then its final,
+    which is also the utterance event the panel updates from. Redacted like stored text."""
+
+    type: Literal["transcript"] = "transcript"
+    session_id: str
+    speaker: Literal["customer", "agent"]
+    utterance: int = Field(description="numbers a speaker's turns; a turn's partials share it")
+    text: str
+    final: bool
+    start_s: float = Field(description="seconds into the call the turn began")
+    end_s: float
+    event_id: str | None = Field(None, description="the utterance event a final became")
+
+
+StreamItem = Annotated[PanelUpdate | TokenDelta | TranscriptLine, Field(discriminator="type")]
 
 
 class Panel:

@@ -201,6 +201,43 @@ def engine_cmd(sessions: Annotated[int, typer.Option(min=1, max=1000)] = 40) -> 
     )
 
 
+@bench_app.command("llm")
+def llm_cmd(
+    model: Annotated[
+        str,
+        typer.Option(
+            help="auto: COPILOT_LLM_BASE_URL, else the `make llm` build, else the scripted "
+            "fake; or configured, local, fake"
+        ),
+    ] = "auto",
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="scenarios (names or globs); the local model's default: four"),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="the two reports go under it")] = BENCH_DIR / "llm",
+) -> None:
+    """The LLM path beside the offline engine on the same scenarios: model turns, fallbacks,
+    policy rejections by reason, tokens per conversation, seconds per turn p50/p95."""
+    from evals.bench import llm
+
+    if model not in ("auto", "configured", "local", "fake"):
+        console.print(f"[red]--model must be auto, configured, local or fake, not {model!r}[/]")
+        raise typer.Exit(2)
+    target: llm.Target = model  # type: ignore[assignment]  # checked above
+    with console.status("playing the scenarios offline, then on the model") as status:
+        offline, on_model = measure(
+            llm.run, target, only, out, lambda name: status.update(f"played {name}")
+        )
+    table = Table("figure", offline.label, on_model.label, title="LLM path beside offline")
+    for row in llm.rows(offline, on_model):
+        table.add_row(*row)
+    console.print(table)
+    failing = [c.name for c in on_model.suite.cases if not c.passed]
+    if failing:
+        console.print(f"failing on the model: {', '.join(failing)}")
+    console.print(f"reports: {offline.folder} and {on_model.folder}")
+
+
 @bench_app.command("mood")
 def mood_cmd(
     datasets: Annotated[Path, typer.Option(help="folder holding the airline and uss data")] = (

@@ -37,11 +37,24 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody holds now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """Terminate a server we started; kill it if it does not go in time."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _run(binaries: Path, tool: str, *args: str, check: bool = True) -> None:
@@ -62,7 +75,7 @@ def cluster(databases: list[str]) -> Iterator[dict[str, str]]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
         shutil.chown(data, "postgres")
-    port = str(_free_port())
+    port = str(free_port())
     _run(binaries, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
     options = f"-p {port} -k {data} -h 127.0.0.1"
     _run(binaries, "pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"), "-o", options, "start")
@@ -82,7 +95,7 @@ def redis_server() -> Iterator[str]:
     if binary is None:
         raise FileNotFoundError("no Redis server installed (redis-server not found)")
     folder = Path(tempfile.mkdtemp(prefix="copilot-redis-"))
-    port = _free_port()
+    port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(  # noqa: S603 - a fixed command line
         [*args, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -117,7 +130,7 @@ def chroma_server(path: Path | None = None, timeout_s: float = 30.0) -> Iterator
     if not CHROMA.is_file():
         raise FileNotFoundError(f"{CHROMA} not found: chromadb's `chroma` command is needed")
     folder = path or Path(tempfile.mkdtemp(prefix="copilot-chroma-"))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(  # noqa: S603 - chromadb's own command, fixed arguments
         [str(CHROMA), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -53,7 +53,7 @@ class RedisBroadcaster:
         self.closing = False
 
     async def __call__(self, item: StreamItem) -> None:
-        kind = "panel" if isinstance(item, PanelUpdate) else "token"
+        kind = "panel" if isinstance(item, PanelUpdate) else item.type
         fields = {"kind": kind, "item": item.model_dump_json()}
         await self._redis.xadd(_key(item.session_id), fields, maxlen=self._keep, approximate=True)
 
@@ -203,7 +203,7 @@ def _key(session_id: str) -> str:
 
 def _parse(fields: dict[bytes, bytes]) -> StreamItem | None:
     raw = fields.get(b"item")
-    if not raw or fields.get(b"kind") not in (b"panel", b"token"):
+    if not raw or fields.get(b"kind") not in (b"panel", b"token", b"transcript"):
         return None
     with contextlib.suppress(ValueError):
         return _ITEM.validate_json(raw)

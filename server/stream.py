@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from copilot.panel import Card, PanelUpdate, StreamItem, TokenDelta
+from copilot.panel import Card, PanelUpdate, StreamItem, TokenDelta, TranscriptLine
 
 KEEP = 256  # panel updates kept per session for resuming
 QUEUE = 1024  # a subscriber further behind than this is dropped and resumes on reconnect
@@ -124,6 +124,6 @@ def catch_up(
 def sse(item: StreamItem) -> str:
     """One item as a server-sent event; panel updates carry their version as the id."""
     body = item.model_dump_json()
-    if isinstance(item, TokenDelta):
-        return f"event: token\ndata: {body}\n\n"
+    if isinstance(item, TokenDelta | TranscriptLine):
+        return f"event: {item.type}\ndata: {body}\n\n"
     return f"id: {item.version}\nevent: panel_update\ndata: {body}\n\n"

@@ -37,7 +37,6 @@ import os
 import random
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ import yaml
 
 from copilot.scenario import load as load_scenario
 from evals.bench.foundation import percentile
+from evals.servers import free_port, stop
 
 LEVELS = (50, 200, 500)
 BASELINE = 1  # the same load at one session: the unloaded latency
@@ -455,13 +455,6 @@ def check_inputs(data_dir: Path, kb_dir: Path) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _copilot() -> list[str]:
     script = Path(sys.executable).parent / "copilot"
     if script.is_file():
@@ -499,7 +492,7 @@ def scratch_env(data_dir: Path, kb_dir: Path, scratch: Path, name: str) -> dict[
 def serve(data_dir: Path, kb_dir: Path, scratch: Path) -> Iterator[tuple[str, int]]:
     """A `copilot serve` process over a copy of the data (its sessions.db lands in scratch)."""
     env = scratch_env(data_dir, kb_dir, scratch, "bench")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = scratch / "server.log"
     with log.open("wb") as out:
@@ -530,13 +523,7 @@ def serve(data_dir: Path, kb_dir: Path, scratch: Path) -> Iterator[tuple[str, in
         if proc.poll() is not None:
             raise RuntimeError(f"the server exited with {proc.returncode}:\n{_tail(log)}")
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 def run(

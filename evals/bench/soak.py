@@ -50,6 +50,7 @@ from sqlalchemy import create_engine, select
 from copilot.event_log import events_table
 from evals.bench import load
 from evals.bench.foundation import percentile
+from evals.servers import free_port
 
 EVENTS = 1000
 SESSIONS = 50
@@ -234,7 +235,7 @@ class ServeProcess:
         self.env = env | dict(extra_env or {})
         self.db = scratch / "sessions.db"  # the server keeps it beside its data folder
         self.log = scratch / "server.log"
-        self.port = load._free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -405,7 +406,7 @@ class _Driver:
             if "address already in use" not in self.server.tail().lower():
                 raise
             self.server.kill()
-            self.server.port = load._free_port()
+            self.server.port = free_port()
             self.run.new_port = True
             self.server.spawn()
             await self.server.ready(time.monotonic() + load.READY_S)

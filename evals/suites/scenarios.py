@@ -60,7 +60,9 @@ class Tally:
     llm_fallbacks: int = 0
     llm_rejections: int = 0
     llm_rejected_by: Counter[str] = field(default_factory=Counter)
+    llm_rejected_example: dict[str, str] = field(default_factory=dict)  # kind -> one in full
     llm_tokens: list[float] = field(default_factory=list)
+    llm_seconds: list[float] = field(default_factory=list)
 
 
 _SPECIFIC = re.compile(r"'[^']*'|\"[^\"]*\"|\$?\b[A-Z]{0,4}\d+(?:[.,]\d+)*[\w-]*")
@@ -90,19 +92,23 @@ def request_leaks(requests: list[dict[str, Any]]) -> Metric:
     )
 
 
-def _llm_figures(tally: Tally, replay: scenarios.Replay) -> None:
+def _llm_figures(tally: Tally, replay: scenarios.Replay, scenario: str) -> None:
     """What the slow path did in one conversation: turns, fallbacks, policy rejections, tokens."""
     for update in replay.updates:
         if update.source != "llm":
             continue
         tally.llm_turns += 1
+        tally.llm_seconds.append(update.latency_ms / 1000)
         noted = [d for d in (parse(c).data for c in update.cards) if isinstance(d, LlmNoted)]
         summary = next((d for d in noted if isinstance(d, SummaryData)), None)
         if summary is not None and summary.llm is not None and summary.llm.status == "fallback":
             tally.llm_fallbacks += 1
         rejected = [d.llm.reason or "" for d in noted if d.llm and d.llm.status == "rejected"]
         tally.llm_rejections += len(rejected)
-        tally.llm_rejected_by.update(rejection_kind(r) for r in rejected)
+        for reason in rejected:
+            kind = rejection_kind(reason)
+            tally.llm_rejected_by[kind] += 1
+            tally.llm_rejected_example.setdefault(kind, f"{scenario}: {reason}")
     final = data_of(replay.cards.get("summary"), SummaryData)
     if final is not None and final.usage is not None:
         spent = final.usage.conversation
@@ -344,8 +350,19 @@ def metrics(tally: Tally, cases: list[Case], latencies: list[float]) -> list[Met
                     value=count,
                     unit="count",
                     better="lower",
+                    note=f"for example {tally.llm_rejected_example[kind]}"[:400],
                 )
                 for n, (kind, count) in enumerate(tally.llm_rejected_by.most_common(10), 1)
+            ),
+            *(
+                Metric(
+                    key=f"llm_turn_seconds_p{pct}",
+                    label=f"seconds per model turn p{pct}",
+                    value=percentile(tally.llm_seconds, pct),
+                    unit="s",
+                    better="lower",
+                )
+                for pct in (50, 95)
             ),
             Metric(
                 key="llm_tokens_per_conversation",
@@ -427,7 +444,7 @@ def run(
                     asyncio.run(world.aclose())  # the private copy's connections
             times = [u.latency_ms for u in replay.updates if u.source == "fast"]
             if k == 0:
-                _llm_figures(tally, replay)
+                _llm_figures(tally, replay, scenario.name)
             latencies += times
             runs.append(Trial(passed=not failures, failures=failures, latencies_ms=times))
         cases.append(

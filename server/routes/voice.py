@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 
 from copilot.events import Event
+from copilot.panel import TranscriptLine
 from copilot.voice.audio import Samples, mulaw_decode, pcm16_decode, to_float
 from copilot.voice.call import Call, Transcript
 from copilot.voice.transcriber import Transcriber
@@ -190,6 +191,10 @@ async def _begin(websocket: WebSocket, deps: CopilotDeps, start: Start, who: Pri
     quiet = websocket.query_params.get("transcripts") == "off"
 
     async def tell(transcript: Transcript) -> None:
+        # The agent's panel shows the words as they are spoken, whatever the bridge takes back.
+        said = asdict(transcript)
+        said.pop("track")
+        await engine.publish(TranscriptLine(session_id=session_id, **said))
         if quiet:
             return
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):

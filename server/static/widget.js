@@ -17,6 +17,7 @@
  *                          resolves to the answer ({status, answer, citations, ...}) or null
  *   events (on the host):  copilot-update {version, source, event_id, latency_ms, cards, removed}
  *                          copilot-token  (the token delta as received)
+ *                          copilot-transcript (a live call's line as received: partial or final)
  *                          copilot-insert {text} (bubbles, composed): "Insert" on the reply draft
  *                          copilot-answer {question, status, answer, citations} (bubbles, composed)
  *                          copilot-error  {message, status}
@@ -67,6 +68,7 @@
   // A best passage longer than this opens at three lines with "Show all": the first screen holds
   // the next step and the answer, not one long quote.
   const CLAMP_CHARS = 200;
+  const CAPTION_SHOWN_MS = 6000; // a call's last final stays this long under the top bar
   const PREVIEW_STALE_MS = 30000; // a "writing..." preview nobody replaced goes away after this
   const ERROR_SHOWN_MS = 15000;
   const PREVIEW_CARD = { summary: "summary", reply_draft: "reply_draft" };
@@ -330,6 +332,8 @@
 .status[data-state="connecting"] .dot, .status[data-state="reconnecting"] .dot { background: #c27c00; }
 .status[data-state="error"] .dot { background: #c0262d; }
 .meta { margin-left: auto; font-size: 11px; color: #5b6472; }
+.caption { margin: 0 0 6px; font-size: 12px; color: #3b4350; }
+.caption[data-final="false"] .said { font-style: italic; color: #5b6472; }
 .error { display: flex; align-items: flex-start; gap: 8px; margin: 6px 8px 0; padding: 6px 8px;
   border-radius: 6px; background: #fdecec; color: #8f1c22; border: 1px solid #f3b9bc; }
 .error[hidden] { display: none; }
@@ -600,6 +604,10 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         this._errText,
         h("button", { type: "button", class: "link", "aria-label": "Dismiss error", onclick: () => this._hideError() }, "×")
       );
+      // A live call: the words as they are spoken (partials in italics), the last final a while.
+      this._captionWho = h("strong", null);
+      this._captionText = h("span", { class: "said" });
+      this._captionEl = h("p", { class: "caption", "aria-live": "off", hidden: true }, this._captionWho, this._captionText);
       this._answerEl = h("div", { class: "answer-preview" });
       this._list = h("div", { class: "cards" });
       this._placeholder = h("p", { class: "placeholder" }, "No session yet.");
@@ -636,6 +644,7 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       this._root.append(
         style,
         h("div", { class: "top" }, this._statusEl, this._meta),
+        this._captionEl,
         this._errEl,
         this._list,
         this._placeholder,
@@ -785,12 +794,14 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
       });
       es.addEventListener("panel_update", (ev) => gen === this._gen && this._onUpdate(ev.data, ev.lastEventId));
       es.addEventListener("token", (ev) => gen === this._gen && this._onToken(ev.data));
+      es.addEventListener("transcript", (ev) => gen === this._gen && this._onTranscript(ev.data));
       // Items sent without an event name: dispatch on their "type".
       es.addEventListener("message", (ev) => {
         if (gen !== this._gen) return;
         const msg = this._parse(ev.data);
         if (msg && msg.type === "panel_update") this._onUpdate(msg, ev.lastEventId);
         else if (msg && msg.type === "token") this._onToken(msg);
+        else if (msg && msg.type === "transcript") this._onTranscript(msg);
       });
       es.addEventListener("error", () => {
         if (gen !== this._gen) return;
@@ -915,6 +926,19 @@ button.link { color: #1e48a8; text-decoration: underline; font-size: 12px; }
         cards: changed,
         removed,
       });
+    }
+
+    _onTranscript(data) {
+      const msg = this._parse(data);
+      if (!msg || !has(msg.text)) return;
+      const final = msg.final === true;
+      this._captionWho.textContent = `${str(msg.speaker) === "agent" ? "Agent" : "Customer"}: `;
+      this._captionText.textContent = final ? str(msg.text) : `${str(msg.text)}…`;
+      this._captionEl.setAttribute("data-final", String(final));
+      this._captionEl.hidden = false;
+      clearTimeout(this._captionTimer);
+      if (final) this._captionTimer = setTimeout(() => (this._captionEl.hidden = true), CAPTION_SHOWN_MS);
+      this._emit("copilot-transcript", msg);
     }
 
     _onToken(data) {

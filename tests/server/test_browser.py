@@ -913,6 +913,45 @@ def test_a_stream_the_server_ends_shows_reconnecting_and_resumes(
     assert [p for p in problems if "ERR_CONNECTION_REFUSED" not in p and "stream" not in p] == []
 
 
+def test_a_live_call_shows_its_words_under_the_top_bar_as_they_are_spoken(
+    page: tuple[Page, list[str]],
+) -> None:
+    """The panel stream's transcript lines (a call's partials, then its final) show as one
+    caption under the top bar: a partial in italics with an ellipsis, replaced by the final."""
+    tab, problems = page
+    cards = _fixture_cards(datetime.now(UTC).isoformat(), verification=None)
+    _serve_fixture(tab, {"call": cards})
+    said = {"session_id": "call", "speaker": "customer", "utterance": 1, "start_s": 4.1}
+    lines = [
+        {**said, "type": "transcript", "text": "My calls keep", "final": False, "end_s": 5.0},
+        {**said, "type": "transcript", "text": "My calls keep dropping at home.", "final": True,
+         "end_s": 6.2, "event_id": "call-CA1-inbound-1"},
+    ]  # fmt: skip
+    state = {"sent": 0, "allowed": 1}  # the final waits until the partial has been seen
+
+    def stream(route: Any) -> None:
+        body = "retry: 300\n\n"
+        if state["sent"] < state["allowed"]:
+            body += f"event: transcript\ndata: {json.dumps(lines[state['sent']])}\n\n"
+            state["sent"] += 1
+        route.fulfill(status=200, body=body, content_type="text/event-stream")
+
+    tab.set_viewport_size({"width": 360, "height": 800})
+    tab.route(f"{FAKE}/v1/sessions/call/stream**", stream)
+    tab.goto(f"{FAKE}/panel?session=call&token={AGENT_KEY}")
+    panel = tab.locator("copilot-panel")
+    caption = panel.locator(".caption")
+    caption.get_by_text("My calls keep…").wait_for(timeout=15_000)
+    assert caption.get_attribute("data-final") == "false"
+    assert caption.locator("strong").inner_text().strip() == "Customer:"
+    state["allowed"] = 2
+    caption.get_by_text("My calls keep dropping at home.").wait_for(timeout=15_000)
+    assert caption.get_attribute("data-final") == "true"
+    width = tab.evaluate("() => document.scrollingElement.scrollWidth")
+    assert width <= 360, f"the caption makes the panel scroll sideways: {width} px"
+    assert problems == []
+
+
 def test_a_graceful_stop_of_the_real_server_shows_reconnecting_and_resumes_after_restart(
     page: tuple[Page, list[str]],
     request: pytest.FixtureRequest,

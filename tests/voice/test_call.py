@@ -5,6 +5,7 @@ card number and keypad digits are masked in what is stored."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -31,13 +32,16 @@ TURNS = [
 ]
 
 
-def call(served: Served, sid: str) -> tuple[list[dict[str, Any]], int | None, str | None]:
+def call(
+    served: Served, sid: str, turns: list[tuple[str, str]] = TURNS, query: str = ""
+) -> tuple[list[dict[str, Any]], int | None, str | None]:
     """One call: every turn, then the keypad, then stop; what the server sent back and its close."""
-    with connect(f"{served.ws}?token={key('bot')}", open_timeout=30, close_timeout=120) as ws:
+    url = f"{served.ws}?token={key('bot')}{query}"
+    with connect(url, open_timeout=30, close_timeout=120) as ws:
         ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         ws.send(start(sid, ["inbound", "outbound"]))
         chunk = 1
-        for turn, (track, text) in enumerate(TURNS):
+        for turn, (track, text) in enumerate(turns):
             frames = list(media(speech(text), track, first_chunk=chunk))
             frames += media(silence(1.0), track, first_chunk=chunk + len(frames))
             chunk += len(frames)
@@ -57,7 +61,30 @@ def call(served: Served, sid: str) -> tuple[list[dict[str, Any]], int | None, st
         return got, ws.close_code, ws.close_reason
 
 
+def captions(served: Served, sid: str, out: list[dict[str, Any]], last: int = 2) -> None:
+    """The agent's panel stream of a call's session: its transcript lines, until the customer's
+    final number `last`. The session exists once the call starts; until then the stream is 404."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        url = f"{served.url}/v1/sessions/{sid}/stream"
+        with httpx.stream("GET", url, headers=bearer("agent"), timeout=60) as r:
+            if r.status_code != 200:
+                time.sleep(0.05)
+                continue
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "transcript":
+                    out.append(json.loads(line[6:]))
+                    if out[-1]["final"] and out[-1]["utterance"] == last:
+                        return
+
+
 def test_a_spoken_call_fills_the_panel_and_stores_no_card(voiced: Served) -> None:
+    shown: list[dict[str, Any]] = []
+    panel = threading.Thread(target=captions, args=(voiced, "call-CAvoice0001", shown), daemon=True)
+    panel.start()
     got, code, reason = call(voiced, "CAvoice0001")
     assert (code, reason) == (1000, "call ended")
     assert got[0] == {"event": "session", "session_id": "call-CAvoice0001"}
@@ -95,3 +122,25 @@ def test_a_spoken_call_fills_the_panel_and_stores_no_card(voiced: Served) -> Non
     assert "1234" not in everything
     # What the bridge was told is masked too.
     assert "[card ending 6467]" in finals[3]["text"]
+
+    # The agent's panel stream carried the same words live: partials, then each final, masked.
+    panel.join(30)
+    assert [m["text"] for m in shown if m["final"]][-3:] == heard[1:], shown
+    assert any(not m["final"] for m in shown), "no live partial on the panel stream"
+    assert all(m["session_id"] == sid and m["speaker"] in ("customer", "agent") for m in shown)
+    assert CARD not in json.dumps(shown).replace(" ", "")
+
+
+def test_a_bidirectional_stream_gets_no_transcripts_back_and_the_panel_still_does(
+    voiced: Served,
+) -> None:
+    """Twilio's bidirectional <Stream> takes only media, mark and clear back: ?transcripts=off."""
+    shown: list[dict[str, Any]] = []
+    sid = "call-CAvoice0002"
+    panel = threading.Thread(target=captions, args=(voiced, sid, shown, 0), daemon=True)
+    panel.start()
+    got, code, _ = call(voiced, "CAvoice0002", TURNS[1:2], "&transcripts=off")
+    assert (got, code) == ([], 1000)
+    panel.join(30)
+    finals = [m for m in shown if m["final"]]
+    assert len(finals) == 1 and "dropping" in finals[0]["text"].lower(), shown
