@@ -11,7 +11,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, Text, select
@@ -51,6 +51,14 @@ actions = Table(
     Column("proposed_at", DateTime, nullable=False),
     Index("ix_actions_session", "session_id"),
 )
+
+
+def inputs_of(kind: str) -> frozenset[str]:
+    """The arguments a kind of request takes, its kind aside."""
+    for model in get_args(get_args(ActionRequest)[0]):
+        if kind in get_args(model.model_fields["kind"].annotation):
+            return frozenset(model.model_fields) - {"kind"}
+    return frozenset()
 
 
 def request_of(kind: str, arguments: dict[str, Any]) -> ActionRequest:
@@ -191,6 +199,11 @@ def missing_inputs(uses: str | None, payment_method: str | None) -> list[str]:
     if kind == "update_autopay" and payment_method is None:
         return [INPUTS[kind]]
     return []
+
+
+# The kinds offline_request aims from the view alone: when it gives none, the facts do not call
+# for one (nothing past due) or an input is missing, and a model's proposal would be refused.
+PREPARED_KINDS = frozenset({"update_autopay", "take_payment", "waive_late_fee"})
 
 
 def offline_request(

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, description="model name the endpoint serves")
     llm_timeout_s: float = Field(30.0, gt=0, le=600, description="per model request")
     llm_max_retries: int = Field(2, ge=0, le=10, description="on timeouts, 429 and 5xx")
+    llm_max_output_tokens: int = Field(
+        800, ge=64, le=16_384, description="most tokens one answer may run to (the cards need ~500)"
+    )
     llm_budget_tokens: int = Field(
         60_000, ge=1_000, description="prompt+completion tokens per conversation, then offline"
     )

@@ -141,6 +141,9 @@ class LlmEnricher:
         started = time.perf_counter()
         async with live.lock:
             brief = self._brief(live.state)
+            notes = live.state.llm
+            if notes.asked == brief.situation and notes.status in ("ok", "partial"):
+                return  # nothing new since the last turn: its cards still stand
             box = self._box(live.state, brief)
 
         async def on_token(field: str, text: str) -> None:
@@ -160,6 +163,7 @@ class LlmEnricher:
         async with self.engine.hold(live):
             state = live.state
             remember(state.llm, result, brief, event_id, self.llm.config.model)
+            state.llm.asked = brief.situation if result.status != "fallback" else None
             if result.verdict and result.verdict.summary and self.llm.ledger is not None:
                 self.llm.ledger.keep_summary(
                     live.state.session_id, event_id, result.verdict.summary, brief.covers

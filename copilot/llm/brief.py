@@ -6,9 +6,12 @@ conversation's cost grows with its length, not with its length squared.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from copilot.actions import USES_TO_KIND, missing_inputs, offline_request
 from copilot.pii import redact
 from copilot.playbooks import Playbook
 from copilot.reply_policy import ReplyFacts, facts_of
@@ -40,7 +43,21 @@ class Brief:
     accounts: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
     open_uses: set[str] = field(default_factory=set)  # `uses` of the steps not yet done
+    # The arguments the engine would give each open step's action (the account it is about, the
+    # secure form's payment method): filled into the model's proposals of that kind.
+    prepared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    waiting: dict[str, list[str]] = field(default_factory=dict)  # kind -> inputs not yet given
     reply: ReplyFacts = field(default_factory=ReplyFacts)  # what a reply draft may rest on
+
+    @property
+    def situation(self) -> str:
+        """What a model turn would be about, without the summary it would update: the same after
+        an event that adds no turn and changes no fact (a channel switch, a note), so that event
+        is not asked about again."""
+        unsaid = ("previous_summary", "turns")
+        shown = {k: v for k, v in self.variables().items() if k not in unsaid}
+        body = json.dumps([shown, self.covers, sorted(self.prepared)], sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
 
     @property
     def step_ids(self) -> dict[str, str]:
@@ -149,6 +166,17 @@ def _digest(state: SessionState) -> list[str]:
     return [redact(line).text for line in out]
 
 
+def _prepared(open_uses: set[str], state: SessionState) -> dict[str, dict[str, Any]]:
+    if state.view is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for uses in sorted(open_uses):
+        request = offline_request(uses, state.view, state.payment_method)
+        if request is not None:
+            out[request.kind] = request.model_dump(mode="json", exclude={"kind"})
+    return out
+
+
 def build(state: SessionState, budget_tokens: int, playbook: Playbook | None = None) -> Brief:
     """The brief for the model's next turn on this session."""
     progress = state.progress
@@ -204,6 +232,12 @@ def build(state: SessionState, budget_tokens: int, playbook: Playbook | None = N
             )
         },
         open_uses=open_uses,
+        prepared=_prepared(open_uses, state),
+        waiting={
+            USES_TO_KIND[uses]: missing
+            for uses in open_uses
+            if (missing := missing_inputs(uses, state.payment_method))
+        },
         reply=facts_of(
             state,
             [

@@ -37,7 +37,8 @@ class ActionDraft(_Strict):
     ]
     arguments: dict[str, str | int | float] = Field(
         default_factory=dict,
-        description="account_number, line_id, plan_code, order_number, item_id, reason, amount",
+        description="line_id, plan_code, order_number, item_id, reason, amount; the account "
+        "and a payment method the session holds are filled in",
     )
     why: str = Field("", max_length=300)
 
@@ -97,18 +98,43 @@ def tool_spec(name: str, model: type[BaseModel], description: str) -> dict[str, 
     return spec
 
 
-def cards_tool(offer: bool, actions: set[str]) -> dict[str, Any]:
-    """write_cards with only the fields this turn can use: no offer field when none is allowed,
-    only the action kinds an open step takes (policy would refuse the others anyway)."""
+def cards_tool(
+    offer: str | None,
+    actions: set[str],
+    steps: list[str] | None = None,
+    passages: list[str] | None = None,
+) -> dict[str, Any]:
+    """write_cards with only what this turn can use, so a grammar engine cannot write anything
+    else: the allowed offer's id alone (no offer field when none is), the open steps' ids, the
+    retrieved passages' ids (None: any, as when the model may search for more), only the action
+    kinds ready to run. Policy checks all of it again once the answer is parsed."""
     spec = copy.deepcopy(CARDS_TOOL)
     properties = spec["function"]["parameters"]["properties"]
-    if not offer:
+    if offer is None:
         del properties["offer"]
+    else:
+        _object(properties["offer"])["properties"]["offer_id"]["enum"] = [offer]
+    if steps is not None:
+        if steps:
+            _object(properties["next_action"])["properties"]["step_id"]["enum"] = steps
+        else:
+            del properties["next_action"]
+    if passages is not None:
+        if passages:
+            properties["citations"]["items"]["enum"] = passages
+        else:
+            del properties["citations"]
     if actions:
         properties["actions"]["items"]["properties"]["kind"]["enum"] = sorted(actions)
     else:
         del properties["actions"]
     return spec
+
+
+def _object(node: dict[str, Any]) -> dict[str, Any]:
+    """The object schema of an optional field (pydantic writes anyOf [object, null])."""
+    found: dict[str, Any] = next(o for o in node.get("anyOf", [node]) if o.get("type") == "object")
+    return found
 
 
 CARDS_TOOL = tool_spec(

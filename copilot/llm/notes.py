@@ -50,5 +50,6 @@ class LlmNotes:
     prompt: str | None = None  # name.vN of the prompt behind the notes
     model: str | None = None
     event_id: str | None = None  # the latest event the notes were written for
+    asked: str | None = None  # what the last turn was about (Brief.situation): not asked twice
     turn: Tally = field(default_factory=Tally)
     conversation: Tally = field(default_factory=Tally)

@@ -28,6 +28,7 @@ from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, ValidationError
 
 import prompts
+from copilot.actions import PREPARED_KINDS
 from copilot.llm.brief import Brief
 from copilot.llm.calls import calls_in_text, deduplicated, has_tool_turns, plain
 from copilot.llm.drafts import (
@@ -121,8 +122,18 @@ class Orchestrator:
     ) -> TurnResult:
         """One turn: the model writes the cards, policy checks each piece."""
         user = prompts.render("turn", **brief.variables())
-        kinds = {kind for kind, uses in ACTION_USES.items() if uses in brief.open_uses}
-        spec = cards_tool(brief.offer is not None, kinds)
+        kinds = {
+            kind
+            for kind, uses in ACTION_USES.items()
+            if uses in brief.open_uses and (kind in brief.prepared or kind not in PREPARED_KINDS)
+        }
+        searchable = any(t.name == "search_knowledge" for t in box.tools)
+        spec = cards_tool(
+            brief.offer[0] if brief.offer else None,
+            kinds if brief.customer_id else set(),
+            [sid for sid, status, _ in brief.steps if status not in ("done", "not_needed")],
+            None if searchable else [p[0] for p in brief.passages],
+        )
         result = await self._run(
             brief, box, user, WRITE_CARDS, PanelDraft, spec, event_id, "cards", on_token
         )

@@ -5,10 +5,11 @@ A rejected piece falls back to the offline card and the card says why; the rest 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from copilot.actions import USES_TO_KIND, request_of
+from copilot.actions import USES_TO_KIND, inputs_of, request_of
 from copilot.llm.brief import Brief
 from copilot.llm.drafts import ActionDraft, AnswerDraft, PanelDraft
 from copilot.reply_policy import leaks as shared_leaks
@@ -37,11 +38,31 @@ def leaks(text: str, brief: Brief) -> str | None:
     return shared_leaks(text, brief.accounts, brief.orders)
 
 
+_KIND_WORD = re.compile(r"^(?:passage|offer|step)(?:\s*id)?[\s_:-]*", re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    bare = _KIND_WORD.sub("", text.strip().strip("[]()'\"` ").lower())
+    return re.sub(r"[^a-z0-9#]", "", bare)
+
+
+def meant(given: str, known: Iterable[str]) -> str | None:
+    """The known id a model wrote: itself, or the one id it equals once case, separators and a
+    leading "passage", "offer" or "step" are set aside (small models write "passage_x#2" for
+    "x#2", "offer_unlimited_upgrade" for "unlimited-upgrade"); None when none or several."""
+    ids = list(known)
+    if given in ids:
+        return given
+    found = [k for k in ids if _key(k) == _key(given)]
+    return found[0] if len(found) == 1 else None
+
+
 def _citations(cited: list[str], known: set[str]) -> tuple[list[str], str | None]:
-    bad = [c for c in cited if c not in known]
+    resolved = [meant(c, known) for c in cited]
+    bad = [c for c, r in zip(cited, resolved, strict=True) if r is None]
     if bad:
         return [], f"cites {', '.join(bad)}, which no retrieved passage has"
-    return list(dict.fromkeys(cited)), None
+    return list(dict.fromkeys(r for r in resolved if r is not None)), None
 
 
 async def check(
@@ -66,7 +87,8 @@ async def check(
         else:
             out.reply = draft.reply_draft.strip()
     if draft.next_action is not None:
-        step = draft.next_action.step_id
+        given = draft.next_action.step_id
+        step = meant(given, brief.step_ids) or given
         status = brief.step_ids.get(step)
         problem = leaks(draft.next_action.rationale, brief)
         if status is None:
@@ -80,7 +102,7 @@ async def check(
     if draft.offer is not None:
         allowed = brief.offer[0] if brief.offer else None
         problem = leaks(draft.offer.pitch, brief)
-        if draft.offer.offer_id != allowed:
+        if allowed is None or meant(draft.offer.offer_id, [allowed]) is None:
             out.rejected["offer"] = (
                 f"offer {draft.offer.offer_id!r} is not allowed now ({brief.offer_gate})"
                 if allowed is None
@@ -90,7 +112,16 @@ async def check(
             out.rejected["offer"] = f"pitch {problem}"
         else:
             out.pitch = (allowed, draft.offer.pitch.strip())
-    for action in draft.actions:
+    for proposed in draft.actions:
+        # The engine's own inputs for this kind (the account the step is about, the secure form's
+        # token) stand over the model's, which may leave them out or make a token up.
+        # Inputs the kind does not take ("description", "line") are dropped, not refused over.
+        filled = {
+            k: v
+            for k, v in {**proposed.arguments, **brief.prepared.get(proposed.kind, {})}.items()
+            if k in inputs_of(proposed.kind)
+        }
+        action = proposed.model_copy(update={"arguments": filled})
         problem = await _action_problem(action, brief, owner)
         if problem:
             out.rejected["action"] = problem
@@ -105,6 +136,9 @@ async def _action_problem(action: ActionDraft, brief: Brief, owner: Owner | None
         return f"{action.kind} serves no open step of this playbook"
     if owner is None or brief.customer_id is None:
         return f"{action.kind}: no system can perform write actions here"
+    if action.kind in brief.waiting:
+        waits = ", ".join(brief.waiting[action.kind])
+        return f"{action.kind} cannot run as proposed: it waits for {waits}"
     try:  # arguments the action cannot take say so, not that the target is someone else's
         request_of(action.kind, dict(action.arguments))
     except InvalidInput as exc:

@@ -22,6 +22,7 @@ class LlmConfig:
     api_key: SecretStr | None = None
     timeout_s: float = 30.0
     max_retries: int = 2
+    max_output_tokens: int = 800
     budget_tokens: int = 60_000
     context_tokens: int = 1_500
     price_in: float = 0.0  # USD per million prompt tokens
@@ -40,6 +41,7 @@ class LlmConfig:
             api_key=settings.llm_api_key,
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
+            max_output_tokens=settings.llm_max_output_tokens,
             budget_tokens=settings.llm_budget_tokens,
             context_tokens=settings.llm_context_tokens,
             price_in=settings.llm_price_in,
@@ -62,6 +64,9 @@ def chat_model(config: LlmConfig) -> BaseChatModel:
         model=config.model,
         timeout=config.timeout_s,
         max_retries=config.max_retries,
+        # A small model can run on for thousands of tokens (a minute each hundred on CPU); an
+        # answer cut short is malformed, fed back once, then the offline cards stand.
+        max_tokens=config.max_output_tokens,
         use_responses_api=False,
         stream_usage=True,
         temperature=0.2,

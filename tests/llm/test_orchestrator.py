@@ -345,21 +345,50 @@ def test_policy_rejects_what_it_must_and_the_panel_says_why(build: Build) -> Non
     assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
 
 
-def test_an_action_missing_its_input_is_refused_for_that_reason(build: Build) -> None:
-    """Updating autopay takes a new payment method; the rejection says so, not that the
-    account is someone else's (it is hers)."""
-    bare = {"kind": "update_autopay", "arguments": {"account_number": "BA90000001"}, "why": "x"}
-    with FakeOpenAI([cards_call(), cards_call(actions=[bare])]) as fake:
-        engine = build(fake.url)
+def sent_cards_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The write_cards schema a request offered: as its response_format, or as a tool."""
+    if "response_format" in body:
+        found: dict[str, Any] = body["response_format"]["json_schema"]["schema"]
+        return found
+    for tool in body.get("tools", []):
+        if tool["function"]["name"] == "write_cards":
+            params: dict[str, Any] = tool["function"]["parameters"]
+            return params
+    return None
+
+
+def test_a_proposed_action_takes_the_engines_inputs_not_the_models(build: Build) -> None:
+    """A small model leaves the account out, makes a payment token up, adds an input the action
+    does not take: the engine's own inputs (the account the step is about, the secure form's
+    token) stand, and the stray one is dropped. Before the customer gives a
+    new card, updating autopay is not offered at all, and a proposal of it anyway is refused for
+    that reason, not because the account would be someone else's (it is hers)."""
+    loose = {"payment_method": "pm_made_up", "description": "new card"}  # an input it lacks
+    made_up = {"kind": "update_autopay", "arguments": loose, "why": "x"}
+    with FakeOpenAI([cards_call(actions=[made_up]), cards_call(actions=[made_up])]) as fake:
+        engine = build(fake.url, structured="tools")  # write_cards in every request's tools
         verify(engine)
         asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
         new_card(engine)
         asyncio.run(turn(engine, utter(2, "Your autopay card expired.", speaker="agent")))
         fake.assert_done()
-    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    first, second = (sent_cards_schema(b) for b in fake.requests)
+    assert first is not None and second is not None
+    assert "update_autopay" not in json.dumps(first.get("properties", {}).get("actions", {}))
+    kinds = second["properties"]["actions"]["items"]["properties"]["kind"]["enum"]
+    assert "update_autopay" in kinds
     assert nba.llm is not None and nba.llm.status == "rejected", nba.llm
-    assert "update_autopay cannot run as proposed (payment_method" in (nba.llm.reason or "")
+    assert "it waits for the new payment method, from the secure payment form" in (
+        nba.llm.reason or ""
+    )
     assert "not this customer's" not in (nba.llm.reason or "")
+    proposed = actions(engine, "s1")["update_autopay"]
+    request = proposed.request.model_dump()
+    assert request["account_number"] == "BA90000001"
+    assert request["payment_method"].startswith("pm_") and request["payment_method"] != (
+        "pm_made_up"
+    )
 
 
 def test_tokens_and_cost_are_counted_per_turn_and_conversation_and_capped(build: Build) -> None:
@@ -611,3 +640,66 @@ def test_an_action_done_elsewhere_closes_its_proposal(build: Build) -> None:
     closed = actions(engine, "s1")["update_autopay"]
     assert closed.status == "done" and not closed.needs_approval
     assert "outside the copilot" in (closed.result or "")
+
+
+def test_ids_a_small_model_writes_loosely_are_the_ids_it_meant(build: Build) -> None:
+    """The schema sent lists what the turn may name (the open steps, the retrieved passages) and
+    caps the answer's length; a model not held to it (tool calls are not grammar-bound on
+    llama.cpp) that writes "step <id>" or "passage_<id>" has them read as the ids it meant."""
+    offered: dict[str, Any] = {}
+
+    def respond(body: dict[str, Any]) -> Reply:
+        schema = sent_cards_schema(body)
+        assert schema is not None
+        props = schema["properties"]
+        offered["steps"] = props["next_action"]["anyOf"][0]["properties"]["step_id"]["enum"]
+        offered["max_tokens"] = body.get("max_completion_tokens", body.get("max_tokens"))
+        prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        step = prompt.split("Next step: ", 1)[1].split(" ", 1)[0]
+        if "- passage " not in prompt:
+            return cards_call()
+        offered["passage"] = prompt.split("- passage ", 1)[1].split(" ", 1)[0]
+        searchable = "search_knowledge" in {t["function"]["name"] for t in body["tools"]}
+        # Ids listed where the model cannot search for more; any where it can.
+        offered["listed"] = props["citations"]["items"].get("enum") or searchable
+        return cards_call(
+            next_action={"step_id": f"step {step}", "rationale": "Her autopay card expired."},
+            citations=[f"passage_{offered['passage']}"],
+        )
+
+    with FakeOpenAI(responder=respond) as fake:
+        engine = build(fake.url, structured="tools", max_output_tokens=600)
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asyncio.run(turn(engine, utter(2, "Why did autopay fail? Is there a late fee?")))
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    assert offered["max_tokens"] == 600
+    assert offered["steps"] == [s.id for s in nba.steps if s.status not in ("done", "not_needed")]
+    assert nba.rationale == "Her autopay card expired." and nba.llm is not None
+    assert nba.llm.status == "ok", nba.llm
+    knowledge = card(engine, "s1", "knowledge", cm.KnowledgeData)
+    assert knowledge.cited == [offered["passage"]], knowledge.llm
+    assert offered["listed"]
+
+
+def test_an_event_that_adds_no_turn_and_no_fact_is_not_asked_about_again(build: Build) -> None:
+    """A channel switch after a model turn: the brief is the same, so no second request (on a
+    small local model each one is tens of seconds); the next thing said is asked about."""
+    with FakeOpenAI([cards_call(), cards_call(summary="Moved to the phone.")]) as fake:
+        engine = build(fake.url, structured="tools")
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        asked = len(fake.requests)
+        switch = Event(
+            event_id="s1-switch",
+            session_id="s1",
+            type="channel_switch",
+            speaker="system",
+            channel="voice",
+            ts=START + timedelta(seconds=5),
+        )
+        asyncio.run(turn(engine, switch))
+        assert len(fake.requests) == asked
+        asyncio.run(turn(engine, utter(6, "Hi, I was just on the chat about my bill.")))
+        fake.assert_done()
+    assert card(engine, "s1", "summary", cm.SummaryData).prose == "Moved to the phone."
