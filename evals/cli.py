@@ -651,3 +651,4 @@ def all_cmd() -> None:
     nba_cmd()
     tokens_cmd()
     voice_cmd()
+    llm_cmd()

@@ -249,7 +249,7 @@ def assemble(say: Say = print) -> Path:
 
 
 @contextlib.contextmanager
-def serve(threads: int = 2, ctx: int = 4096, timeout_s: float = 120.0) -> Iterator[str]:
+def serve(threads: int = 2, ctx: int = 8192, timeout_s: float = 120.0) -> Iterator[str]:
     """Start `llama-server` on a free loopback port; yield its OpenAI base URL (…/v1) once
     GET /health answers 200, and stop it on exit. Its log goes to <home>/server.log."""
     binary, model = server_binary(), model_file()
@@ -320,7 +320,7 @@ def status_cmd() -> None:
 @cli.command("serve")
 def serve_cmd(
     threads: Annotated[int, typer.Option(help="CPU threads")] = 2,
-    ctx: Annotated[int, typer.Option(help="context tokens")] = 4096,
+    ctx: Annotated[int, typer.Option(help="context tokens")] = 8192,
 ) -> None:
     """Start the server and print the COPILOT_LLM_BASE_URL to use; Ctrl-C stops it."""
     with serve(threads, ctx) as url:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -51,6 +52,11 @@ from tools.kb.tokens import count
 OnToken = Callable[[str, str], Awaitable[None]]
 D = TypeVar("D", bound=BaseModel)
 MAX_TOOL_ROUNDS = 3
+# What one turn's look-ups may add to the prompt. A small local model's context is a few
+# thousand tokens (llama-server's default 4,096): three rounds of full tool results overflowed
+# it (an 8,734-token request, refused with HTTP 400), and each token costs prompt time on CPU.
+TOOL_RESULT_CHARS = 2_000
+TOOL_TURN_CHARS = 6_000
 STREAMED = ("reply_draft", "summary", "answer")
 OUTGOING = RedactionPolicy(mask_emails=True, mask_phones=True)
 
@@ -80,6 +86,12 @@ class ToolBox:
 
 def _safe(text: str) -> str:
     return redact(text, OUTGOING).text
+
+
+def _clip(text: str, limit: int = TOOL_RESULT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … (cut: {len(text) - limit} more characters)"
 
 
 def _usage(message: AIMessageChunk, messages: list[BaseMessage], specs: list[Any]) -> Tally:
@@ -248,6 +260,7 @@ class Orchestrator:
         lookups = [lean_tool(t) for t in box.tools]
         force = False
         repaired = False
+        fed = 0  # characters of tool results in the prompt
         for round_no in range(MAX_TOOL_ROUNDS + 2):
             force = force or round_no >= MAX_TOOL_ROUNDS or not box.tools
             reply, as_json = await self._ask(
@@ -293,7 +306,8 @@ class Orchestrator:
                         )
                     else:
                         out = await tool.ainvoke(call)
-                        content = str(getattr(out, "content", out))
+                        content = _clip(str(getattr(out, "content", out)))
+                    fed += len(content)
                     messages.append(ToolMessage(_safe(content), tool_call_id=call["id"] or ""))
                 for bad in reply.invalid_tool_calls:
                     messages.append(
@@ -302,6 +316,7 @@ class Orchestrator:
                             tool_call_id=bad.get("id") or "",
                         )
                     )
+                force = force or fed >= TOOL_TURN_CHARS  # enough looked up: write the cards now
                 continue
             else:
                 parsed = _from_text(str(reply.content), shape)
@@ -349,9 +364,13 @@ class Orchestrator:
                 bound = self.model.bind_tools(specs, tool_choice=choice)
             if self._plain:
                 messages[:] = plain(messages)
+            # A free round (look-ups offered, nothing forced) whose answer is neither a known
+            # call nor the cards is stopped early: the cards are asked for next anyway.
+            keep = frozenset() if force else frozenset({finish, *(_name(t) for t in lookups)})
             try:
                 sent = [spec] if as_json else specs
-                return await self._stream(bound, messages, sent, finish, tally, on_token), as_json
+                reply = await self._stream(bound, messages, sent, finish, tally, on_token, keep)
+                return reply, as_json
             except Exception as exc:  # openai's APIStatusError family, after its own retries
                 if known.learn(exc, asked_schema=as_json, asked_named=named):
                     continue
@@ -368,13 +387,20 @@ class Orchestrator:
         finish: str,
         tally: Tally,
         on_token: OnToken | None,
+        keep: frozenset[str] = frozenset(),
     ) -> AIMessage:
         acc: AIMessageChunk | None = None
         shown: dict[str, int] = {}
-        async for chunk in bound.astream(messages):
-            acc = chunk if acc is None else acc + deduplicated(acc, chunk)
-            if on_token is not None:
-                await _emit(acc, finish, shown, on_token)
+        stream = bound.astream(messages)
+        try:
+            async for chunk in stream:
+                acc = chunk if acc is None else acc + deduplicated(acc, chunk)
+                if keep and _going_nowhere(acc, keep):
+                    break  # closing the stream stops the server generating (llama.cpp does)
+                if on_token is not None:
+                    await _emit(acc, finish, shown, on_token)
+        finally:
+            await stream.aclose()
         if acc is None:
             raise Fallback("the model sent an empty response")
         tally.add(_usage(acc, messages, specs))
@@ -403,6 +429,27 @@ async def _emit(acc: AIMessageChunk, finish: str, shown: dict[str, int], on_toke
             if isinstance(text, str) and len(text) > shown.get(key, 0):
                 await on_token(key, text[shown.get(key, 0) :])
                 shown[key] = len(text)
+
+
+PROSE_CHARS = 240
+_NAMED = re.compile(r'"name"\s*:\s*"([^"]*)"')
+
+
+def _name(tool: dict[str, Any]) -> str:
+    return str(tool.get("function", {}).get("name", ""))
+
+
+def _going_nowhere(acc: AIMessageChunk, keep: frozenset[str]) -> bool:
+    """A free round's answer that can only be thrown away: prose, or a call written in the text
+    of a tool that does not exist (a 1.5B model writes {"name": "update_summary", ...})."""
+    if acc.tool_call_chunks or not isinstance(acc.content, str):
+        return False
+    text = acc.content
+    start = text.find("{")
+    if start < 0:  # a sentence before the JSON is common ("Here you go: {...}"); a page is not
+        return len(text) >= PROSE_CHARS
+    named = _NAMED.search(text[start : start + 300])
+    return named is not None and named.group(1) not in keep
 
 
 def _json_part(content: str) -> str:

@@ -16,6 +16,7 @@ from copilot import card_models as cm
 from copilot.engine import Engine
 from copilot.events import Event
 from copilot.llm.assist import LlmEnricher
+from copilot.llm.orchestrator import TOOL_RESULT_CHARS
 from copilot.llm.provider import LlmConfig
 from copilot.panel import PanelUpdate, StreamItem, TokenDelta
 from copilot.payments import SecureForm, from_secure_form
@@ -703,3 +704,46 @@ def test_an_event_that_adds_no_turn_and_no_fact_is_not_asked_about_again(build: 
         asyncio.run(turn(engine, utter(6, "Hi, I was just on the chat about my bill.")))
         fake.assert_done()
     assert card(engine, "s1", "summary", cm.SummaryData).prose == "Moved to the phone."
+
+
+def test_look_ups_are_cut_to_fit_a_small_context_and_then_the_cards_are_asked_for(
+    build: Build,
+) -> None:
+    """Each tool result is cut to TOOL_RESULT_CHARS, and once a turn's results pass
+    TOOL_TURN_CHARS no more look-ups are offered: the next request asks for the cards."""
+    search = Call("search_knowledge", {"query": "autopay failed past due late fee card expired"})
+    script = [Reply(calls=[search, search]), Reply(calls=[search]), cards_call()]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url, structured="tools")
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    results = [m["content"] for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert len(results) == 2 and all("(cut: " in r for r in results), results
+    assert all(len(r) <= TOOL_RESULT_CHARS + 40 for r in results)
+    named = {"type": "function", "function": {"name": "write_cards"}}
+    assert fake.requests[1]["tool_choice"] == "auto"  # 2 x 2,000 is not over 6,000 yet
+    assert fake.requests[2]["tool_choice"] == named  # it is now: the cards, forced
+    assert card(engine, "s1", "summary", cm.SummaryData).prose_source == "llm"
+
+
+def test_a_free_round_going_nowhere_is_stopped_early_and_the_cards_asked_for(
+    build: Build,
+) -> None:
+    """With look-ups offered and nothing forced, a small model writes a call of a tool that does
+    not exist, at length: the stream is closed once that shows, so what the turn spends (and
+    what a CPU server generates) stops there; the cards are asked for next."""
+    rambling = {"name": "update_summary", "arguments": {"summary": "The customer said " * 150}}
+    script = [Reply(text=f"```json\n{json.dumps(rambling)}\n```"), cards_call()]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    assert "response_format" not in fake.requests[0] and "response_format" in fake.requests[1]
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.prose_source == "llm" and summary.usage is not None
+    # The fake counts both answers whole (the rambling is ~450 tokens); the turn read a few.
+    assert summary.usage.turn.completion_tokens < fake.completion_tokens / 4, (
+        summary.usage.turn,
+        fake.completion_tokens,
+    )
