@@ -8,6 +8,7 @@ cards stand. Every call is counted, logged with its prompt version, and capped p
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -272,6 +273,9 @@ class Orchestrator:
                     return shape.model_validate_json(_json_part(text))
                 except ValidationError as exc:
                     if repaired:
+                        fitted = _fit(shape, _loads(_json_part(text)), exc)
+                        if fitted is not None:
+                            return fitted
                         raise Fallback(f"malformed {finish} JSON twice: {_errors(exc)}") from None
                     repaired = True
                     messages.append(AIMessage(content=text))
@@ -292,6 +296,9 @@ class Orchestrator:
                     return shape.model_validate(done[0]["args"])
                 except ValidationError as exc:
                     problem = _errors(exc)
+                    fitted = _fit(shape, done[0]["args"], exc) if repaired else None
+                    if fitted is not None:
+                        return fitted
             elif broken:
                 problem = (
                     f"the arguments are not valid JSON ({broken[0].get('error') or 'parse error'})"
@@ -467,6 +474,46 @@ def _from_text(content: str, shape: type[D]) -> D | None:
         return shape.model_validate_json(content[start : end + 1])
     except ValidationError:
         return None
+
+
+_TOO_LONG = frozenset({"string_too_long", "too_long"})
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _fit(shape: type[D], data: Any, exc: ValidationError) -> D | None:
+    """Asked once to keep within the bounds and still over them: the answer with each over-long
+    text cut at its last sentence (else word) within the bound, each list at its bound, rather
+    than the turn lost; None when anything else is wrong with it."""
+    if not isinstance(data, dict) or any(e["type"] not in _TOO_LONG for e in exc.errors()):
+        return None
+    fixed = copy.deepcopy(data)
+    for error in exc.errors():
+        *path, last = error["loc"]
+        node: Any = fixed
+        for key in path:
+            node = node[key]
+        limit = int((error.get("ctx") or {}).get("max_length", 0))
+        value = node[last]
+        node[last] = _cut(value, limit) if isinstance(value, str) else value[:limit]
+    try:
+        return shape.model_validate(fixed)
+    except ValidationError:
+        return None
+
+
+def _cut(text: str, limit: int) -> str:
+    head = text[:limit]
+    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    if end >= limit // 3:
+        return head[: end + 1]
+    space = head.rfind(" ", 0, limit - 1)
+    return (head[:space] if space > 0 else head[: limit - 1]).rstrip(" ,;") + "…"
 
 
 def _errors(exc: ValidationError) -> str:

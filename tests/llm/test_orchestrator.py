@@ -747,3 +747,26 @@ def test_a_free_round_going_nowhere_is_stopped_early_and_the_cards_asked_for(
         summary.usage.turn,
         fake.completion_tokens,
     )
+
+
+def test_an_answer_still_over_its_bounds_after_one_repair_is_cut_to_them_not_lost(
+    build: Build,
+) -> None:
+    """A small model asked to keep the rationale to one sentence writes a paragraph twice: the
+    second answer is kept with the paragraph cut at its last sentence within the bound."""
+    sentence = "Her autopay card expired in September so the payment failed. "
+    long_why = {"step_id": "explain-cause", "rationale": sentence * 12}  # ~740 characters
+    script = [cards_call(next_action=long_why), cards_call(next_action=long_why)]
+    with FakeOpenAI(script) as fake:
+        engine = build(fake.url, structured="tools")
+        verify(engine)
+        asyncio.run(turn(engine, utter(1, PHONE_TURN)))
+        fake.assert_done()
+    assert "at most 400 characters" in fake.requests[1]["messages"][-1]["content"]
+    summary = card(engine, "s1", "summary", cm.SummaryData)
+    assert summary.prose_source == "llm" and summary.llm is not None
+    assert summary.llm.status != "fallback", summary.llm
+    nba = card(engine, "s1", "next_best_action", cm.NextBestActionData)
+    assert nba.next is not None and nba.next.step == "explain-cause"
+    assert nba.rationale is not None and nba.rationale.endswith("failed.")
+    assert 300 <= len(nba.rationale) <= 400
