@@ -91,7 +91,9 @@ class Segmenter:
             self.max_utterance_s
         ):
             return self._close()
-        if self._since_partial >= self._frames_in(self.partial_s):
+        # No partial once the speaker has paused: it would transcribe what the final is about to,
+        # and hold the one transcriber when the final comes. It follows when speech resumes.
+        if self._since_partial >= self._frames_in(self.partial_s) and self._quiet == 0:
             self._since_partial = 0
             if self._voiced >= self._frames_in(self.min_speech_s):
                 return self._utterance(final=False)

@@ -42,6 +42,20 @@ def test_the_detector_cuts_turns_at_silence() -> None:
     assert seg.feed(np.concatenate([voiced[:400], quiet])) == [] and seg.flush() == []
 
 
+def test_no_partial_is_cut_once_the_speaker_pauses() -> None:
+    """A partial in the quiet before a final would transcribe what the final is about to, and
+    hold the one transcriber when the final comes: the end of speech reaches the panel later."""
+    rate = 8000
+    voiced = to_float((np.sin(np.arange(int(rate * 1.75)) / 3) * 8000).astype(np.int16))
+    quiet = np.zeros(rate, np.float32)
+    pieces = Segmenter(rate=rate).feed(np.concatenate([quiet, voiced, quiet]))
+    spoken_until = (rate + voiced.size) / rate
+    partials = [p for p in pieces if not p.final]
+    # One partial, a second in; the next one is due in the pause (1.95 s of 1.75 + pre-roll).
+    assert partials and all(p.end_s <= spoken_until for p in partials), partials
+    assert [p.final for p in pieces][-1] is True
+
+
 @pytest.mark.parametrize(
     ("said", "written"),
     [
