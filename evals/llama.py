@@ -262,6 +262,8 @@ def serve(threads: int = 2, ctx: int = 8192, timeout_s: float = 120.0) -> Iterat
         "--jinja",
         "-m",
         str(model),
+        "--alias",
+        MODEL_NAME,  # what /v1/models lists, so `copilot doctor` finds the model it is asked for
         "--host",
         "127.0.0.1",
         "--port",
