@@ -114,15 +114,6 @@ def redis_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 @contextmanager
 def chroma_server(path: Path | None = None, timeout_s: float = 30.0) -> Iterator[str]:
     """`chroma run` on a free loopback port, persisting in path (else a temp folder, removed
@@ -145,7 +136,7 @@ def chroma_server(path: Path | None = None, timeout_s: float = 30.0) -> Iterator
             time.sleep(0.2)
         yield url
     finally:
-        _stop(proc)
+        stop(proc, 10.0)
         if path is None:
             shutil.rmtree(folder, ignore_errors=True)
 

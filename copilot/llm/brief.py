@@ -20,6 +20,7 @@ from copilot.stages.playbook import view_facts
 from tools.calls import mask
 from tools.kb.tokens import count
 
+FINISHED = ("done", "not_needed")  # step statuses the model may not pick as the next action
 PASSAGE_CHARS = 180  # the passage's best sentence or two; search_knowledge gives more
 
 
@@ -60,6 +61,10 @@ class Brief:
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
     @property
+    def open_steps(self) -> list[str]:
+        return [sid for sid, status, _ in self.steps if status not in FINISHED]
+
+    @property
     def step_ids(self) -> dict[str, str]:
         return {sid: status for sid, status, _ in self.steps}
 
@@ -92,9 +97,9 @@ class Brief:
 
 def _steps(steps: list[tuple[str, str, str]]) -> str:
     """Finished steps on one line; the rest one per line with their titles."""
-    done = [i for i, s, _ in steps if s in ("done", "not_needed")]
+    done = [i for i, s, _ in steps if s in FINISHED]
     lines = [f"- done: {', '.join(done)}"] if done else []
-    lines += [f"- step {i} [{s}]: {t}" for i, s, t in steps if s not in ("done", "not_needed")]
+    lines += [f"- step {i} [{s}]: {t}" for i, s, t in steps if s not in FINISHED]
     return "\n".join(lines) or "- (none)"
 
 

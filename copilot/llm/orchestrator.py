@@ -144,7 +144,7 @@ class Orchestrator:
         spec = cards_tool(
             brief.offer[0] if brief.offer else None,
             kinds if brief.customer_id else set(),
-            [sid for sid, status, _ in brief.steps if status not in ("done", "not_needed")],
+            brief.open_steps,
             None if searchable else [p[0] for p in brief.passages],
         )
         result = await self._run(

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from copilot.actions import USES_TO_KIND, inputs_of, request_of
-from copilot.llm.brief import Brief
+from copilot.llm.brief import FINISHED, Brief
 from copilot.llm.drafts import ActionDraft, AnswerDraft, PanelDraft
 from copilot.reply_policy import leaks as shared_leaks
 from copilot.reply_policy import reply_problem
@@ -53,7 +53,8 @@ def meant(given: str, known: Iterable[str]) -> str | None:
     ids = list(known)
     if given in ids:
         return given
-    found = [k for k in ids if _key(k) == _key(given)]
+    key = _key(given)
+    found = [k for k in ids if _key(k) == key]
     return found[0] if len(found) == 1 else None
 
 
@@ -93,7 +94,7 @@ async def check(
         problem = leaks(draft.next_action.rationale, brief)
         if status is None:
             out.rejected["next_best_action"] = f"step {step!r} is not in the playbook"
-        elif status in ("done", "not_needed"):
+        elif status in FINISHED:
             out.rejected["next_best_action"] = f"step {step!r} is already {status}"
         elif problem:
             out.rejected["next_best_action"] = f"rationale {problem}"
