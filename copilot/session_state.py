@@ -16,7 +16,7 @@ from copilot.offers import OfferDecision, OfferHistory
 from copilot.playbooks import Progress, Step
 from copilot.storage import aware_utc
 from copilot.touchpoints import Touchpoint
-from copilot.verification import Check, verification_state
+from copilot.verification import Check, unbound_text, verification_state
 from tools.identity import Resolution
 from tools.kb.models import SearchResult
 from tools.view import Customer360
@@ -46,6 +46,10 @@ def blend(vectors: list[Any], weights: tuple[float, ...]) -> Any:
     total = sum(w * np.asarray(v) for v, w in zip(vectors, weights, strict=False))
     norm = float(np.linalg.norm(total))
     return total / norm if norm else None
+
+
+# Identifiers a channel can send with a check: the contact the check was made for.
+CONTACT_KEYS = ("phone", "email", "account", "order", "customer_id")
 
 
 @dataclass(frozen=True)
@@ -142,13 +146,38 @@ class SessionState:
             return None
         return blend([self.vectors[e] for e in event_ids], weights)
 
+    @property
+    def customer_id(self) -> str | None:
+        """The identified customer (matched), if any."""
+        who = self.identity
+        return who.customer_id if who is not None and who.status == "matched" else None
+
     def checks(self) -> list[Check]:
-        """This conversation's identity checks, then those carried from other contacts."""
-        return self.verifications + self.carried
+        """The identified customer's checks in this conversation, then those carried from
+        other contacts; a check made for somebody else, or for nobody named, is not theirs."""
+        me = self.customer_id
+        own = [c for c in self.verifications if me is not None and c.subject == me]
+        return own + self.carried
+
+    def bind(self, customer_id: str, via: set[str]) -> None:
+        """Checks made before anyone was identified belong to customer_id when it was matched
+        through an identifier the channel gave with them."""
+        self.verifications = [
+            c.bound(customer_id) if c.subject is None and via.intersection(c.contact) else c
+            for c in self.verifications
+        ]
 
     def verification(self) -> VerificationState:
         """Whether the customer counts as verified at the conversation's clock."""
-        return verification_state(self.checks(), self.now or datetime.now(UTC), self.window)
+        now = self.now or datetime.now(UTC)
+        state = verification_state(self.checks(), now, self.window)
+        if state.status != "none":
+            return state
+        pending = [c for c in self.verifications if c.subject is None and c.at <= now]
+        if not pending:
+            return state
+        last = max(pending, key=lambda c: c.at)
+        return state.model_copy(update={"text": unbound_text(last, self.customer_id is not None)})
 
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.speaker == "customer"]
@@ -180,6 +209,8 @@ class SessionState:
                         source=f"handoff from {event.data['handoff_from']}"
                         if "handoff_from" in event.data
                         else "this conversation",
+                        subject=self.customer_id,
+                        contact=tuple(k for k in CONTACT_KEYS if self.metadata.get(k)),
                     )
                 )
         elif event.type == "action_result":

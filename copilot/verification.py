@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from copilot.handoff import VerificationState
@@ -27,6 +27,25 @@ class Check:
     at: datetime
     result: str = "passed"
     source: str = "this conversation"
+    # Whom it verified: the customer identified when it was made, or, when nobody was yet,
+    # the customer a channel-given identifier (`contact`) later matches. A check that names
+    # neither verified somebody the copilot cannot name, so it verifies nobody.
+    subject: str | None = None
+    contact: tuple[str, ...] = ()
+
+    def bound(self, customer_id: str) -> Check:
+        return replace(self, subject=customer_id)
+
+
+def unbound_text(check: Check, identified: bool) -> str:
+    """What the card says for a check nobody can be sure was of this customer."""
+    how = METHOD_NAMES.get(check.method, check.method.replace("_", " "))
+    where = CHANNEL_NAMES.get(check.channel, check.channel)
+    if not check.contact:
+        return f"{how} passed in {where}, but the channel named no contact: verify this customer"
+    if identified:
+        return f"{how} passed in {where} for a contact that is not this customer's: verify them"
+    return f"{how} passed in {where} for a contact not matched to a customer yet"
 
 
 def ago(delta: timedelta) -> str:

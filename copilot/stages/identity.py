@@ -16,7 +16,7 @@ from copilot.deps import EngineDeps
 from copilot.entities import Entities
 from copilot.events import Event
 from copilot.provided import provided_item
-from copilot.session_state import Foreign, SessionState
+from copilot.session_state import CONTACT_KEYS, Foreign, SessionState
 from copilot.storage import aware_utc
 from copilot.verification import Check
 from tools.calls import Caller, mask
@@ -24,7 +24,7 @@ from tools.errors import CopilotError, NotFound
 from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve
 from tools.view import customer_360
 
-IDENTITY_KEYS = ("phone", "email", "account", "order", "customer_id")
+IDENTITY_KEYS = CONTACT_KEYS
 TYPED = ("phone", "email", "account", "order")
 # A purchase remembered loosely ("a couple of weeks back") or not at all is searched around it.
 ROUGH_DAYS = 5
@@ -46,6 +46,21 @@ def note_provided(state: SessionState, event: Event, found: Entities) -> None:
             state.provided[name] = provided_item(
                 name, values[0], "customer", event.channel, event.event_id
             )
+
+
+def typed(state: SessionState) -> list[tuple[str, str]]:
+    """Every identifier typed in the conversation, by kind, oldest first."""
+    e = state.entities
+    return [
+        (kind, v)
+        for kind, values in (
+            ("phone", e.phones),
+            ("email", e.emails),
+            ("account", e.accounts),
+            ("order", e.orders),
+        )
+        for v in values
+    ]
 
 
 def query(state: SessionState) -> dict[str, str]:
@@ -90,6 +105,14 @@ async def recall(deps: EngineDeps, state: SessionState) -> None:
     await load_view(deps, state, point.customer_id)
     if state.view is None:
         return
+    # The checks this session recorded as its customer's before the restart are theirs again.
+    kept = point.check()
+    state.verifications = [
+        c.bound(point.customer_id)
+        if kept is not None and c.subject is None and (c.method, c.at) == (kept.method, kept.at)
+        else c
+        for c in state.verifications
+    ]
     profile = state.view.profile.data
     state.identity = Resolution(
         status="matched",
@@ -143,18 +166,19 @@ async def retry(deps: EngineDeps, state: SessionState) -> None:
 
 async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
     given = query(state)
-    key = json.dumps(given, sort_keys=True)
+    # A number typed beside one the channel gave is not in the query but is still checked.
+    key = json.dumps([given, typed(state)], sort_keys=True)
     if not given or key == state.identity_key:
         return
     state.identity_key = key
     if state.identity is not None and state.identity.status == "matched":
-        await _foreign(deps, state, event, given)
+        await _foreign(deps, state, event)
         return
     state.identity_events.append(event.event_id)
     direct = given.pop("customer_id", None)
     if direct:
         await load_view(deps, state, str(direct), direct=True)
-        await _foreign(deps, state, event, given)
+        await _foreign(deps, state, event)
         return
     caller = Caller(timeout_s=deps.tool_timeout_s)
     try:
@@ -162,18 +186,24 @@ async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
     except CopilotError:
         return  # a malformed identifier in free text is not an error for the agent
     if state.identity.status == "matched" and state.identity.customer_id:
-        await load_view(deps, state, state.identity.customer_id)
+        me = state.identity.customer_id
+        # Only an identifier the channel itself sent matches a check to this customer; one
+        # typed in the conversation identifies but never inherits an earlier check.
+        sent = {
+            k for k in TYPED if state.metadata.get(k) and given.get(k) == str(state.metadata[k])
+        }
+        matched = next((c for c in state.identity.candidates if c.customer_id == me), None)
+        via: set[str] = {e.identifier for e in matched.evidence} if matched else set()
+        state.bind(me, via & sent)
+        await load_view(deps, state, me)
         state.checked.update(f"{k}:{given[k]}" for k in TYPED if k in given)
 
 
-async def _foreign(
-    deps: EngineDeps, state: SessionState, event: Event, given: dict[str, str]
-) -> None:
+async def _foreign(deps: EngineDeps, state: SessionState, event: Event) -> None:
     """Look up each newly typed identifier alone; one that is someone else's is only flagged."""
     me = state.identity.customer_id if state.identity else None
-    for kind in TYPED:
-        value = given.get(kind)
-        if value is None or f"{kind}:{value}" in state.checked:
+    for kind, value in typed(state):
+        if f"{kind}:{value}" in state.checked:
             continue
         state.checked.add(f"{kind}:{value}")
         caller = Caller(timeout_s=deps.tool_timeout_s)
@@ -210,6 +240,7 @@ async def load_view(
         ]
     state.carried = linked_checks(deps, state)
     if direct:
+        state.bind(customer_id, {"customer_id"})
         profile = state.view.profile.data
         state.identity = Resolution(
             status="matched",

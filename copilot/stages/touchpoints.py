@@ -14,7 +14,7 @@ def touch(deps: EngineDeps, state: SessionState) -> None:
     log, view = deps.touchpoints, state.view
     if log is None or view is None or state.now is None:
         return
-    own = [c for c in state.verifications if c.result == "passed"]
+    own = [c for c in state.verifications if c.result == "passed" and c.subject == view.customer_id]
     last = max(own, key=lambda c: c.at) if own else None
     intent = state.playbook_intent or getattr(state.intent, "intent", None)
     channel = state.channels[-1][0] if state.channels else "chat"

@@ -34,7 +34,7 @@ def say(sid: str, text: str, at: float, speaker: str = "customer", **kw: Any) ->
     return Event(
         event_id=f"d{next(_ids)}",
         session_id=sid,
-        type="utterance",
+        type=kw.pop("type", "utterance"),
         speaker=speaker,
         text=text,
         ts=T0 + timedelta(seconds=at),
@@ -197,6 +197,38 @@ async def test_a_tenant_that_masks_emails_keeps_them_out_and_still_knows_who_aft
     again = customer(restarted, "m1")
     assert again is not None and again.customer_id == MARGARET
     assert again.standing == "identified, not verified"
+
+
+async def test_a_check_made_for_the_identified_customer_is_still_theirs_after_a_restart(
+    full_engine: FullEngine, sessions_url: str
+) -> None:
+    """The log masks the email that identified her, so after a restart only the touchpoint
+    says who she is; the code she passed is hers again, and nobody else's check becomes hers."""
+    url = sessions_url
+    wiring = {
+        "policies": Policies(TenantPolicy(), {"careful": TenantPolicy(mask_emails=True)}),
+        "tenant_of": lambda sid: "careful",
+    }
+    engine = full_engine(url, touchpoints=TouchpointLog(url), **wiring)
+    await engine.handle(say("v1", "My bill is past due. I'm Margaret.Chen@example.net", 0))
+    code = {"verified_by": "otp_sms"}  # made once she was identified: hers
+    await engine.handle(say("v1", "", 5, speaker="system", type="metadata", data=code))
+    found = customer(engine, "v1")
+    assert found is not None and found.standing == "verified"
+    # Another conversation: a check naming no contact, then the same email typed.
+    await engine.handle(
+        say("v2", "", 0, speaker="system", type="metadata", data={"verified_by": "pin"})
+    )
+    await engine.handle(say("v2", "My bill is past due. I'm Margaret.Chen@example.net", 5))
+    other = customer(engine, "v2")
+    assert other is not None and other.customer_id == MARGARET
+    assert other.standing == "identified, not verified"
+    restarted = full_engine(url, touchpoints=TouchpointLog(url), **wiring)
+    for sid, standing in (("v1", "verified"), ("v2", "identified, not verified")):
+        await restarted.snapshot(sid)
+        again = customer(restarted, sid)
+        assert again is not None and again.customer_id == MARGARET
+        assert again.standing == standing, sid
 
 
 async def test_a_code_sent_again_is_the_same_event_not_a_conflict(

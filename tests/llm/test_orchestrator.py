@@ -42,14 +42,14 @@ def utter(n: int, text: str, speaker: str = "customer", session: str = "s1") -> 
 
 
 def verify(engine: Engine, session: str = "s1") -> None:
-    """The channel verified the customer (a texted code) before the first line."""
+    """The channel verified the customer (a texted code to their phone) before the first line."""
     check = Event(
         event_id=f"{session}-verified",
         session_id=session,
         type="metadata",
         speaker="system",
         ts=START,
-        data={"verified_by": "otp_sms"},
+        data={"verified_by": "otp_sms", "phone": "+14155550101"},
     )
     asyncio.run(engine.handle(check))
 
