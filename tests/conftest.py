@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +30,31 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Commands print through rich consoles made at import: one width for every test process (a
 # pytest-xdist worker has no terminal to ask, and long tmp paths would wrap mid-word).
 os.environ["COLUMNS"] = "200"
+# Test files that read the one replay of every shipped scenario (the shipped_replays fixture):
+# under `--dist loadfile` they go to one worker together, so the scenarios are played once.
+REPLAY_FILES = frozenset(
+    {
+        "tests/engine/test_scenarios.py",
+        "tests/engine/test_pii_everywhere.py",
+        "tests/engine/test_reply_draft.py",
+        "tests/test_card_models.py",
+    }
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):  # type: ignore[misc]  # xdist ships no types
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "shipped-replays" if path in REPLAY_FILES else path
+
+    return Scheduling(config, log)
+
+
 TEST_CUSTOMERS = 2000
 SYSTEMS_TOKEN = "test-token"  # the demo services' bearer token in tests
 TODAY = date.today()
@@ -196,12 +223,21 @@ DEMO_ARTICLES = Path(__file__).resolve().parents[1] / "tools" / "kb" / "articles
 
 @pytest.fixture(scope="session")
 def demo_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """The shipped Brightwave articles, ingested once into an embedded Chroma folder."""
+    """The shipped Brightwave articles, ingested once per test run into an embedded Chroma
+    folder; each xdist worker gets its own copy of it (embedding them is most of a minute)."""
     from tools.kb.ingest import ingest
 
+    run = tmp_path_factory.getbasetemp()  # under xdist, one folder per worker in the run's
+    shared = (run.parent if os.environ.get("PYTEST_XDIST_WORKER") else run) / "demo-kb-shared"
+    with Path(f"{shared}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker ingests, the others wait for it
+        if not (shared / "ingested").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            report = ingest(KnowledgeStore(connect(shared)), embedder, DEMO_ARTICLES)
+            assert report.problems == [] and report.articles >= 40
+            (shared / "ingested").touch()
     folder = tmp_path_factory.mktemp("demo-kb")
-    report = ingest(KnowledgeStore(connect(folder)), embedder, DEMO_ARTICLES)
-    assert report.problems == [] and report.articles >= 40
+    shutil.copytree(shared, folder, dirs_exist_ok=True)
     return folder
 
 

@@ -20,8 +20,14 @@ from tools.view import customer_360
 pytestmark = pytest.mark.anyio
 
 
+def patient() -> Caller:
+    """These tests check facts, not timeouts: a cold read on a loaded two-worker run can take
+    longer than the 2 s default, which would show a healthy system as unavailable."""
+    return Caller(timeout_s=30.0)
+
+
 async def test_past_due_with_expired_autopay_and_overage(systems: Systems) -> None:
-    view = await customer_360(systems, MARGARET, today=TODAY)
+    view = await customer_360(systems, MARGARET, caller=patient(), today=TODAY)
     assert view.profile.status == "ok" and view.profile.data is not None
     [acct] = view.billing.data or []
     assert acct.past_due is not None
@@ -38,7 +44,7 @@ async def test_past_due_with_expired_autopay_and_overage(systems: Systems) -> No
 
 
 async def test_store_purchase_without_receipt_is_returnable(systems: Systems) -> None:
-    view = await customer_360(systems, DANIEL, today=TODAY)
+    view = await customer_360(systems, DANIEL, caller=patient(), today=TODAY)
     assert view.orders.data is not None
     jacket = view.orders.data.recent_purchases[0]
     assert jacket.order.store == "Brightwave Store Riverside Mall"
@@ -51,21 +57,21 @@ async def test_store_purchase_without_receipt_is_returnable(systems: Systems) ->
 
 
 async def test_journey_shows_todays_ivr_and_chatbot_attempts(systems: Systems) -> None:
-    view = await customer_360(systems, PRIYA, today=TODAY)
+    view = await customer_360(systems, PRIYA, caller=patient(), today=TODAY)
     today = [e for e in view.timeline if e.at.date() == TODAY and e.kind == "interaction"]
     assert [e.channel for e in today] == ["chatbot", "ivr"]
     assert {e.outcome for e in today} == {"abandoned", "self_service_failed"}
 
 
 async def test_angry_customer_history_carries_the_threat(systems: Systems) -> None:
-    view = await customer_360(systems, RICK, today=TODAY)
+    view = await customer_360(systems, RICK, caller=patient(), today=TODAY)
     notes = " ".join(e.summary for e in view.timeline)
     assert "Zephyr Mobile" in notes and "supervisor" in notes
 
 
 async def test_unknown_customer_is_not_found(systems: Systems) -> None:
     with pytest.raises(NotFound):
-        await customer_360(systems, "CUS-0999999", today=TODAY)
+        await customer_360(systems, "CUS-0999999", caller=patient(), today=TODAY)
 
 
 async def test_every_call_is_recorded_with_masked_arguments(systems: Systems) -> None:
@@ -95,7 +101,7 @@ async def test_a_dead_system_degrades_only_its_section(data_dir: Path) -> None:
         backoff_s=0.01,
     )
     mixed = Systems(crm=sql.crm, billing=sql.billing, orders=dead.orders)
-    view = await customer_360(mixed, DANIEL, today=TODAY)
+    view = await customer_360(mixed, DANIEL, caller=patient(), today=TODAY)
     assert view.profile.status == "ok" and view.billing.status == "ok"
     assert view.orders.status == "unavailable" and view.orders.data is None
     assert view.orders.error and "orders" in view.orders.error
