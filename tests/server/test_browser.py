@@ -6,6 +6,7 @@ Screenshots land in var/test-artifacts/browser/ for a person to look at.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -600,9 +601,11 @@ def _shown_text(tab: Page) -> str:
 
 
 def _screenshot(tab: Page, name: str) -> None:
-    """A picture for the README (docs/img), small enough to commit."""
-    DOCS.mkdir(parents=True, exist_ok=True)
-    path = DOCS / name
+    """A picture for the README, small enough to commit. A test run leaves the checkout clean:
+    the picture goes to docs/img only with COPILOT_DOCS_IMAGES=1, else beside the artifacts."""
+    folder = DOCS if os.environ.get("COPILOT_DOCS_IMAGES") == "1" else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     tab.screenshot(path=path, animations="disabled", caret="hide")
     assert path.stat().st_size < 300_000, f"{path} is {path.stat().st_size} bytes"
 
