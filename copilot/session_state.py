@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -159,11 +160,11 @@ class SessionState:
         own = [c for c in self.verifications if me is not None and c.subject == me]
         return own + self.carried
 
-    def bind(self, customer_id: str, via: set[str]) -> None:
-        """Checks made before anyone was identified belong to customer_id when it was matched
-        through an identifier the channel gave with them."""
+    def bind(self, customer_id: str, applies: Callable[[Check], bool]) -> None:
+        """Checks made before anyone was identified, those that applies() says were made for
+        customer_id, are theirs from now on."""
         self.verifications = [
-            c.bound(customer_id) if c.subject is None and via.intersection(c.contact) else c
+            c.bound(customer_id) if c.subject is None and applies(c) else c
             for c in self.verifications
         ]
 

@@ -37,10 +37,15 @@ class Check:
         return replace(self, subject=customer_id)
 
 
+def _named(check: Check) -> tuple[str, str]:
+    """How and where a check was made, in the agent's words."""
+    how = METHOD_NAMES.get(check.method, check.method.replace("_", " "))
+    return how, CHANNEL_NAMES.get(check.channel, check.channel)
+
+
 def unbound_text(check: Check, identified: bool) -> str:
     """What the card says for a check nobody can be sure was of this customer."""
-    how = METHOD_NAMES.get(check.method, check.method.replace("_", " "))
-    where = CHANNEL_NAMES.get(check.channel, check.channel)
+    how, where = _named(check)
     if not check.contact:
         return f"{how} passed in {where}, but the channel named no contact: verify this customer"
     if identified:
@@ -69,8 +74,7 @@ def verification_state(checks: list[Check], now: datetime, window: timedelta) ->
             status="none", window_minutes=minutes, text="not verified in this or a recent contact"
         )
     last = max(usable, key=lambda c: c.at)
-    how = METHOD_NAMES.get(last.method, last.method.replace("_", " "))
-    where = CHANNEL_NAMES.get(last.channel, last.channel)
+    how, where = _named(last)
     when = ago(now - last.at)
     if last.result != "passed":
         status, text = "failed", f"verification by {how} in {where} failed, {when}"

@@ -77,7 +77,7 @@ async def test_unknown_customer_is_not_found(systems: Systems) -> None:
 async def test_every_call_is_recorded_with_masked_arguments(systems: Systems) -> None:
     # What is recorded, not how fast: the 2 s default timed a cold SQLite read out once, on a
     # fresh clone's busy two-worker run.
-    caller = Caller(timeout_s=30.0)
+    caller = patient()
     view = await customer_360(systems, MARGARET, caller=caller, today=TODAY)
     assert {(c.system, c.operation) for c in view.tool_calls} == {
         ("crm", "get_profile"),

@@ -24,7 +24,6 @@ from tools.errors import CopilotError, NotFound
 from tools.identity import Candidate, Evidence, IdentityQuery, Resolution, resolve
 from tools.view import customer_360
 
-IDENTITY_KEYS = CONTACT_KEYS
 TYPED = ("phone", "email", "account", "order")
 # A purchase remembered loosely ("a couple of weeks back") or not at all is searched around it.
 ROUGH_DAYS = 5
@@ -48,34 +47,23 @@ def note_provided(state: SessionState, event: Event, found: Entities) -> None:
             )
 
 
+def _typed_lists(e: Entities) -> tuple[tuple[str, list[str]], ...]:
+    return (("phone", e.phones), ("email", e.emails), ("account", e.accounts), ("order", e.orders))
+
+
 def typed(state: SessionState) -> list[tuple[str, str]]:
     """Every identifier typed in the conversation, by kind, oldest first."""
-    e = state.entities
-    return [
-        (kind, v)
-        for kind, values in (
-            ("phone", e.phones),
-            ("email", e.emails),
-            ("account", e.accounts),
-            ("order", e.orders),
-        )
-        for v in values
-    ]
+    return [(kind, v) for kind, values in _typed_lists(state.entities) for v in values]
 
 
 def query(state: SessionState) -> dict[str, str]:
     """The identifiers known so far: the channel's first, then the newest typed ones."""
     e = state.entities
     given: dict[str, str] = {}
-    for key in IDENTITY_KEYS:
+    for key in CONTACT_KEYS:
         if state.metadata.get(key):
             given[key] = str(state.metadata[key])
-    for key, values in (
-        ("phone", e.phones),
-        ("email", e.emails),
-        ("account", e.accounts),
-        ("order", e.orders),
-    ):
+    for key, values in _typed_lists(e):
         if values and key not in given:
             given[key] = values[-1]
     if e.card_last4 and e.amounts:
@@ -105,14 +93,10 @@ async def recall(deps: EngineDeps, state: SessionState) -> None:
     await load_view(deps, state, point.customer_id)
     if state.view is None:
         return
-    # The checks this session recorded as its customer's before the restart are theirs again.
+    # The check this session recorded as its customer's before the restart is theirs again.
     kept = point.check()
-    state.verifications = [
-        c.bound(point.customer_id)
-        if kept is not None and c.subject is None and (c.method, c.at) == (kept.method, kept.at)
-        else c
-        for c in state.verifications
-    ]
+    if kept is not None:
+        state.bind(point.customer_id, lambda c: (c.method, c.at) == (kept.method, kept.at))
     profile = state.view.profile.data
     state.identity = Resolution(
         status="matched",
@@ -171,7 +155,7 @@ async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
     if not given or key == state.identity_key:
         return
     state.identity_key = key
-    if state.identity is not None and state.identity.status == "matched":
+    if state.customer_id is not None:
         await _foreign(deps, state, event)
         return
     state.identity_events.append(event.event_id)
@@ -187,14 +171,12 @@ async def identify(deps: EngineDeps, state: SessionState, event: Event) -> None:
         return  # a malformed identifier in free text is not an error for the agent
     if state.identity.status == "matched" and state.identity.customer_id:
         me = state.identity.customer_id
-        # Only an identifier the channel itself sent matches a check to this customer; one
-        # typed in the conversation identifies but never inherits an earlier check.
-        sent = {
-            k for k in TYPED if state.metadata.get(k) and given.get(k) == str(state.metadata[k])
-        }
+        # A check's contact kinds are the channel's own identifiers, which the query puts
+        # before typed ones: a match through one of them is a match through what the channel
+        # sent. One typed in the conversation identifies but never inherits an earlier check.
         matched = next((c for c in state.identity.candidates if c.customer_id == me), None)
         via: set[str] = {e.identifier for e in matched.evidence} if matched else set()
-        state.bind(me, via & sent)
+        state.bind(me, lambda c: not via.isdisjoint(c.contact))
         await load_view(deps, state, me)
         state.checked.update(f"{k}:{given[k]}" for k in TYPED if k in given)
 
@@ -240,7 +222,7 @@ async def load_view(
         ]
     state.carried = linked_checks(deps, state)
     if direct:
-        state.bind(customer_id, {"customer_id"})
+        state.bind(customer_id, lambda c: "customer_id" in c.contact)
         profile = state.view.profile.data
         state.identity = Resolution(
             status="matched",
