@@ -1,13 +1,20 @@
 """Customer mood: polarity, escalation cues, a per-conversation trend and an escalation alert.
 
 Polarity comes from a small multinomial logistic-regression head over a sentence embedding
-(all-MiniLM-L6-v2) and VADER's four scores; a turn that shows frustration, anger or a complaint
-is not read as neutral, and one that only gives details ("ok", an email address) is neutral.
-The head is trained only on `copilot/data/mood.csv`, customer messages written for this
-project, plus one label-keeping variant of each (`copilot/models/mood/recipe.json`: a flight
-number, an order reference or a tag added), and never on the airline tweets (CC BY-NC,
-evaluation only). It ships as npz weights plus a JSON manifest that records the data, its
-licence and the recipe. Rebuild it with `python -m copilot.mood`.
+and VADER's four scores; a turn that shows frustration, anger or a complaint is not read as
+neutral, and one that only gives details ("ok", an email address) is neutral. The embedding is
+mood's own: all-MiniLM-L6-v2 with its top encoder layers fine-tuned SetFit-style (pairs of the
+same and of different moods pulled together and apart) over the shared embedder's lower layers,
+so only those layers ship (`encoder.safetensors`, float16) and, in the engine, only they run a
+second time (over the token states the shared pass kept). The project's shared embedder stays
+as it is for retrieval and intent.
+
+Encoder and head are trained only on `copilot/data/mood.csv`, customer messages written for
+this project, plus one label-keeping variant of each (`copilot/models/mood/recipe.json`: a
+flight number, an order reference or a tag added), and never on the airline tweets (CC BY-NC,
+evaluation only). The model ships as npz and safetensors weights plus a JSON manifest that
+records the data, its licence, the recipe and each file's hash. Rebuild it with
+`python -m copilot.mood` (about five minutes on two cores).
 
 An informational customer turn (an email address, a number, "ok", "yes") leaves the
 conversation's mood exactly as it was: label, trend, direction, risk and alert.
@@ -41,12 +48,13 @@ from copilot.mood_cues import (
     normalize_text,
     shows_negativity,
 )
-from tools.kb.embeddings import Embedder
+from tools.kb.embeddings import Embedder, EncoderTail, default_model_path, layer_of
 
 __all__ = [
     "CUE_WEIGHTS",
     "Cue",
     "CueKind",
+    "EncoderTune",
     "MoodHead",
     "MoodModel",
     "MoodModelError",
@@ -61,6 +69,7 @@ PACKAGE = Path(__file__).resolve().parent
 MODEL_DIR = PACKAGE / "models" / "mood"
 DATA_PATH = PACKAGE / "data" / "mood.csv"
 WEIGHTS_FILE = "head.npz"
+ENCODER_FILE = "encoder.safetensors"
 MANIFEST_FILE = "manifest.json"
 RECIPE_FILE = "recipe.json"
 FORMAT = 1
@@ -115,6 +124,9 @@ class MoodHead:
     coef: Any  # float64 array (classes, embedding_dim + len(VADER_KEYS))
     intercept: Any  # float64 array (classes,)
     manifest: dict[str, Any] = field(default_factory=dict)
+    # Fine-tuned encoder parameters (state_dict names) over the base embedding model; None: the
+    # head reads the project's shared embedding.
+    encoder: dict[str, Any] | None = None
 
     @property
     def embedding_dim(self) -> int:
@@ -129,12 +141,29 @@ class MoodHead:
         return exp / exp.sum(axis=1, keepdims=True)
 
     def save(self, folder: Path) -> None:
-        """Write head.npz (no pickles) and manifest.json, the manifest holding the weights' hash."""
+        """Write head.npz, encoder.safetensors when there is one (no pickles) and manifest.json,
+        the manifest holding each weights file's hash."""
         folder.mkdir(parents=True, exist_ok=True)
         weights = folder / WEIGHTS_FILE
         np.savez(weights, coef=self.coef, intercept=self.intercept)
         manifest = {**self.manifest, "format": FORMAT, "classes": list(CLASSES)}
         manifest["weights"] = {"file": WEIGHTS_FILE, "sha256": _sha256(weights)}
+        manifest.pop("encoder", None)
+        encoder = folder / ENCODER_FILE
+        if self.encoder is None:
+            encoder.unlink(missing_ok=True)
+        else:
+            from safetensors.numpy import save_file
+
+            save_file(
+                {k: np.asarray(v, dtype=np.float16) for k, v in self.encoder.items()}, encoder
+            )
+            encoder.chmod(0o644)  # safetensors writes 0600; the model ships readable like the rest
+            manifest["encoder"] = {
+                "file": ENCODER_FILE,
+                "sha256": _sha256(encoder),
+                "parameters": int(sum(np.asarray(v).size for v in self.encoder.values())),
+            }
         (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
     @classmethod
@@ -168,7 +197,57 @@ class MoodHead:
             raise MoodModelError(f"{weights}: intercept has shape {intercept.shape}")
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise MoodModelError(f"{weights}: weights are not finite")
-        return cls(coef=coef, intercept=intercept, manifest=manifest)
+        encoder = _load_encoder(folder, manifest)
+        return cls(coef=coef, intercept=intercept, manifest=manifest, encoder=encoder)
+
+
+def _load_encoder(folder: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The fine-tuned encoder parameters the manifest names, hash-checked; None if it names none."""
+    entry = manifest.get("encoder")
+    if entry is None:
+        return None
+    path = folder / ENCODER_FILE
+    if not isinstance(entry, dict) or entry.get("file") != ENCODER_FILE:
+        raise MoodModelError(
+            f"{folder / MANIFEST_FILE}: the encoder entry must name {ENCODER_FILE}"
+        )
+    if not path.is_file():
+        raise MoodModelError(f"mood model file {path} is missing")
+    if entry.get("sha256") != _sha256(path):
+        raise MoodModelError(f"{path} does not match the hash in its manifest (corrupt?)")
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    try:
+        tensors = load_file(path)
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise MoodModelError(f"cannot read mood encoder weights {path}: {exc}") from exc
+    if not tensors or not all(np.isfinite(v).all() for v in tensors.values()):
+        raise MoodModelError(f"{path}: encoder weights are empty or not finite")
+    return {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
+
+
+_TAILS: dict[tuple[int, str], EncoderTail] = {}
+
+
+def _tail(head: MoodHead, embedder: Embedder) -> EncoderTail | None:
+    """Mood's fine-tuned top layers over embedder, built once per embedder and weights."""
+    if head.encoder is None:
+        return None
+    digest = hashlib.sha256()
+    for name in sorted(head.encoder):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(head.encoder[name], dtype=np.float32).tobytes())
+    # The tail holds its embedder, so the embedder's id is not reused while the entry lives.
+    key = (id(embedder), digest.hexdigest())
+    if key not in _TAILS:
+        try:
+            _TAILS[key] = EncoderTail(embedder, head.encoder)
+        except ValueError as exc:
+            raise MoodModelError(
+                f"the mood encoder does not fit the embedding model: {exc}"
+            ) from exc
+    return _TAILS[key]
 
 
 class _Vader:
@@ -208,10 +287,19 @@ class MoodModel:
     def __init__(self, head: MoodHead, embedder: Embedder | None = None) -> None:
         self.head = head
         self.embedder = embedder or Embedder()
+        self.tail = _tail(head, self.embedder)
         self.vader = _Vader()
 
+    @property
+    def uses_shared_embedding(self) -> bool:
+        """True when the head reads the project's shared embedding (so a caller's vector helps)."""
+        return self.tail is None
+
     def _embed(self, texts: list[str]) -> Any:
-        return np.asarray(self.embedder.embed(texts), dtype=np.float64)
+        # The tail reuses the token states the shared embedder kept when it embedded the same
+        # text (the engine's signals stage), so only the fine-tuned top layers run here.
+        embedded = self.embedder.embed(texts) if self.tail is None else self.tail.embed(texts)
+        return np.asarray(embedded, dtype=np.float64)
 
     def _features(self, texts: list[str], vectors: Any) -> Any:
         if vectors.shape[1] != self.head.embedding_dim:
@@ -225,9 +313,13 @@ class MoodModel:
     def read_many(
         self, texts: Sequence[str], vectors: Sequence[Sequence[float]] | None = None
     ) -> list[MoodReading]:
-        """Mood of each text; vectors, when given, are their embeddings from the same model."""
+        """Mood of each text; vectors, when given, are their embeddings from the shared embedder,
+        used only when the head reads that embedding (a fine-tuned tail carries on from the
+        token states the shared pass kept instead)."""
         if vectors is not None and len(vectors) != len(texts):
             raise ValueError("need one vector per text")
+        if not self.uses_shared_embedding:
+            vectors = None
         clean = [normalize_text(t) for t in texts]
         todo = [i for i, t in enumerate(clean) if t and not is_informational(t)]
         probs: Any = []
@@ -300,11 +392,29 @@ class Augment(BaseModel):
     lowercase: float = Field(ge=0.0, le=1.0)
 
 
+class EncoderTune(BaseModel):
+    """SetFit-style fine-tuning of the encoder layers on pairs of training rows.
+
+    Each round gives every row one partner of the same mood (target cosine 1) and one of another
+    (target 0); one pass over the shuffled pairs with AdamW. Only the top `layers` encoder layers
+    learn: the layers below stay the shared embedder's, so reading mood in the engine runs just
+    those top layers over the token states the shared pass already made.
+    """
+
+    seed: int
+    why: str
+    layers: int = Field(ge=1, le=12)  # the encoder's top layers that are tuned; the rest shared
+    rounds: int = Field(ge=1, le=20)
+    batch: int = Field(ge=2, le=256)
+    learning_rate: float = Field(gt=0.0, lt=1.0)
+
+
 class Recipe(BaseModel):
     """How the shipped head is trained beyond mood.csv (copilot/models/mood/recipe.json)."""
 
     about: str
     augment: Augment | None = None
+    encoder: EncoderTune | None = None
 
 
 def load_recipe(path: Path = MODEL_DIR / RECIPE_FILE) -> Recipe:
@@ -341,6 +451,67 @@ def _rows(texts: list[str], labels: list[str], recipe: Recipe | None) -> list[_R
     return rows
 
 
+def _pairs(texts: list[str], labels: list[str], tune: EncoderTune) -> list[tuple[str, str, float]]:
+    rng = random.Random(tune.seed)
+    by: dict[str, list[str]] = {}
+    for text, label in zip(texts, labels, strict=True):
+        by.setdefault(label, []).append(text)
+    pairs = []
+    for _ in range(tune.rounds):
+        for text, label in zip(texts, labels, strict=True):
+            pairs.append((text, rng.choice(by[label]), 1.0))
+            others = [k for k in sorted(by) if k != label]
+            if others:
+                pairs.append((text, rng.choice(by[rng.choice(others)]), 0.0))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def fine_tune(
+    texts: list[str], labels: list[str], tune: EncoderTune, base: Embedder, progress: bool = False
+) -> dict[str, Any]:
+    """The encoder layers of base's model fine-tuned on texts' moods: {parameter name: array}."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.manual_seed(tune.seed)
+    model = SentenceTransformer(str(base.model_path or default_model_path()), device="cpu")
+    bert: Any = model[0].auto_model
+    first = len(bert.encoder.layer) - tune.layers
+    if first < 0:
+        raise ValueError(f"the encoder has {len(bert.encoder.layer)} layers, not {tune.layers}")
+    for name, param in model.named_parameters():
+        index = layer_of(name)
+        param.requires_grad = index is not None and index >= first
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=tune.learning_rate)
+    pairs = _pairs(texts, labels, tune)
+    model.train()
+
+    def embed(batch: list[str]) -> Any:
+        return model(model.preprocess(batch))["sentence_embedding"]
+
+    steps = range(0, len(pairs), tune.batch)
+    if progress:
+        from rich.progress import track
+
+        steps = track(steps, description="fine-tuning the mood encoder")  # type: ignore[assignment]
+    for start in steps:
+        chunk = pairs[start : start + tune.batch]
+        target = torch.tensor([p[2] for p in chunk])
+        cosine = torch.cosine_similarity(embed([p[0] for p in chunk]), embed([p[1] for p in chunk]))
+        loss = torch.nn.functional.mse_loss(cosine, target)
+        optimiser.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimiser.step()
+    model.eval()
+    return {
+        name: param.detach().numpy().astype(np.float16).astype(np.float32)
+        for name, param in model.named_parameters()
+        if param.requires_grad
+    }
+
+
 def train(
     data_path: Path = DATA_PATH,
     embedder: Embedder | None = None,
@@ -348,9 +519,12 @@ def train(
     source: str = DATA_SOURCE,
     licence: str = DATA_LICENCE,
     recipe: Recipe | None = None,
+    progress: bool = False,
 ) -> MoodHead:
-    """Fit the polarity head on data_path and the recipe's variants of its rows; the manifest
-    records the data, its licence, the recipe and a cross-validated score on data_path's rows.
+    """Fit the polarity head on data_path and the recipe's variants of its rows, over an encoder
+    fine-tuned on them when the recipe says so; the manifest records the data, its licence, the
+    recipe and a cross-validated score on data_path's rows (the head alone over the shared
+    embedding: cross-validating the fine-tuning too would fine-tune once per fold).
 
     Train only on data whose licence allows it (see ../shared/datasets/README.md), and say so
     in source and licence: they ship in the manifest.
@@ -364,12 +538,8 @@ def train(
     rows = _rows(texts, labels, recipe)
     vader = _Vader()
     all_texts = [r.text for r in rows]
-    features = np.hstack(
-        [
-            np.asarray(embedder.embed(all_texts), dtype=np.float64),
-            np.asarray([vader.scores(t) for t in all_texts], dtype=np.float64),
-        ]
-    )
+    scores = np.asarray([vader.scores(t) for t in all_texts], dtype=np.float64)
+    features = np.hstack([np.asarray(embedder.embed(all_texts), dtype=np.float64), scores])
     y = np.asarray([CLASSES.index(r.label) for r in rows])
     n_own = len(texts)
     # Each fold trains on everything that does not come from its held-out mood.csv rows and is
@@ -381,6 +551,12 @@ def train(
         use = [i for i, r in enumerate(rows) if r.own not in out]
         fold_clf = LogisticRegression(C=c, max_iter=5000).fit(features[use], y[use])
         predicted[held] = fold_clf.predict(features[held])
+    encoder = None
+    tune = recipe.encoder if recipe is not None else None
+    if tune is not None:
+        encoder = fine_tune(all_texts, [r.label for r in rows], tune, embedder, progress)
+        tuned = EncoderTail(embedder, encoder).embed(all_texts)
+        features = np.hstack([np.asarray(tuned, dtype=np.float64), scores])
     clf = LogisticRegression(C=c, max_iter=5000).fit(features, y)
     y_own = y[:n_own]
     manifest: dict[str, Any] = {
@@ -405,6 +581,7 @@ def train(
         "cross_validation": {
             "folds": 5,
             "scored_on": "training_data rows as written; a fold trains on no variant of them",
+            "features": "the shared embedding (the head alone: no fold fine-tunes the encoder)",
             "accuracy": round(float(accuracy_score(y_own, predicted)), 4),
             "macro_f1": round(float(f1_score(y_own, predicted, average="macro")), 4),
         },
@@ -417,10 +594,16 @@ def train(
             "sha256": hashlib.sha256(recipe.model_dump_json().encode()).hexdigest(),
             "augmented_rows": len(rows) - n_own,
         }
+    if tune is not None:
+        manifest["features"]["encoder_fine_tuned"] = (
+            f"the top {tune.layers} encoder layers (SetFit-style pairs, recipe.encoder) over the "
+            "shared embedder's lower layers"
+        )
     return MoodHead(
         coef=np.asarray(clf.coef_, dtype=np.float64),
         intercept=np.asarray(clf.intercept_, dtype=np.float64),
         manifest=manifest,
+        encoder=encoder,
     )
 
 
@@ -582,6 +765,6 @@ class MoodTracker:
 
 
 if __name__ == "__main__":
-    head = train(recipe=load_recipe())
+    head = train(recipe=load_recipe(), progress=True)
     head.save(MODEL_DIR)
     print(json.dumps(head.manifest, indent=2))

@@ -288,14 +288,15 @@ def _uss_scores(
 
 
 def _latency(model: MoodModel, texts: Sequence[str]) -> dict[str, Any]:
-    """read() one utterance at a time: with its embedding, and given an embedding already made."""
+    """read() one utterance at a time: embedding included, then as the engine reads it, after
+    the shared embedder's pass (the head given that vector, or a tail given the kept states)."""
     model.read("warm up")
     full, given = [], []
-    vectors = model.embedder.embed([normalize_text(t) or "." for t in texts])
-    for text, vector in zip(texts, vectors, strict=True):
+    for text in texts:
         start = time.perf_counter()
         model.read(text)
         full.append((time.perf_counter() - start) * 1000)
+        vector = model.embedder.embed([normalize_text(text) or "."])[0]  # the engine's pass
         start = time.perf_counter()
         model.read(text, vector)
         given.append((time.perf_counter() - start) * 1000)
@@ -303,6 +304,7 @@ def _latency(model: MoodModel, texts: Sequence[str]) -> dict[str, Any]:
         "samples": len(full),
         "p50": round(percentile(full, 50), 2),
         "p95": round(percentile(full, 95), 2),
+        "after_shared_pass": "the vector" if model.uses_shared_embedding else "kept token states",
         "given_embedding_p50": round(percentile(given, 50), 3),
         "given_embedding_p95": round(percentile(given, 95), 3),
         "torch_threads_single_read": 1,
@@ -371,7 +373,7 @@ def figures(result: dict[str, Any]) -> list[Figure]:
     air, uss, lat = result["airline"], result["uss"], result["latency_ms"]
     ours, vader, published = uss["ours"], uss["vader"], uss["published"]
     pct = 100.0
-    return [
+    rows = [
         Figure(
             "airline test accuracy",
             air["ours"]["accuracy"] * pct,
@@ -446,12 +448,15 @@ def figures(result: dict[str, Any]) -> list[Figure]:
         ),
         Figure("read() p50, embedding included", lat["p50"], "ms", "budget", 10.0, "<= 10 ms"),
         Figure("read() p95, embedding included", lat["p95"], "ms", "budget", 10.0, "<= 10 ms"),
+    ]
+    rows.append(
         Figure(
-            "read() p50, embedding given",
+            f"read() p50 after the shared pass ({lat['after_shared_pass']} given)",
             lat["given_embedding_p50"],
             "ms",
             "budget",
             10.0,
             "<= 10 ms",
-        ),
-    ]
+        )
+    )
+    return rows

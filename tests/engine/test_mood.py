@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from copilot.mood import (
     DATA_PATH,
     MODEL_DIR,
     Augment,
+    EncoderTune,
     MoodHead,
     MoodModel,
     MoodModelError,
@@ -25,7 +27,7 @@ from copilot.mood import (
 )
 from copilot.mood_cues import detect_cues
 from evals.bench import mood as bench
-from tools.kb.embeddings import Embedder
+from tools.kb.embeddings import Embedder, EncoderTail
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +206,19 @@ def test_save_load_round_trip(model: MoodModel, tmp_path: Path) -> None:
     assert MoodModel(again, model.embedder).read(text) == model.read(text)
 
 
+def test_shipped_model_reads_with_its_own_encoder(model: MoodModel, embedder: Embedder) -> None:
+    manifest = model.head.manifest
+    encoder = MODEL_DIR / manifest["encoder"]["file"]
+    assert manifest["encoder"]["sha256"] == hashlib.sha256(encoder.read_bytes()).hexdigest()
+    assert not model.uses_shared_embedding
+    text = "Flight delayed four hours and the app still says on time."
+    assert model.tail is not None
+    ours, shared = model.tail.embed([text])[0], embedder.embed([text])[0]
+    assert float(np.dot(ours, shared)) < 0.99  # the top layers were fine-tuned
+    # A caller's shared-embedding vector is not what the head reads, so it is not used.
+    assert model.read(text, shared) == model.read(text)
+
+
 def test_shipped_model_records_its_training_data() -> None:
     manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
     data = manifest["training_data"]
@@ -240,6 +255,44 @@ def test_recipe_adds_one_seeded_variant_per_row(embedder: Embedder, tmp_path: Pa
     assert (head.manifest["rows_total"], head.manifest["recipe"]["augmented_rows"]) == (36, 18)
     assert np.array_equal(head.coef, train(data, embedder, recipe=recipe).coef)  # seeded
     assert MoodModel(head, embedder).read("flight 12 thank you so much").label == "positive"
+
+
+def test_recipe_fine_tunes_the_encoder_and_it_round_trips(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    data = tmp_path / "tiny.csv"
+    rows = ["text,label"]
+    for i in range(5):
+        rows += [
+            f"my order {i} never came and nobody answers,negative",
+            f"what time does store number {i} open,neutral",
+            f"thank you so much for the help number {i},positive",
+        ]
+    data.write_text("\n".join(rows) + "\n")
+    tune = EncoderTune(seed=0, why="w", layers=2, rounds=1, batch=8, learning_rate=1e-4)
+    head = train(data, embedder, recipe=Recipe(about="unit test", encoder=tune))
+    assert head.encoder is not None
+    assert {name.split(".encoder.layer.")[1].split(".")[0] for name in head.encoder} == {"4", "5"}
+    assert "encoder_fine_tuned" in head.manifest["features"]
+    head.save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["encoder"]["parameters"] == sum(v.size for v in head.encoder.values())
+    again = MoodHead.load(tmp_path / "m")
+    text = "my order never came"
+    assert MoodModel(again, embedder).read(text) == MoodModel(head, embedder).read(text)
+    # The encoder file is checked like the head's weights.
+    (tmp_path / "m" / "encoder.safetensors").write_bytes(b"garbage")
+    with pytest.raises(MoodModelError, match="does not match the hash"):
+        MoodHead.load(tmp_path / "m")
+    (tmp_path / "m" / "encoder.safetensors").unlink()
+    with pytest.raises(MoodModelError, match=r"encoder\.safetensors is missing"):
+        MoodHead.load(tmp_path / "m")
+    # Weights that do not fit the embedding model are refused, not silently ignored.
+    name = "0.auto_model.encoder.layer.5.output.dense.weight"
+    with pytest.raises(ValueError, match=re.escape(f"no parameter {name}")):
+        EncoderTail(embedder, {name: np.zeros(3)})
+    with pytest.raises(ValueError, match="only encoder layers"):
+        EncoderTail(embedder, {"0.auto_model.embeddings.word_embeddings.weight": np.zeros(3)})
 
 
 def _copy_model(tmp_path: Path) -> Path:
