@@ -292,7 +292,8 @@ def is_informational(text: str) -> bool:
 
 
 # Cue kinds that say in so many words that the customer is unhappy (cancel or "again" may not).
-NEGATIVE_KINDS: frozenset[CueKind] = frozenset(("anger", "complaint", "frustration"))
+# A threat to leave for a rival is no neutral message, however calmly it is put.
+NEGATIVE_KINDS: frozenset[CueKind] = frozenset(("anger", "complaint", "frustration", "competitor"))
 
 
 def shows_negativity(cues: list[Cue]) -> bool:

@@ -110,12 +110,16 @@ def test_polarity_sign_on_clear_messages(model: MoodModel) -> None:
         "My broadband has been dead for five days and every agent promises a fix that never comes.",
         "You billed me for a phone I sent back a month ago. Sort it out.",
         "Dreadful coverage, the call cut out three times during my meeting.",
+        "I want to switch to Zephyr Mobile, this is the last time.",  # calm, but a threat
     ]
     positive = [
         "Brilliant, the engineer sorted it in ten minutes. Thank you!",
         "Really happy with the new plan, thanks for suggesting it.",
     ]
-    neutral = ["What time does the store on Elm Road open on Saturday?"]
+    neutral = [
+        "What time does the store on Elm Road open on Saturday?",
+        "My current plan is enough, so I'll skip the upgrade.",  # a declined offer
+    ]
     for text in negative:
         reading = model.read(text)
         assert reading.polarity < -0.3 and reading.label == "negative", (text, reading)
