@@ -669,6 +669,11 @@ class MoodTracker:
         """The latest state, or None before the first customer utterance."""
         return self._state
 
+    def read(self, text: str, vector: Sequence[float] | None = None) -> MoodReading | None:
+        """The reading update() would make of text (None for an informational turn), with no
+        change to the state: the model's part, which a caller may run off its event loop."""
+        return None if is_informational(text) else self.model.read(text, vector)
+
     def update(
         self,
         event_id: str,

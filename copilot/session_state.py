@@ -39,6 +39,8 @@ class IntentPredictor(Protocol):
 class MoodFollower(Protocol):
     """Follows one conversation's mood (copilot.mood.MoodTracker)."""
 
+    def read(self, text: str, vector: Any = None) -> Any: ...
+
     def update(self, event_id: str, text: str, reading: Any = None, vector: Any = None) -> Any: ...
 
 

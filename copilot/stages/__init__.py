@@ -35,7 +35,8 @@ async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: st
     await identity.retry(deps, state)
     if signals.said(event):
         vector = await signals.embed(deps, state, event)
-        signals.read(deps, state, event, vector)
+        reading = await signals.mood_reading(deps, state, event, vector)
+        signals.read(deps, state, event, vector, reading)
         # The systems wait on I/O while retrieval works the CPU: run them side by side.
         await asyncio.gather(
             identity.identify(deps, state, event), knowledge.search(deps, state, event)

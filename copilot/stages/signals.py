@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
@@ -69,8 +70,21 @@ async def embed(deps: EngineDeps, state: SessionState, event: Event) -> Any:
     return state.vectors[event.event_id]
 
 
-def read(deps: EngineDeps, state: SessionState, event: Event, vector: Any) -> None:
-    """Intent over the last two customer turns; mood over the conversation so far."""
+async def mood_reading(deps: EngineDeps, state: SessionState, event: Event, vector: Any) -> Any:
+    """The utterance's mood reading, made off the event loop: mood's tuned layers take a few
+    milliseconds of CPU that other sessions' events need not wait behind."""
+    if deps.mood is None:
+        return None
+    if state.mood_follower is None:
+        state.mood_follower = deps.mood()
+    return await asyncio.to_thread(state.mood_follower.read, event.text, vector)
+
+
+def read(
+    deps: EngineDeps, state: SessionState, event: Event, vector: Any, reading: Any = None
+) -> None:
+    """Intent over the last two customer turns; mood over the conversation so far (from reading,
+    when mood_reading made it)."""
     if deps.intent is not None:
         recent = state.customer_turns()[-2:]
         blend = state.blend([t.event_id for t in recent], INTENT_WEIGHTS)
@@ -82,4 +96,6 @@ def read(deps: EngineDeps, state: SessionState, event: Event, vector: Any) -> No
     if deps.mood is not None:
         if state.mood_follower is None:
             state.mood_follower = deps.mood()
-        state.mood = state.mood_follower.update(event.event_id, event.text, vector=vector)
+        state.mood = state.mood_follower.update(
+            event.event_id, event.text, reading=reading, vector=vector
+        )
