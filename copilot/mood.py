@@ -117,6 +117,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _check_hash(path: Path, expected: object) -> None:
+    if expected != _sha256(path):
+        raise MoodModelError(f"{path} does not match the hash in its manifest (corrupt?)")
+
+
 @dataclass(frozen=True)
 class MoodHead:
     """Trained weights of the polarity head: softmax(features @ coef.T + intercept)."""
@@ -181,9 +186,7 @@ class MoodHead:
             raise MoodModelError(f"{manifest_path}: unsupported mood model format")
         if manifest.get("classes") != list(CLASSES):
             raise MoodModelError(f"{manifest_path}: classes must be {list(CLASSES)}")
-        expected = manifest.get("weights", {}).get("sha256")
-        if expected != _sha256(weights):
-            raise MoodModelError(f"{weights} does not match the hash in its manifest (corrupt?)")
+        _check_hash(weights, manifest.get("weights", {}).get("sha256"))
         try:
             with np.load(weights, allow_pickle=False) as data:
                 coef = np.asarray(data["coef"], dtype=np.float64)
@@ -213,8 +216,7 @@ def _load_encoder(folder: Path, manifest: dict[str, Any]) -> dict[str, Any] | No
         )
     if not path.is_file():
         raise MoodModelError(f"mood model file {path} is missing")
-    if entry.get("sha256") != _sha256(path):
-        raise MoodModelError(f"{path} does not match the hash in its manifest (corrupt?)")
+    _check_hash(path, entry.get("sha256"))
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -470,7 +472,8 @@ def _pairs(texts: list[str], labels: list[str], tune: EncoderTune) -> list[tuple
 def fine_tune(
     texts: list[str], labels: list[str], tune: EncoderTune, base: Embedder, progress: bool = False
 ) -> dict[str, Any]:
-    """The encoder layers of base's model fine-tuned on texts' moods: {parameter name: array}."""
+    """The top tune.layers encoder layers of base's model fine-tuned on texts' moods, as
+    {parameter name: array} (float16 precision, as they ship)."""
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -12,7 +12,7 @@ from copilot.events import Event
 from copilot.extractive import clip
 from copilot.handoff import Provided
 from copilot.provided import asked, identity_item, provided_item
-from copilot.session_state import SessionState
+from copilot.session_state import MoodFollower, SessionState
 
 # Vectors of the latest customer turns, newest first, stand in for embedding the joined text:
 # one forward pass per utterance instead of three (intent, mood and the knowledge query).
@@ -73,11 +73,15 @@ async def embed(deps: EngineDeps, state: SessionState, event: Event) -> Any:
 async def mood_reading(deps: EngineDeps, state: SessionState, event: Event, vector: Any) -> Any:
     """The utterance's mood reading, made off the event loop: mood's tuned layers take a few
     milliseconds of CPU that other sessions' events need not wait behind."""
-    if deps.mood is None:
-        return None
-    if state.mood_follower is None:
+    follower = _follower(deps, state)
+    return None if follower is None else await asyncio.to_thread(follower.read, event.text, vector)
+
+
+def _follower(deps: EngineDeps, state: SessionState) -> MoodFollower | None:
+    """The session's mood follower, made on its first customer turn; None without a mood model."""
+    if deps.mood is not None and state.mood_follower is None:
         state.mood_follower = deps.mood()
-    return await asyncio.to_thread(state.mood_follower.read, event.text, vector)
+    return state.mood_follower
 
 
 def read(
@@ -93,9 +97,6 @@ def read(
             vectors=None if blend is None else [blend],
         )[0]
         state.intent_event = event.event_id
-    if deps.mood is not None:
-        if state.mood_follower is None:
-            state.mood_follower = deps.mood()
-        state.mood = state.mood_follower.update(
-            event.event_id, event.text, reading=reading, vector=vector
-        )
+    follower = _follower(deps, state)
+    if follower is not None:
+        state.mood = follower.update(event.event_id, event.text, reading=reading, vector=vector)

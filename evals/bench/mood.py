@@ -373,7 +373,7 @@ def figures(result: dict[str, Any]) -> list[Figure]:
     air, uss, lat = result["airline"], result["uss"], result["latency_ms"]
     ours, vader, published = uss["ours"], uss["vader"], uss["published"]
     pct = 100.0
-    rows = [
+    return [
         Figure(
             "airline test accuracy",
             air["ours"]["accuracy"] * pct,
@@ -448,8 +448,6 @@ def figures(result: dict[str, Any]) -> list[Figure]:
         ),
         Figure("read() p50, embedding included", lat["p50"], "ms", "budget", 10.0, "<= 10 ms"),
         Figure("read() p95, embedding included", lat["p95"], "ms", "budget", 10.0, "<= 10 ms"),
-    ]
-    rows.append(
         Figure(
             f"read() p50 after the shared pass ({lat['after_shared_pass']} given)",
             lat["given_embedding_p50"],
@@ -457,6 +455,5 @@ def figures(result: dict[str, Any]) -> list[Figure]:
             "budget",
             10.0,
             "<= 10 ms",
-        )
-    )
-    return rows
+        ),
+    ]

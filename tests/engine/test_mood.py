@@ -240,16 +240,21 @@ def test_shipped_model_records_its_training_data() -> None:
     assert "twitter_airline" not in json.dumps(manifest)
 
 
-def test_recipe_adds_one_seeded_variant_per_row(embedder: Embedder, tmp_path: Path) -> None:
+def _tiny_data(tmp_path: Path, per_class: int) -> Path:
     data = tmp_path / "tiny.csv"
     rows = ["text,label"]
-    for i in range(6):
+    for i in range(per_class):
         rows += [
             f"my internet has been down for {i + 2} days and nobody helps,negative",
             f"what time does store number {i} open,neutral",
             f"thank you so much for the help number {i},positive",
         ]
     data.write_text("\n".join(rows) + "\n")
+    return data
+
+
+def test_recipe_adds_one_seeded_variant_per_row(embedder: Embedder, tmp_path: Path) -> None:
+    data = _tiny_data(tmp_path, 6)
     recipe = Recipe(
         about="unit test",
         augment=Augment(seed=0, why="w", prefixes=["flight 12"], suffixes=["#travel"], lowercase=0),
@@ -264,15 +269,7 @@ def test_recipe_adds_one_seeded_variant_per_row(embedder: Embedder, tmp_path: Pa
 def test_recipe_fine_tunes_the_encoder_and_it_round_trips(
     embedder: Embedder, tmp_path: Path
 ) -> None:
-    data = tmp_path / "tiny.csv"
-    rows = ["text,label"]
-    for i in range(5):
-        rows += [
-            f"my order {i} never came and nobody answers,negative",
-            f"what time does store number {i} open,neutral",
-            f"thank you so much for the help number {i},positive",
-        ]
-    data.write_text("\n".join(rows) + "\n")
+    data = _tiny_data(tmp_path, 5)
     tune = EncoderTune(seed=0, why="w", layers=2, rounds=1, batch=8, learning_rate=1e-4)
     head = train(data, embedder, recipe=Recipe(about="unit test", encoder=tune))
     assert head.encoder is not None
@@ -282,7 +279,7 @@ def test_recipe_fine_tunes_the_encoder_and_it_round_trips(
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert manifest["encoder"]["parameters"] == sum(v.size for v in head.encoder.values())
     again = MoodHead.load(tmp_path / "m")
-    text = "my order never came"
+    text = "my internet has been down and nobody helps"
     assert MoodModel(again, embedder).read(text) == MoodModel(head, embedder).read(text)
     # The encoder file is checked like the head's weights.
     (tmp_path / "m" / "encoder.safetensors").write_bytes(b"garbage")

@@ -145,16 +145,13 @@ class Embedder:
         with _one_thread() if small else nullcontext(), torch.inference_mode():
             bert: Any = model[0].auto_model
             out = bert(**inputs, attention_mask=mask, output_hidden_states=True)
-            pooled: dict[str, Any] = {"token_embeddings": out.last_hidden_state}
-            pooled["attention_mask"] = mask
-            for module in list(model)[1:]:
-                pooled = module(pooled)
+            vectors = _pool(list(model)[1:], out.last_hidden_state, mask)
         lengths = [int(n) for n in mask.sum(dim=1).tolist()]
         states = {
             layer: [out.hidden_states[layer][i, :n].clone() for i, n in enumerate(lengths)]
             for layer in layers
         }
-        return pooled["sentence_embedding"].tolist(), states
+        return vectors, states
 
 
 class EncoderTail:
@@ -201,7 +198,7 @@ class EncoderTail:
         upper.load_state_dict(state, strict=False)
         upper.eval()
         self._upper = upper
-        self._pool = list(base.model)[1:]
+        self._after = list(base.model)[1:]  # pooling and normalising
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Sentence vectors through the tail (the base's lower layers remembered or run)."""
@@ -222,13 +219,7 @@ class EncoderTail:
             mask[i, : state.shape[0]] = 1
         with _one_thread() if len(states) <= SMALL_BATCH else nullcontext(), torch.inference_mode():
             out = self._upper(inputs_embeds=hidden, attention_mask=mask)
-            pooled: dict[str, Any] = {
-                "token_embeddings": out.last_hidden_state,
-                "attention_mask": mask,
-            }
-            for module in self._pool:
-                pooled = module(pooled)
-        return [[float(x) for x in v] for v in pooled["sentence_embedding"].tolist()]
+            return _pool(self._after, out.last_hidden_state, mask)
 
 
 # embed() keeps token states only for passes of a few lines (the engine's batcher sends at most
@@ -236,6 +227,14 @@ class EncoderTail:
 # 20-token utterances, read back within the same event.
 KEEP_BATCH = 32
 MEMO = 128
+
+
+def _pool(modules: list[Any], tokens: Any, mask: Any) -> list[list[float]]:
+    """The model's modules after the transformer (mean pooling, normalising) over token states."""
+    features: dict[str, Any] = {"token_embeddings": tokens, "attention_mask": mask}
+    for module in modules:
+        features = module(features)
+    return [[float(x) for x in v] for v in features["sentence_embedding"].tolist()]
 
 
 def layer_of(name: str) -> int | None:
