@@ -35,12 +35,15 @@ async def fold(deps: EngineDeps, state: SessionState, event: Event, raw_text: st
     await identity.retry(deps, state)
     if signals.said(event):
         vector = await signals.embed(deps, state, event)
-        reading = await signals.mood_reading(deps, state, event, vector)
-        signals.read(deps, state, event, vector, reading)
-        # The systems wait on I/O while retrieval works the CPU: run them side by side.
-        await asyncio.gather(
-            identity.identify(deps, state, event), knowledge.search(deps, state, event)
+        signals.intent(deps, state, event)
+        # Each reads its own inputs and writes its own part of the state, off the event loop or
+        # waiting on I/O: the systems, retrieval and mood's tuned layers run side by side.
+        reading, _, _ = await asyncio.gather(
+            signals.mood_reading(deps, state, event, vector),
+            identity.identify(deps, state, event),
+            knowledge.search(deps, state, event),
         )
+        signals.mood(deps, state, event, vector, reading)
     else:
         await identity.identify(deps, state, event)
     playbook.advance(deps, state)

@@ -84,19 +84,21 @@ def _follower(deps: EngineDeps, state: SessionState) -> MoodFollower | None:
     return state.mood_follower
 
 
-def read(
-    deps: EngineDeps, state: SessionState, event: Event, vector: Any, reading: Any = None
-) -> None:
-    """Intent over the last two customer turns; mood over the conversation so far (from reading,
-    when mood_reading made it)."""
-    if deps.intent is not None:
-        recent = state.customer_turns()[-2:]
-        blend = state.blend([t.event_id for t in recent], INTENT_WEIGHTS)
-        state.intent = deps.intent.predict(
-            [" ".join(t.text for t in recent)],
-            vectors=None if blend is None else [blend],
-        )[0]
-        state.intent_event = event.event_id
+def intent(deps: EngineDeps, state: SessionState, event: Event) -> None:
+    """Intent over the last two customer turns (the knowledge query names it)."""
+    if deps.intent is None:
+        return
+    recent = state.customer_turns()[-2:]
+    blend = state.blend([t.event_id for t in recent], INTENT_WEIGHTS)
+    state.intent = deps.intent.predict(
+        [" ".join(t.text for t in recent)],
+        vectors=None if blend is None else [blend],
+    )[0]
+    state.intent_event = event.event_id
+
+
+def mood(deps: EngineDeps, state: SessionState, event: Event, vector: Any, reading: Any) -> None:
+    """Mood over the conversation so far, from the reading mood_reading made."""
     follower = _follower(deps, state)
     if follower is not None:
         state.mood = follower.update(event.event_id, event.text, reading=reading, vector=vector)

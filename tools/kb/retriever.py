@@ -151,7 +151,8 @@ class Retriever:
         where = _where(filters)
         floor = self.calibration.floor
         collection = self.store.active()
-        if collection is None or collection.count() == 0:
+        size = 0 if collection is None else collection.count()
+        if collection is None or size == 0:
             return self._result(
                 text,
                 mode,
@@ -172,7 +173,7 @@ class Retriever:
             )
             got = collection.query(
                 query_embeddings=[qvec],  # type: ignore[arg-type]
-                n_results=min(DEPTH, collection.count()),
+                n_results=min(DEPTH, size),
                 where=where,
                 include=["metadatas", "distances"],
             )
