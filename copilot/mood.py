@@ -27,6 +27,7 @@ import hashlib
 import importlib
 import json
 import random
+import sys
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from copilot.extractive import clip
 from copilot.mood_cues import (
@@ -420,8 +421,16 @@ class Recipe(BaseModel):
 
 
 def load_recipe(path: Path = MODEL_DIR / RECIPE_FILE) -> Recipe:
-    """The shipped training recipe."""
-    return Recipe.model_validate_json(path.read_text(encoding="utf-8"))
+    """The shipped training recipe; MoodModelError naming the file and field when it is bad."""
+    try:
+        return Recipe.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MoodModelError(f"{path}: cannot read the recipe ({exc.strerror})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise MoodModelError(f"{path}: {where}: {first['msg']}{more}") from None
 
 
 def augment(text: str, rng: random.Random, aug: Augment) -> str:
@@ -772,7 +781,18 @@ class MoodTracker:
         return f"escalation risk {self._risk:.2f}{because}; after: {_quote(worst.text)}"
 
 
-if __name__ == "__main__":
-    head = train(recipe=load_recipe(), progress=True)
+def main(recipe_path: Path = MODEL_DIR / RECIPE_FILE) -> int:
+    """Rebuild the shipped model from mood.csv and recipe.json (`python -m copilot.mood`)."""
+    try:
+        recipe = load_recipe(recipe_path)
+        head = train(recipe=recipe, progress=True)
+    except (MoodModelError, ValueError) as exc:  # a bad recipe or a bad training row
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     head.save(MODEL_DIR)
     print(json.dumps(head.manifest, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

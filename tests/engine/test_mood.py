@@ -23,6 +23,7 @@ from copilot.mood import (
     Recipe,
     load_default,
     load_recipe,
+    main,
     train,
 )
 from copilot.mood_cues import detect_cues
@@ -357,3 +358,24 @@ def test_level_fit_is_monotone_and_beats_constant() -> None:
 def test_bench_without_datasets_says_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="twitter_airline_sentiment"):
         bench.run(tmp_path)
+
+
+def test_a_bad_recipe_is_named_in_one_line_and_nothing_is_trained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = json.loads((MODEL_DIR / "recipe.json").read_text())
+    recipe["encoder"]["rounds"] = 0
+    bad = tmp_path / "recipe.json"
+    bad.write_text(json.dumps(recipe))
+    with pytest.raises(MoodModelError, match=r"recipe\.json: encoder\.rounds: Input should be"):
+        load_recipe(bad)
+    before = {p.name: p.read_bytes() for p in MODEL_DIR.iterdir()}
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "encoder.rounds" in err and "Traceback" not in err
+    bad.write_text("{not json")
+    assert main(bad) == 2
+    assert "Invalid JSON" in capsys.readouterr().err
+    assert main(tmp_path / "absent.json") == 2
+    assert "cannot read the recipe" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in MODEL_DIR.iterdir()} == before
