@@ -66,6 +66,7 @@ class Engine:
         self._restoring: dict[str, asyncio.Future[Live]] = {}
         self._listeners: list[Listener] = []
         self.rereads = 0  # sessions read again because another worker had moved them on
+        self.refused = 0  # appends the log refused as stale (a lease that lapsed), then retried
         self.enricher: Enricher | None = deps.enricher(self) if deps.enricher else None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -175,7 +176,8 @@ class Engine:
         for _ in range(TRIES - 1):
             try:
                 return await self._apply(session_id, events, batch, started)
-            except Stale:  # another worker moved this session on: read it again from the log
+            except Stale:  # a lapsed lease let another worker move it on: read it again
+                self.refused += 1
                 self._behind(session_id)
         return await self._apply(session_id, events, batch, started)
 
@@ -184,6 +186,14 @@ class Engine:
     ) -> list[PanelUpdate | None]:
         live = await self.session(session_id)
         async with self.hold(live, fence=False):
+            if self.deps.lease.shared and (
+                self._live.get(session_id) is not live
+                or self.deps.store.version(session_id) > live.panel.version
+            ):  # another worker moved it on while this one waited: catch up, under the lease
+                fresh, _ = await self._read(session_id)
+                live.state, live.panel = fresh.state, fresh.panel
+                self._live[session_id] = live
+                self.rereads += 1
             clean = redact.clean_all(batch, live.state, self.redaction(session_id))
             appended = self.deps.store.append_all(clean, live.panel.version)
             conflicts = [e.event_id for e, a in zip(batch, appended, strict=True) if a.conflict]
@@ -281,6 +291,26 @@ class Engine:
         return state
 
     async def _restore(self, session_id: str) -> Live:
+        live, last = await self._read(session_id)
+        self._live[session_id] = live
+        if last is not None:
+            # The whole panel as the log has it, at its version: a worker that stored an event
+            # and died before publishing its update leaves no subscriber behind; one that has
+            # it all already skips it by version.
+            await self.publish(
+                PanelUpdate(
+                    session_id=session_id,
+                    version=live.panel.version,
+                    event_id=last,
+                    cards=list(live.panel.cards.values()),
+                    latency_ms=0.0,
+                    source="restore",
+                )
+            )
+        return live
+
+    async def _read(self, session_id: str) -> tuple[Live, str | None]:
+        """The session as its log has it (and its last event's id), not registered or published."""
         live = Live(self._blank(session_id))
         for proposal in live.state.proposals.values():
             await actions.preview(self.deps, proposal, live.state)
@@ -294,23 +324,7 @@ class Engine:
             live.panel.diff(self._cards(live.state))
         # Versions only grow: a rejection or the slow path moved it without a logged event.
         live.panel.version = max(len(history), self.deps.store.version(session_id))
-        self._live[session_id] = live
-        if history:
-            # The whole panel as the log has it, at its version: a worker that stored an event
-            # and died before publishing its update leaves no subscriber behind; one that has
-            # it all already skips it by version.
-            whole = list(live.panel.cards.values())
-            await self.publish(
-                PanelUpdate(
-                    session_id=session_id,
-                    version=live.panel.version,
-                    event_id=history[-1].event_id,
-                    cards=whole,
-                    latency_ms=0.0,
-                    source="restore",
-                )
-            )
-        return live
+        return live, history[-1].event_id if history else None
 
     def _cards(self, state: SessionState) -> list[Card]:
         built: list[Any] = cards.build(state, self.deps.playbooks, self.redaction(state.session_id))

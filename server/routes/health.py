@@ -73,6 +73,7 @@ def own_metrics(deps: CopilotDeps) -> Families:
     counters = {
         "copilot_stream_dropped_total": float(deps.broadcaster.dropped),
         "copilot_session_rereads_total": float(engine.rereads if engine else 0),
+        "copilot_session_refused_total": float(engine.refused if engine else 0),
         "copilot_lease_waits_total": float(lease.waits),
         "copilot_lease_lapsed_total": float(lease.lapsed),
     }
