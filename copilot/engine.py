@@ -24,6 +24,7 @@ from copilot.deps import EngineDeps
 from copilot.enricher import Enricher
 from copilot.event_log import Stale, ordered
 from copilot.events import Event
+from copilot.lease import SessionBusy
 from copilot.panel import Card, Panel, PanelUpdate, StreamItem
 from copilot.pii import RedactionPolicy
 from copilot.session_state import SessionState
@@ -116,8 +117,8 @@ class Engine:
     async def hold(self, live: Live, fence: bool = True) -> AsyncIterator[None]:
         """The session to oneself: its lock here and, with several workers, its lease.
 
-        fence: raise Stale when another worker moved the session on while this one waited
-        (the event path leaves it to the log, which fences the append itself).
+        fence: raise Stale when another worker moved the session on while this one waited (the
+        slow path's way); events and decisions catch up instead, and the log fences appends.
         """
         session_id = live.state.session_id
         async with live.lock, self.deps.lease.hold(session_id):
@@ -127,6 +128,19 @@ class Engine:
                     self._behind(session_id)
                     raise Stale(session_id, live.panel.version, kept)
             yield
+
+    async def catch_up(self, live: Live) -> None:
+        """Bring this copy up to the log if another worker moved the session on (the caller
+        holds it), so a change under the lease is made on the latest version, not refused."""
+        session_id = live.state.session_id
+        if self.deps.lease.shared and (
+            self._live.get(session_id) is not live
+            or self.deps.store.version(session_id) > live.panel.version
+        ):
+            fresh, _ = await self._read(session_id)
+            live.state, live.panel = fresh.state, fresh.panel
+            self._live[session_id] = live
+            self.rereads += 1
 
     async def session(self, session_id: str) -> Live:
         """The live session, restored from the log once however many callers ask at once."""
@@ -154,10 +168,7 @@ class Engine:
         self, session_id: str, action: str, approve: bool, by: str, at: datetime | None = None
     ) -> PanelUpdate | None:
         """An agent approves or rejects a proposed action (copilot.approvals)."""
-        try:
-            return await approvals.decide(self, session_id, action, approve, by, at)
-        except Stale:  # another worker moved the session on: decide on it as the log has it
-            return await approvals.decide(self, session_id, action, approve, by, at)
+        return await approvals.decide(self, session_id, action, approve, by, at)
 
     async def handle(self, event: Event) -> PanelUpdate | None:
         """Apply one event; None when it was a duplicate and changed nothing."""
@@ -173,27 +184,20 @@ class Engine:
         started = time.perf_counter()
         session_id = events[0].session_id
         batch = ordered([(e, i) for i, e in enumerate(events)]) if len(events) > 1 else events
-        for _ in range(TRIES - 1):
+        for _ in range(TRIES):
             try:
                 return await self._apply(session_id, events, batch, started)
             except Stale:  # a lapsed lease let another worker move it on: read it again
                 self.refused += 1
                 self._behind(session_id)
-        return await self._apply(session_id, events, batch, started)
+        raise SessionBusy(f"session {session_id} kept moving on under other workers; try again")
 
     async def _apply(
         self, session_id: str, events: list[Event], batch: list[Event], started: float
     ) -> list[PanelUpdate | None]:
         live = await self.session(session_id)
         async with self.hold(live, fence=False):
-            if self.deps.lease.shared and (
-                self._live.get(session_id) is not live
-                or self.deps.store.version(session_id) > live.panel.version
-            ):  # another worker moved it on while this one waited: catch up, under the lease
-                fresh, _ = await self._read(session_id)
-                live.state, live.panel = fresh.state, fresh.panel
-                self._live[session_id] = live
-                self.rereads += 1
+            await self.catch_up(live)
             clean = redact.clean_all(batch, live.state, self.redaction(session_id))
             appended = self.deps.store.append_all(clean, live.panel.version)
             conflicts = [e.event_id for e, a in zip(batch, appended, strict=True) if a.conflict]

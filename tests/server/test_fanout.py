@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from copilot.actions import ActionLedger
 from copilot.event_log import Stale
 from copilot.events import Event
 from copilot.lease import SessionBusy
@@ -25,6 +26,7 @@ from server.app import create_app
 from server.fanout import RedisBroadcaster
 from tests.conftest import FullEngine, api_keys, bearer
 from tests.server.conftest import copied_settings
+from tools.actions import WaiveLateFee
 from tools.services import start_apps
 
 pytestmark = pytest.mark.anyio
@@ -232,6 +234,40 @@ async def test_two_workers_apply_a_session_in_turn_under_its_lease(
         seen = versions(await take(items, 24))
         assert seen == list(range(1, 25))
         await items.aclose()
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_version(
+    full_engine: FullEngine, postgres_sessions: str, redis_url: str
+) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    ledger = ActionLedger(postgres_sessions)
+    one = full_engine(postgres_sessions, lease=a.lease(), actions=ledger)
+    two = full_engine(postgres_sessions, lease=b.lease(), actions=ActionLedger(postgres_sessions))
+    sid = f"decide-{uuid.uuid4().hex[:8]}"
+    try:
+        await one.handle(say(sid, 0))
+        live = one.live(sid)
+        assert live is not None and live.state.view is not None
+        fee = WaiveLateFee(kind="waive_late_fee", account_number="BA90000001")
+        proposal = await one.add_proposal(live.state, fee, "test", "asked")
+        assert proposal is not None
+        await two.handle(say(sid, 1))  # one's copy is now behind
+        # The agent rejects on one while the conversation goes on through the other.
+        decided, *acks = await asyncio.gather(
+            one.decide(sid, proposal.action_id, approve=False, by="agent:bob"),
+            *(two.handle(say(sid, n)) for n in range(2, 8)),
+        )
+        assert decided is not None
+        shown = sorted([decided.version] + [u.version for u in acks if u is not None])
+        assert shown == list(range(3, 10))  # one version each, none refused or lost
+        assert (one.refused, two.refused) == (0, 0)
+        assert ledger.session(sid)[0].status == "rejected"
+        cards, version = await two.snapshot(sid)
+        assert version == 9
+        assert [c.data["status"] for c in cards if c.type == "action"] == ["rejected"]
     finally:
         await a.aclose()
         await b.aclose()
