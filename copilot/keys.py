@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from copilot.yamlfile import read_yaml
-from tools.errors import ConfigurationError
+from tools.errors import ConfigurationError, first_problem
 
 Role = Literal["agent", "bot", "supervisor", "qa", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "bot", "supervisor", "qa", "admin")
@@ -39,9 +39,7 @@ def read_keys(path: Path) -> dict[str, KeySpec]:
     try:
         return {str(k): KeySpec.model_validate(v) for k, v in data.items()}
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigurationError(f"{path}: {where}: {err['msg']}") from None
+        raise ConfigurationError(f"{path}: {first_problem(exc)}") from None
 
 
 def default_path(data_dir: Path) -> Path:

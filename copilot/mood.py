@@ -49,6 +49,7 @@ from copilot.mood_cues import (
     normalize_text,
     shows_negativity,
 )
+from tools.errors import first_problem
 from tools.kb.embeddings import Embedder, EncoderTail, default_model_path, layer_of
 
 __all__ = [
@@ -427,10 +428,7 @@ def load_recipe(path: Path = MODEL_DIR / RECIPE_FILE) -> Recipe:
     except OSError as exc:
         raise MoodModelError(f"{path}: cannot read the recipe ({exc.strerror})") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "the file"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise MoodModelError(f"{path}: {where}: {first['msg']}{more}") from None
+        raise MoodModelError(f"{path}: {first_problem(exc)}") from None
 
 
 def augment(text: str, rng: random.Random, aug: Augment) -> str:

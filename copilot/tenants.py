@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from copilot.pii import RedactionPolicy
 from copilot.settings import Settings
 from copilot.yamlfile import read_yaml
-from tools.errors import ConfigurationError
+from tools.errors import ConfigurationError, first_problem
 
 
 class TenantPolicy(BaseModel):
@@ -64,7 +64,5 @@ class Policies:
                 for k, v in data.items()
             }
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigurationError(f"{path}: {where}: {err['msg']}") from None
+            raise ConfigurationError(f"{path}: {first_problem(exc)}") from None
         return cls(default, tenants)

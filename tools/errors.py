@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class CopilotError(Exception):
     """Base of every error meant for a user or an operator, never a stack trace."""
@@ -47,3 +52,12 @@ class ConfigurationError(CopilotError):
     """Settings are missing or inconsistent; the message names what to set."""
 
     code = "configuration_error"
+
+
+def first_problem(exc: ValidationError) -> str:
+    """A pydantic error in one line for a user: where its first problem is, what is wrong
+    there, and how many more there are."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the file"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
