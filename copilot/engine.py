@@ -137,10 +137,11 @@ class Engine:
             self._live.get(session_id) is not live
             or self.deps.store.version(session_id) > live.panel.version
         ):
-            fresh, _ = await self._read(session_id)
+            fresh, last = await self._read(session_id)
             live.state, live.panel = fresh.state, fresh.panel
             self._live[session_id] = live
             self.rereads += 1
+            await self._republish(live, last)
 
     async def session(self, session_id: str) -> Live:
         """The live session, restored from the log once however many callers ask at once."""
@@ -297,21 +298,25 @@ class Engine:
     async def _restore(self, session_id: str) -> Live:
         live, last = await self._read(session_id)
         self._live[session_id] = live
-        if last is not None:
-            # The whole panel as the log has it, at its version: a worker that stored an event
-            # and died before publishing its update leaves no subscriber behind; one that has
-            # it all already skips it by version.
-            await self.publish(
-                PanelUpdate(
-                    session_id=session_id,
-                    version=live.panel.version,
-                    event_id=last,
-                    cards=list(live.panel.cards.values()),
-                    latency_ms=0.0,
-                    source="restore",
-                )
-            )
+        await self._republish(live, last)
         return live
+
+    async def _republish(self, live: Live, last: str | None) -> None:
+        """The whole panel as the log has it, at its version: a worker that stored an event and
+        died before publishing its update leaves no subscriber behind; one that has it all
+        already skips it by version."""
+        if last is None:
+            return
+        await self.publish(
+            PanelUpdate(
+                session_id=live.state.session_id,
+                version=live.panel.version,
+                event_id=last,
+                cards=list(live.panel.cards.values()),
+                latency_ms=0.0,
+                source="restore",
+            )
+        )
 
     async def _read(self, session_id: str) -> tuple[Live, str | None]:
         """The session as its log has it (and its last event's id), not registered or published."""

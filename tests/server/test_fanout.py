@@ -239,6 +239,31 @@ async def test_two_workers_apply_a_session_in_turn_under_its_lease(
         await b.aclose()
 
 
+async def test_an_update_a_worker_stored_but_never_published_reaches_subscribers(
+    full_engine: FullEngine, postgres_sessions: str, redis_url: str
+) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    one = full_engine(postgres_sessions, lease=a.lease())
+    gone = full_engine(postgres_sessions, lease=b.lease())  # stores, then dies unpublished
+    one.subscribe(a)
+    sid = f"gap-{uuid.uuid4().hex[:8]}"
+    try:
+        items = a.follow(sid, None, [], 0)
+        assert versions(await take(items, 1)) == [0]
+        await one.handle(say(sid, 0))
+        assert (await gone.handle(say(sid, 1))) is not None  # version 2, on no stream
+        await one.handle(say(sid, 2))  # one's copy was at 1: it catches up from the log
+        got = await take(items, 3)
+        assert versions(got) == [1, 2, 3]  # no gap where the dead worker's update was
+        whole = got[1]
+        assert isinstance(whole, PanelUpdate) and whole.source == "restore"
+        assert {c.type for c in whole.cards} >= {"summary", "mood"}  # the whole panel at 2
+        await items.aclose()
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
 async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_version(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
