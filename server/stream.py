@@ -101,7 +101,12 @@ def catch_up(
     version: int,
 ) -> list[PanelUpdate]:
     """What a subscriber that last saw `since` needs first: the updates it missed when the kept
-    history reaches back that far, else one snapshot and what was published after it."""
+    history reaches back that far, else one snapshot and what was published after it.
+
+    A version kept twice (a worker that caught up republishes the whole panel at the version
+    the log has) is sent once.
+    """
+    history = _once_each(history)
     if since is not None:
         missed = [u for u in history if u.version > since]
         if missed and missed[0].version == since + 1:
@@ -119,6 +124,15 @@ def catch_up(
         source="fast",
     )
     return [whole, *(u for u in history if u.version > version)]
+
+
+def _once_each(history: list[PanelUpdate]) -> list[PanelUpdate]:
+    out: list[PanelUpdate] = []
+    for update in history:
+        if out and update.version <= out[-1].version:
+            continue
+        out.append(update)
+    return out
 
 
 def sse(item: StreamItem) -> str:

@@ -264,6 +264,29 @@ async def test_an_update_a_worker_stored_but_never_published_reaches_subscribers
         await b.aclose()
 
 
+async def test_a_resuming_subscriber_gets_a_version_republished_on_catch_up_once(
+    full_engine: FullEngine, postgres_sessions: str, redis_url: str
+) -> None:
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    one = full_engine(postgres_sessions, lease=a.lease())
+    two = full_engine(postgres_sessions, lease=b.lease())
+    one.subscribe(a)
+    two.subscribe(b)
+    sid = f"once-{uuid.uuid4().hex[:8]}"
+    try:
+        await one.handle(say(sid, 0))
+        await two.handle(say(sid, 1))  # published by two; one's copy is behind
+        await one.handle(say(sid, 2))  # one catches up, republishing 2, then applies 3
+        cards, version = await one.snapshot(sid)
+        resumed = a.follow(sid, 1, cards, version)  # a client back with Last-Event-ID 1
+        got = await take(resumed, 2)
+        assert versions(got) == [2, 3]
+        await resumed.aclose()
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
 async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_version(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
