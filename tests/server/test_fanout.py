@@ -4,11 +4,12 @@ behind a load balancer would have them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from copilot.actions import ActionLedger
+from copilot.engine import Engine
 from copilot.event_log import Stale
 from copilot.events import Event
 from copilot.lease import SessionBusy
@@ -208,16 +210,37 @@ def say(sid: str, n: int) -> Event:
     return Event(event_id=f"{sid}-{n}", session_id=sid, type="utterance", text=text, ts=at)
 
 
+@contextlib.asynccontextmanager
+async def two_workers(
+    full_engine: FullEngine,
+    url: str,
+    redis_url: str,
+    second_publishes: bool = True,
+    actions: bool = False,
+) -> AsyncIterator[tuple[RedisBroadcaster, Engine, Engine]]:
+    """Two engines on one sessions database and one Redis, each publishing through its own
+    broadcaster (the second not at all when it is to die before publishing), each with its
+    own action ledger on the database when asked."""
+    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    one, two = (
+        full_engine(url, lease=x.lease(), **({"actions": ActionLedger(url)} if actions else {}))
+        for x in (a, b)
+    )
+    one.subscribe(a)
+    if second_publishes:
+        two.subscribe(b)
+    try:
+        yield a, one, two
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
 async def test_two_workers_apply_a_session_in_turn_under_its_lease(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
-    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
-    one = full_engine(postgres_sessions, lease=a.lease())
-    two = full_engine(postgres_sessions, lease=b.lease())
-    one.subscribe(a)
-    two.subscribe(b)
     sid = f"lease-{uuid.uuid4().hex[:8]}"
-    try:
+    async with two_workers(full_engine, postgres_sessions, redis_url) as (a, one, two):
         items = a.follow(sid, None, [], 0)
         assert versions(await take(items, 1)) == [0]  # the snapshot of an empty panel
         # A load balancer spraying one conversation's events over both workers at once.
@@ -234,20 +257,17 @@ async def test_two_workers_apply_a_session_in_turn_under_its_lease(
         seen = versions(await take(items, 24))
         assert seen == list(range(1, 25))
         await items.aclose()
-    finally:
-        await a.aclose()
-        await b.aclose()
 
 
 async def test_an_update_a_worker_stored_but_never_published_reaches_subscribers(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
-    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
-    one = full_engine(postgres_sessions, lease=a.lease())
-    gone = full_engine(postgres_sessions, lease=b.lease())  # stores, then dies unpublished
-    one.subscribe(a)
     sid = f"gap-{uuid.uuid4().hex[:8]}"
-    try:
+    async with two_workers(full_engine, postgres_sessions, redis_url, second_publishes=False) as (
+        a,
+        one,
+        gone,
+    ):
         items = a.follow(sid, None, [], 0)
         assert versions(await take(items, 1)) == [0]
         await one.handle(say(sid, 0))
@@ -259,21 +279,13 @@ async def test_an_update_a_worker_stored_but_never_published_reaches_subscribers
         assert isinstance(whole, PanelUpdate) and whole.source == "restore"
         assert {c.type for c in whole.cards} >= {"summary", "mood"}  # the whole panel at 2
         await items.aclose()
-    finally:
-        await a.aclose()
-        await b.aclose()
 
 
 async def test_a_resuming_subscriber_gets_a_version_republished_on_catch_up_once(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
-    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
-    one = full_engine(postgres_sessions, lease=a.lease())
-    two = full_engine(postgres_sessions, lease=b.lease())
-    one.subscribe(a)
-    two.subscribe(b)
     sid = f"once-{uuid.uuid4().hex[:8]}"
-    try:
+    async with two_workers(full_engine, postgres_sessions, redis_url) as (a, one, two):
         await one.handle(say(sid, 0))
         await two.handle(say(sid, 1))  # published by two; one's copy is behind
         await one.handle(say(sid, 2))  # one catches up, republishing 2, then applies 3
@@ -282,20 +294,14 @@ async def test_a_resuming_subscriber_gets_a_version_republished_on_catch_up_once
         got = await take(resumed, 2)
         assert versions(got) == [2, 3]
         await resumed.aclose()
-    finally:
-        await a.aclose()
-        await b.aclose()
 
 
 async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_version(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
-    a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
-    ledger = ActionLedger(postgres_sessions)
-    one = full_engine(postgres_sessions, lease=a.lease(), actions=ledger)
-    two = full_engine(postgres_sessions, lease=b.lease(), actions=ActionLedger(postgres_sessions))
     sid = f"decide-{uuid.uuid4().hex[:8]}"
-    try:
+    workers = two_workers(full_engine, postgres_sessions, redis_url, actions=True)
+    async with workers as (_, one, two):
         await one.handle(say(sid, 0))
         live = one.live(sid)
         assert live is not None and live.state.view is not None
@@ -312,13 +318,11 @@ async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_v
         shown = sorted([decided.version] + [u.version for u in acks if u is not None])
         assert shown == list(range(3, 10))  # one version each, none refused or lost
         assert (one.refused, two.refused) == (0, 0)
-        assert ledger.session(sid)[0].status == "rejected"
+        assert one.deps.actions is not None
+        assert one.deps.actions.session(sid)[0].status == "rejected"
         cards, version = await two.snapshot(sid)
         assert version == 9
         assert [c.data["status"] for c in cards if c.type == "action"] == ["rejected"]
-    finally:
-        await a.aclose()
-        await b.aclose()
 
 
 async def test_a_session_another_worker_holds_waits_for_it_then_is_busy(
