@@ -31,13 +31,11 @@ async def decide(
     started = time.perf_counter()
     live = await engine.session(session_id)
     ledger = engine.deps.actions
-    if ledger is None:
-        raise NotFound(f"no action {action} in session {session_id}")
     who = check_approver(by)
     async with engine.hold(live, fence=False):
         await engine.catch_up(live)  # decided on the session as the log has it now
         proposal = live.state.proposals.get(action)
-        if proposal is None:
+        if ledger is None or proposal is None:
             raise NotFound(f"no action {action} in session {session_id}")
         if proposal.status != "proposed":
             raise InvalidInput("action", f"{action} is already {proposal.status}")

@@ -263,11 +263,8 @@ async def test_an_update_a_worker_stored_but_never_published_reaches_subscribers
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
     sid = f"gap-{uuid.uuid4().hex[:8]}"
-    async with two_workers(full_engine, postgres_sessions, redis_url, second_publishes=False) as (
-        a,
-        one,
-        gone,
-    ):
+    workers = two_workers(full_engine, postgres_sessions, redis_url, second_publishes=False)
+    async with workers as (a, one, gone):
         items = a.follow(sid, None, [], 0)
         assert versions(await take(items, 1)) == [0]
         await one.handle(say(sid, 0))
