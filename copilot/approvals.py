@@ -55,6 +55,10 @@ async def decide(
         outcome = await runner.perform(action, proposal.request, approved_by=who)
     except CopilotError as exc:
         async with engine.hold(live, fence=False):  # the action is decided: say how it ended
+            # Another worker may have moved the session on while the system ran the action:
+            # mark the proposal of the copy the log has now, and publish after its version.
+            await engine.catch_up(live)
+            proposal = live.state.proposals.get(action, proposal)
             proposal.status, proposal.result = "failed", str(exc)
             ledger.decide(action, "failed", None, str(exc))
             update = engine.refresh(live, action, started, source="action")

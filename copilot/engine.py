@@ -320,6 +320,9 @@ class Engine:
 
     async def _read(self, session_id: str) -> tuple[Live, str | None]:
         """The session as its log has it (and its last event's id), not registered or published."""
+        # The version first: a decision another worker makes while this reads must leave the
+        # copy looking older than it is (it is read again), never newer than what it holds.
+        kept = self.deps.store.version(session_id)
         live = Live(self._blank(session_id))
         for proposal in live.state.proposals.values():
             await actions.preview(self.deps, proposal, live.state)
@@ -332,7 +335,7 @@ class Engine:
             await stages.restored(self.deps, live.state)
             live.panel.diff(self._cards(live.state))
         # Versions only grow: a rejection or the slow path moved it without a logged event.
-        live.panel.version = max(len(history), self.deps.store.version(session_id))
+        live.panel.version = max(len(history), kept)
         return live, history[-1].event_id if history else None
 
     def _cards(self, state: SessionState) -> list[Card]:

@@ -12,24 +12,28 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from copilot.actions import ActionLedger
+from copilot.actions import ActionLedger, Proposal
 from copilot.engine import Engine
 from copilot.event_log import Stale
 from copilot.events import Event
 from copilot.lease import SessionBusy
 from copilot.panel import PanelUpdate, StreamItem, TokenDelta
+from copilot.settings import Settings
+from copilot.systems import build_systems
 from evals.bench import load
 from evals.bench.soak import ServeProcess
 from server.app import create_app
 from server.fanout import RedisBroadcaster
-from tests.conftest import FullEngine, api_keys, bearer
+from tests.conftest import SYSTEMS_TOKEN, FullEngine, api_keys, bearer
 from tests.server.conftest import copied_settings
 from tools.actions import WaiveLateFee
-from tools.services import start_apps
+from tools.base import Systems
+from tools.services import start_apps, start_services
 
 pytestmark = pytest.mark.anyio
 PHONE_TURN = "My bill is past due, my number is (415) 555-0101."
@@ -217,14 +221,22 @@ async def two_workers(
     redis_url: str,
     second_publishes: bool = True,
     actions: bool = False,
+    systems: tuple[Systems, Systems] | None = None,
 ) -> AsyncIterator[tuple[RedisBroadcaster, Engine, Engine]]:
     """Two engines on one sessions database and one Redis, each publishing through its own
     broadcaster (the second not at all when it is to die before publishing), each with its
-    own action ledger on the database when asked."""
+    own action ledger on the database when asked, and each its own of `systems` when given
+    (closed at the end)."""
     a, b = RedisBroadcaster(redis_url), RedisBroadcaster(redis_url)
+    extra: list[dict[str, Any]] = [{"systems": x} for x in systems] if systems else [{}, {}]
     one, two = (
-        full_engine(url, lease=x.lease(), **({"actions": ActionLedger(url)} if actions else {}))
-        for x in (a, b)
+        full_engine(
+            url,
+            lease=x.lease(),
+            **({"actions": ActionLedger(url)} if actions else {}),
+            **more,
+        )
+        for x, more in zip((a, b), extra, strict=True)
     )
     one.subscribe(a)
     if second_publishes:
@@ -234,6 +246,8 @@ async def two_workers(
     finally:
         await a.aclose()
         await b.aclose()
+        for built in systems or ():
+            await built.aclose()
 
 
 async def test_two_workers_apply_a_session_in_turn_under_its_lease(
@@ -293,18 +307,24 @@ async def test_a_resuming_subscriber_gets_a_version_republished_on_catch_up_once
         await resumed.aclose()
 
 
+async def fee_proposed(engine: Engine, sid: str) -> Proposal:
+    """The customer's first turn on `engine`, then waiving the late fee proposed to the agent."""
+    await engine.handle(say(sid, 0))
+    live = engine.live(sid)
+    assert live is not None and live.state.view is not None
+    fee = WaiveLateFee(kind="waive_late_fee", account_number="BA90000001")
+    proposal = await engine.add_proposal(live.state, fee, "test", "asked")
+    assert proposal is not None
+    return proposal
+
+
 async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_version(
     full_engine: FullEngine, postgres_sessions: str, redis_url: str
 ) -> None:
     sid = f"decide-{uuid.uuid4().hex[:8]}"
     workers = two_workers(full_engine, postgres_sessions, redis_url, actions=True)
     async with workers as (_, one, two):
-        await one.handle(say(sid, 0))
-        live = one.live(sid)
-        assert live is not None and live.state.view is not None
-        fee = WaiveLateFee(kind="waive_late_fee", account_number="BA90000001")
-        proposal = await one.add_proposal(live.state, fee, "test", "asked")
-        assert proposal is not None
+        proposal = await fee_proposed(one, sid)
         await two.handle(say(sid, 1))  # one's copy is now behind
         # The agent rejects on one while the conversation goes on through the other.
         decided, *acks = await asyncio.gather(
@@ -320,6 +340,50 @@ async def test_a_decision_on_a_worker_whose_copy_is_behind_lands_on_the_latest_v
         cards, version = await two.snapshot(sid)
         assert version == 9
         assert [c.data["status"] for c in cards if c.type == "action"] == ["rejected"]
+
+
+async def test_an_action_that_fails_while_another_worker_moves_on_is_marked_on_the_latest_copy(
+    full_engine: FullEngine, postgres_sessions: str, redis_url: str, data_copy: Path
+) -> None:
+    sid = f"fails-{uuid.uuid4().hex[:8]}"
+    # The deciding worker reaches billing over HTTP, slowly: the other worker goes on with the
+    # conversation while the approved action is still running there.
+    with start_services(data_copy, latency_ms=400, token=SYSTEMS_TOKEN) as slow:
+        rest = Settings(
+            backend="rest",
+            crm_api_url=slow.urls["crm"],
+            billing_api_url=slow.urls["billing"],
+            orders_api_url=slow.urls["orders"],
+            systems_token=SYSTEMS_TOKEN,
+        )
+        pair = (build_systems(rest), build_systems(Settings(data_dir=data_copy, backend="sql")))
+        workers = two_workers(full_engine, postgres_sessions, redis_url, actions=True, systems=pair)
+        async with workers as (_, one, two):
+            proposal = await fee_proposed(one, sid)
+            assert proposal.blocked is None
+            # The fee is waived in billing some other way before the agent's approval runs.
+            elsewhere = pair[1].actions
+            assert elsewhere is not None
+            await elsewhere.perform("waived-elsewhere", proposal.request, approved_by="agent:eve")
+            deciding = asyncio.create_task(
+                one.decide(sid, proposal.action_id, approve=True, by="agent:bob")
+            )
+            assert one.deps.actions is not None
+            while one.deps.actions.session(sid)[0].status != "approved":
+                assert not deciding.done(), deciding.result()
+                await asyncio.sleep(0.01)
+            acks = await asyncio.gather(*(two.handle(say(sid, n)) for n in range(1, 7)))
+            decided = await deciding
+            assert decided is not None
+            assert [c.data["status"] for c in decided.cards if c.type == "action"] == ["failed"]
+            # The failure is published after the six events, not on a version one of them has.
+            assert [u.version for u in acks if u is not None] == list(range(2, 8))
+            assert decided.version == 8
+            (kept,) = one.deps.actions.session(sid)
+            assert kept.status == "failed" and "no late fee left to waive" in (kept.result or "")
+            cards, version = await two.snapshot(sid)
+            assert version == 8
+            assert [c.data["status"] for c in cards if c.type == "action"] == ["failed"]
 
 
 async def test_a_session_another_worker_holds_waits_for_it_then_is_busy(
