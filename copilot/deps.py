@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from copilot.batching import EmbedBatcher
 from copilot.enricher import EnricherFactory
@@ -17,6 +20,7 @@ from copilot.store import EventLog, OfferLog, ProposalLog, TouchpointStore
 from copilot.systems import with_outage
 from copilot.tenants import Policies, TenantPolicy
 from tools.base import Systems
+from tools.errors import CopilotError
 from tools.kb.embeddings import Embedder
 from tools.kb.retriever import Retriever
 
@@ -63,3 +67,17 @@ class EngineDeps:
             kept = (down, self.systems, with_outage(self.systems, sorted(down)))
             self.drills[state.session_id] = kept
         return kept[2]
+
+    def warm_up(self) -> None:
+        """Load what the first event would otherwise wait for: models, lexical index."""
+        text = "Hello, my bill looks wrong this month."
+        vector = None
+        if self.embedder is not None:
+            vector = np.asarray(self.embedder.embed([text])[0])
+        if self.intent is not None:
+            self.intent.predict([text], vectors=None if vector is None else [vector])
+        if self.mood is not None:
+            self.mood().update("warm-up", text, vector=vector)
+        if self.retriever is not None:
+            with contextlib.suppress(CopilotError):
+                self.retriever.search(text, 1)

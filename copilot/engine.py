@@ -2,7 +2,8 @@
 
 What each card says is computed elsewhere, one hop away: the stages in copilot.stages fold
 an event into the session's state, the builders in copilot.cards turn state into cards, and the
-slow path enters through the Enricher port (copilot.enricher).
+slow path enters through the Enricher port (copilot.enricher); copilot.session_copy reads a
+session's copy from its log.
 """
 
 from __future__ import annotations
@@ -11,51 +12,29 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
-from copilot import approvals, cards, stages
+from copilot import approvals, cards, session_copy, stages
 from copilot.actions import Proposal
 from copilot.ask import AskResult, check_question, offline_answer
 from copilot.deps import EngineDeps
 from copilot.enricher import Enricher
-from copilot.event_log import Stale, ordered
+from copilot.event_log import EventConflict, Stale, ordered
 from copilot.events import Event
 from copilot.lease import SessionBusy
-from copilot.panel import Card, Panel, PanelUpdate, StreamItem
+from copilot.panel import Card, PanelUpdate, StreamItem
 from copilot.pii import RedactionPolicy
+from copilot.session_copy import Live
 from copilot.session_state import SessionState
 from copilot.stages import actions, redact
 from tools.actions import ActionRequest
-from tools.errors import CopilotError, NotFound
+from tools.errors import NotFound
 
 Listener = Callable[[StreamItem], Awaitable[None]]
 TRIES = 3  # reads of a session another worker keeps moving on, before giving up
 
 __all__ = ["Engine", "EngineDeps", "EventConflict", "Live"]
-
-
-class EventConflict(CopilotError):
-    """An event_id already stored with other content: a sender's bug, never applied."""
-
-    status_code = 409
-    code = "event_conflict"
-
-    def __init__(self, event_ids: list[str]) -> None:
-        super().__init__(
-            f"event_id {', '.join(event_ids)} was already received with other content; "
-            "send new events under new ids"
-        )
-
-
-@dataclass
-class Live:
-    state: SessionState
-    panel: Panel = field(default_factory=Panel)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Engine:
@@ -137,7 +116,7 @@ class Engine:
             self._live.get(session_id) is not live
             or self.deps.store.version(session_id) > live.panel.version
         ):
-            fresh, last = await self._read(session_id)
+            fresh, last = await session_copy.read(self.deps, self.enricher, self._cards, session_id)
             live.state, live.panel = fresh.state, fresh.panel
             self._live[session_id] = live
             self.rereads += 1
@@ -211,7 +190,7 @@ class Engine:
             published: list[PanelUpdate] = []
             try:
                 if any(a.late for a in appended):
-                    live.state = self._blank(session_id, live.state)
+                    live.state = session_copy.blank(self.deps, session_id, live.state)
                     for past in self.deps.store.events(session_id):
                         await stages.fold(self.deps, live.state, past, past.text)
                     await stages.restored(self.deps, live.state)
@@ -262,18 +241,7 @@ class Engine:
         return list(live.panel.cards.values()) if live else []
 
     def warm_up(self) -> None:
-        """Load what the first event would otherwise wait for: models, lexical index."""
-        text = "Hello, my bill looks wrong this month."
-        vector = None
-        if self.deps.embedder is not None:
-            vector = np.asarray(self.deps.embedder.embed([text])[0])
-        if self.deps.intent is not None:
-            self.deps.intent.predict([text], vectors=None if vector is None else [vector])
-        if self.deps.mood is not None:
-            self.deps.mood().update("warm-up", text, vector=vector)
-        if self.deps.retriever is not None:
-            with contextlib.suppress(CopilotError):
-                self.deps.retriever.search(text, 1)
+        self.deps.warm_up()
 
     async def snapshot(self, session_id: str) -> tuple[list[Card], int]:
         """Every card of a session and the panel's version, rebuilt from the log if need be
@@ -285,58 +253,16 @@ class Engine:
         async with live.lock:
             return list(live.panel.cards.values()), live.panel.version
 
-    def _blank(self, session_id: str, previous: SessionState | None = None) -> SessionState:
-        state = SessionState(session_id=session_id)
-        tenant = self.deps.tenant_of(session_id) if self.deps.tenant_of else None
-        state.window = self.deps.policies.window(tenant)
-        if previous is not None:  # a late event refolds the log; decisions and notes stay
-            state.proposals, state.llm = previous.proposals, previous.llm
-        elif self.deps.actions is not None:
-            state.proposals = {p.action_id: p for p in self.deps.actions.session(session_id)}
-        return state
-
     async def _restore(self, session_id: str) -> Live:
-        live, last = await self._read(session_id)
+        live, last = await session_copy.read(self.deps, self.enricher, self._cards, session_id)
         self._live[session_id] = live
         await self._republish(live, last)
         return live
 
     async def _republish(self, live: Live, last: str | None) -> None:
-        """The whole panel as the log has it, at its version: a worker that stored an event and
-        died before publishing its update leaves no subscriber behind; one that has it all
-        already skips it by version."""
-        if last is None:
-            return
-        await self.publish(
-            PanelUpdate(
-                session_id=live.state.session_id,
-                version=live.panel.version,
-                event_id=last,
-                cards=list(live.panel.cards.values()),
-                latency_ms=0.0,
-                source="restore",
-            )
-        )
-
-    async def _read(self, session_id: str) -> tuple[Live, str | None]:
-        """The session as its log has it (and its last event's id), not registered or published."""
-        # The version first: a decision another worker makes while this reads must leave the
-        # copy looking older than it is (it is read again), never newer than what it holds.
-        kept = self.deps.store.version(session_id)
-        live = Live(self._blank(session_id))
-        for proposal in live.state.proposals.values():
-            await actions.preview(self.deps, proposal, live.state)
-        if self.enricher is not None:
-            self.enricher.restore(live.state)
-        history = self.deps.store.events(session_id)
-        for past in history:
-            await stages.fold(self.deps, live.state, past, past.text)
-        if history:  # a restored session's cards are already on the agent's screen
-            await stages.restored(self.deps, live.state)
-            live.panel.diff(self._cards(live.state))
-        # Versions only grow: a rejection or the slow path moved it without a logged event.
-        live.panel.version = max(len(history), kept)
-        return live, history[-1].event_id if history else None
+        update = session_copy.whole_panel(live, last)
+        if update is not None:
+            await self.publish(update)
 
     def _cards(self, state: SessionState) -> list[Card]:
         built: list[Any] = cards.build(state, self.deps.playbooks, self.redaction(state.session_id))

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from copilot.events import Event
 from copilot.storage import open_database
+from tools.errors import CopilotError
 
 metadata = MetaData()
 events_table = Table(
@@ -69,6 +70,19 @@ def ordered(events: list[tuple[Event, int]]) -> list[Event]:
     if events and all(e.seq is not None for e, _ in events):
         return [e for e, _ in sorted(events, key=lambda p: (p[0].seq, p[1]))]
     return [e for e, _ in sorted(events, key=lambda p: (p[0].ts, p[0].seq or 0, p[1]))]
+
+
+class EventConflict(CopilotError):
+    """An event_id already stored with other content: a sender's bug, never applied."""
+
+    status_code = 409
+    code = "event_conflict"
+
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(
+            f"event_id {', '.join(event_ids)} was already received with other content; "
+            "send new events under new ids"
+        )
 
 
 class Stale(Exception):
