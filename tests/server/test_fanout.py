@@ -369,9 +369,10 @@ async def test_an_action_that_fails_while_another_worker_moves_on_is_marked_on_t
                 one.decide(sid, proposal.action_id, approve=True, by="agent:bob")
             )
             assert one.deps.actions is not None
-            while one.deps.actions.session(sid)[0].status != "approved":
-                assert not deciding.done(), deciding.result()
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):  # approved, and now running in billing
+                while one.deps.actions.session(sid)[0].status != "approved":
+                    assert not deciding.done(), deciding.result()
+                    await asyncio.sleep(0.01)
             acks = await asyncio.gather(*(two.handle(say(sid, n)) for n in range(1, 7)))
             decided = await deciding
             assert decided is not None
