@@ -22,13 +22,13 @@ conversation's mood exactly as it was: label, trend, direction, risk and alert.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib
 import json
 import random
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,6 +39,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from copilot.extractive import clip
+from copilot.labelled_csv import read_labelled
 from copilot.mood_cues import (
     CUE_WEIGHTS,
     Cue,
@@ -49,7 +50,7 @@ from copilot.mood_cues import (
     normalize_text,
     shows_negativity,
 )
-from tools.errors import first_problem
+from tools.errors import InvalidInput, first_problem
 from tools.kb.embeddings import Embedder, EncoderTail, default_model_path, layer_of
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
 PACKAGE = Path(__file__).resolve().parent
 MODEL_DIR = PACKAGE / "models" / "mood"
 DATA_PATH = PACKAGE / "data" / "mood.csv"
+FOLDS = 5  # the manifest's cross-validation
 WEIGHTS_FILE = "head.npz"
 ENCODER_FILE = "encoder.safetensors"
 MANIFEST_FILE = "manifest.json"
@@ -367,16 +369,21 @@ def load_default(embedder: Embedder | None = None, folder: Path = MODEL_DIR) -> 
     return MoodModel(MoodHead.load(folder), embedder)
 
 
+def _mood_problem(label: str) -> str | None:
+    return None if label in CLASSES else f"the mood must be one of {', '.join(CLASSES)}"
+
+
 def read_training_data(path: Path = DATA_PATH) -> tuple[list[str], list[str]]:
-    """Texts and labels from a `text,label` CSV; a bad label is an error, not a skip."""
-    texts, labels = [], []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for n, row in enumerate(csv.DictReader(fh), start=2):
-            if row.get("label") not in CLASSES or not (row.get("text") or "").strip():
-                raise ValueError(f"{path}:{n}: need text and a label in {CLASSES}")
-            texts.append(normalize_text(row["text"]))
-            labels.append(row["label"])
-    return texts, labels
+    """Texts and moods of a CSV with `text` and `label` (or `mood`) columns, checked line by
+    line (InvalidInput names each bad line); every mood needs a row in each of FOLDS folds."""
+    rows, _ = read_labelled(path, ("label", "mood"), _mood_problem)
+    counts = Counter(label for _, label in rows)
+    few = [f"{mood} has {counts[mood]}" for mood in CLASSES if counts[mood] < FOLDS]
+    if few:
+        raise InvalidInput(
+            "file", f"{path}: each mood needs at least {FOLDS} rows ({'; '.join(few)})"
+        )
+    return [normalize_text(text) for text, _ in rows], [label for _, label in rows]
 
 
 DATA_SOURCE = (
@@ -555,7 +562,7 @@ def train(
     # Each fold trains on everything that does not come from its held-out mood.csv rows and is
     # scored on those rows as written (never on their augmented copies).
     predicted = np.empty(n_own, dtype=int)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
     for _, held in folds.split(features[:n_own], y[:n_own]):
         out = set(held.tolist())
         use = [i for i, r in enumerate(rows) if r.own not in out]
@@ -589,7 +596,7 @@ def train(
             "sha256": _sha256(data_path),
         },
         "cross_validation": {
-            "folds": 5,
+            "folds": FOLDS,
             "scored_on": "training_data rows as written; a fold trains on no variant of them",
             "features": "the shared embedding (the head alone: no fold fine-tunes the encoder)",
             "accuracy": round(float(accuracy_score(y_own, predicted)), 4),
@@ -784,7 +791,7 @@ def main(recipe_path: Path = MODEL_DIR / RECIPE_FILE) -> int:
     try:
         recipe = load_recipe(recipe_path)
         head = train(recipe=recipe, progress=True)
-    except (MoodModelError, ValueError) as exc:  # a bad recipe or a bad training row
+    except (MoodModelError, ValueError, InvalidInput) as exc:  # a bad recipe or row
         print(f"error: {exc}", file=sys.stderr)
         return 2
     head.save(MODEL_DIR)

@@ -28,17 +28,21 @@ from copilot.settings import Settings
 from copilot.systems import build_systems
 from copilot.tenants import Policies
 from copilot.touchpoints import TouchpointLog
+from tools.errors import ConfigurationError
 from tools.kb.embeddings import Embedder
 
 _UNSET: Any = object()
 
 
 def optional_models(
-    embedder: Embedder | None = None, intent_model: Path | None = None
+    embedder: Embedder | None = None,
+    intent_model: Path | None = None,
+    mood_model: Path | None = None,
 ) -> tuple[IntentPredictor | None, Callable[[], MoodFollower] | None]:
     """The intent and mood models, where present; the engine runs without them.
 
-    intent_model names a tenant's own model folder: unlike the shipped one, it must load.
+    intent_model and mood_model name a tenant's own model folders: unlike the shipped ones,
+    they must load (ConfigurationError says why not).
     """
     intent: IntentPredictor | None = None
     mood: Callable[[], MoodFollower] | None = None
@@ -48,11 +52,38 @@ def optional_models(
         intent = IntentModel.load(intent_model, embedder)
     with contextlib.suppress(ImportError, AttributeError, OSError):
         intent = intent or importlib.import_module("copilot.intent").load_default(embedder)
+    if mood_model is not None:
+        from copilot.mood import MoodModelError, MoodTracker, load_default
+
+        try:
+            own = load_default(embedder, mood_model)
+        except MoodModelError as exc:
+            raise ConfigurationError(f"COPILOT_MOOD_MODEL: {exc}") from None
+        return intent, lambda: MoodTracker(own)
     with contextlib.suppress(ImportError, AttributeError, OSError):
         mood_module = importlib.import_module("copilot.mood")
         model = mood_module.load_default(embedder)
         mood = lambda: mood_module.MoodTracker(model)  # noqa: E731
     return intent, mood
+
+
+def check_own_models(settings: Settings) -> None:
+    """The tenant's own model folders load (ConfigurationError names the setting and the file):
+    checked before serving, so a bad one is one line, not a traceback once the server is up."""
+    if settings.intent_model is not None:
+        from copilot.intent import IntentModel
+
+        try:
+            IntentModel.load(settings.intent_model)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"COPILOT_INTENT_MODEL: {exc.message}") from None
+    if settings.mood_model is not None:
+        from copilot.mood import MoodHead, MoodModelError
+
+        try:
+            MoodHead.load(settings.mood_model)
+        except MoodModelError as exc:
+            raise ConfigurationError(f"COPILOT_MOOD_MODEL: {exc}") from None
 
 
 def build_engine(settings: Settings, sessions_url: str | None = None, **given: Any) -> Engine:
@@ -67,7 +98,7 @@ def build_engine(settings: Settings, sessions_url: str | None = None, **given: A
     if "intent" in given or "mood" in given:
         models = (given.pop("intent", None), given.pop("mood", None))
     else:
-        models = optional_models(embedder, settings.intent_model)
+        models = optional_models(embedder, settings.intent_model, settings.mood_model)
     deps = EngineDeps(
         systems=part("systems", lambda: build_systems(settings)),
         retriever=part("retriever", lambda: build_retriever(settings, embedder)),

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     intent_model: Path | None = Field(
         None, description="folder from `copilot intents train`; the shipped model by default"
     )
+    mood_model: Path | None = Field(
+        None, description="folder from `copilot mood train`; the shipped model by default"
+    )
     asr_model: Path | None = Field(
         None, description="faster-whisper model folder for live voice; the shipped Whisper base"
     )

@@ -7,7 +7,18 @@ from importlib.metadata import entry_points
 
 import typer
 
-from server.commands import customers, data, db, doctor, intents, kb, replay, serve, systems
+from server.commands import (
+    customers,
+    data,
+    db,
+    doctor,
+    intents,
+    kb,
+    mood,
+    replay,
+    serve,
+    systems,
+)
 from server.commands.common import err_console
 
 app = typer.Typer(
@@ -22,6 +33,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(systems.app, name="systems")
 app.add_typer(kb.app, name="kb")
 app.add_typer(intents.app, name="intents")
+app.add_typer(mood.app, name="mood")
 app.add_typer(db.app, name="db")
 app.command("serve")(serve.serve)
 app.command("replay")(replay.replay)

@@ -136,3 +136,13 @@ def test_serve_refuses_a_bad_key_file_in_one_line(tmp_path: Path, body: str, nee
     done = copilot("serve", "--port", "1", env={"COPILOT_API_KEYS_FILE": str(keys)})
     assert done.returncode == 2 and needle in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("variable", ["COPILOT_INTENT_MODEL", "COPILOT_MOOD_MODEL"])
+def test_serve_refuses_a_model_folder_that_does_not_load_in_one_line(
+    tmp_path: Path, variable: str
+) -> None:
+    done = copilot("serve", "--port", "1", env={variable: str(tmp_path / "nowhere")})
+    assert done.returncode == 2, done.stderr
+    assert f"{variable}: " in done.stderr and "manifest.json is missing" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

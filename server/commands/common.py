@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Coroutine
-from typing import TypeVar
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +18,14 @@ from tools.errors import CopilotError
 T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
+
+# The options of the commands that train a model on a tenant's CSV, and of those that try it.
+ModelOut = Annotated[Path, typer.Option(help="folder to write the model to")]
+Source = Annotated[str, typer.Option(help="where the rows come from (kept in the manifest)")]
+Licence = Annotated[str, typer.Option(help="the rows' licence (kept in the manifest)")]
+Said = Annotated[str, typer.Argument(help="what the customer said")]
+ModelFolder = Annotated[Path | None, typer.Option(help="model folder (default: the shipped model)")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from server.commands import common as opt
 from server.commands.common import console, fail, settings
 from tools.errors import CopilotError
 from tools.kb.embeddings import Embedder
@@ -20,13 +21,9 @@ TRAINED = Path("var/models/intent")
 @app.command("train")
 def train_cmd(
     file: Annotated[Path, typer.Argument(help="CSV with `text` and `intent` columns, UTF-8")],
-    out: Annotated[Path, typer.Option(help="folder to write the model to")] = TRAINED,
-    source: Annotated[str, typer.Option(help="where the rows come from (kept in the manifest)")] = (
-        "supplied by the tenant"
-    ),
-    licence: Annotated[str, typer.Option(help="the rows' licence (kept in the manifest)")] = (
-        "not stated"
-    ),
+    out: opt.ModelOut = TRAINED,
+    source: opt.Source = "supplied by the tenant",
+    licence: opt.Licence = "not stated",
 ) -> None:
     """Train on FILE, choosing every setting by cross-validation; prints CV accuracy."""
     from copilot.intent import read_training_csv, train
@@ -64,11 +61,9 @@ def train_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    text: Annotated[str, typer.Argument(help="what the customer said")],
-    model: Annotated[
-        Path | None, typer.Option(help="model folder (default: the shipped demo model)")
-    ] = None,
-    json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    text: opt.Said,
+    model: opt.ModelFolder = None,
+    json: opt.AsJson = False,
 ) -> None:
     """The intent of TEXT with its three likeliest intents; "unknown" when unsure."""
     from copilot.intent import MODEL_DIR, IntentModel

@@ -49,8 +49,11 @@ def serve(
             "--workers above 1 needs COPILOT_REDIS_URL: a stream on one worker must see the "
             "updates another worker applies"
         )
-    try:  # a database the workers cannot use is one line here, not a traceback per worker
+    from copilot.runtime import check_own_models  # the engine's imports: only when serving
+
+    try:  # a database or model the workers cannot use is one line here, not a traceback each
         sessions_db.require_current(s.sessions_database())
+        check_own_models(s)
     except CopilotError as exc:
         raise fail(exc.message) from None
     bind_host, bind_port = host or s.host, port or s.port

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from copilot.mood import (
     DATA_PATH,
@@ -27,7 +28,10 @@ from copilot.mood import (
     train,
 )
 from copilot.mood_cues import detect_cues
+from copilot.runtime import optional_models
 from evals.bench import mood as bench
+from server.commands.mood import app as mood_app
+from tools.errors import ConfigurationError
 from tools.kb.embeddings import Embedder, EncoderTail
 
 
@@ -379,3 +383,60 @@ def test_a_bad_recipe_is_named_in_one_line_and_nothing_is_trained(
     assert main(tmp_path / "absent.json") == 2
     assert "cannot read the recipe" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in MODEL_DIR.iterdir()} == before
+
+
+def test_cli_trains_a_tenant_model_that_reads_and_that_the_engine_loads(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    data, out = _tiny_data(tmp_path, 5), tmp_path / "own"
+    given = ["--source", "test rows", "--licence", "CC0-1.0"]
+    trained = runner.invoke(mood_app, ["train", str(data), "--out", str(out), *given])
+    assert trained.exit_code == 0, trained.output
+    assert "15 rows (negative 5, neutral 5, positive 5)" in trained.output
+    assert "cross-validated accuracy" in trained.output and str(out) in trained.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training_data"]["source"] == "test rows"
+    assert (manifest["training_data"]["licence"], manifest["training_data"]["file"]) == (
+        "CC0-1.0",
+        "tiny.csv",
+    )
+    assert "encoder_fine_tuned" in manifest["features"]  # the shipped recipe, tuning included
+    text = "thank you so much for the help"
+    read = runner.invoke(mood_app, ["read", text, "--model", str(out), "--json"])
+    assert read.exit_code == 0, read.output
+    assert json.loads(read.output)["label"] == "positive"
+    # COPILOT_MOOD_MODEL names it: the engine's trackers read with it, not the shipped model.
+    _, follower = optional_models(embedder, mood_model=out)
+    assert follower is not None
+    tracker = follower()
+    assert isinstance(tracker, MoodTracker)
+    assert tracker.model.head.manifest["training_data"]["source"] == "test rows"
+    with pytest.raises(ConfigurationError, match=r"COPILOT_MOOD_MODEL: mood model file .* missing"):
+        optional_models(embedder, mood_model=tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("text,label\nhello,neutral\nugh,angry\n", "line 3: the mood must be one of negative"),
+        ("text,mood\n,neutral\n", "line 2: empty text"),
+        ("words,feeling\nhi,neutral\n", "the header needs 'text' and 'label' columns"),
+        ("text,label\n" + "fine,neutral\n" * 5, "each mood needs at least 5 rows (negative has 0"),
+    ],
+)
+def test_cli_train_names_what_is_wrong_with_a_file(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content)
+    out = tmp_path / "never"
+    result = CliRunner().invoke(mood_app, ["train", str(bad), "--out", str(out)])
+    assert result.exit_code == 2 and problem in result.output, result.output
+    assert "Traceback" not in result.output and not out.exists()  # nothing half-written
+
+
+def test_cli_read_names_a_missing_model(tmp_path: Path) -> None:
+    result = CliRunner().invoke(mood_app, ["read", "hi", "--model", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "missing" in result.output
+    assert "Traceback" not in result.output
