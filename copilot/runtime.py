@@ -11,7 +11,7 @@ import contextlib
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.actions import ActionLedger
 from copilot.deps import EngineDeps
@@ -30,6 +30,9 @@ from copilot.tenants import Policies
 from copilot.touchpoints import TouchpointLog
 from tools.errors import ConfigurationError
 from tools.kb.embeddings import Embedder
+
+if TYPE_CHECKING:
+    from copilot.mood import MoodHead
 
 _UNSET: Any = object()
 
@@ -53,12 +56,9 @@ def optional_models(
     with contextlib.suppress(ImportError, AttributeError, OSError):
         intent = intent or importlib.import_module("copilot.intent").load_default(embedder)
     if mood_model is not None:
-        from copilot.mood import MoodModelError, MoodTracker, load_default
+        from copilot.mood import MoodModel, MoodTracker
 
-        try:
-            own = load_default(embedder, mood_model)
-        except MoodModelError as exc:
-            raise ConfigurationError(f"COPILOT_MOOD_MODEL: {exc}") from None
+        own = MoodModel(_own_mood_head(mood_model), embedder)
         return intent, lambda: MoodTracker(own)
     with contextlib.suppress(ImportError, AttributeError, OSError):
         mood_module = importlib.import_module("copilot.mood")
@@ -78,12 +78,17 @@ def check_own_models(settings: Settings) -> None:
         except ConfigurationError as exc:
             raise ConfigurationError(f"COPILOT_INTENT_MODEL: {exc.message}") from None
     if settings.mood_model is not None:
-        from copilot.mood import MoodHead, MoodModelError
+        _own_mood_head(settings.mood_model)
 
-        try:
-            MoodHead.load(settings.mood_model)
-        except MoodModelError as exc:
-            raise ConfigurationError(f"COPILOT_MOOD_MODEL: {exc}") from None
+
+def _own_mood_head(folder: Path) -> MoodHead:
+    """A tenant's mood model folder, or ConfigurationError naming the setting and the file."""
+    from copilot.mood import MoodHead, MoodModelError
+
+    try:
+        return MoodHead.load(folder)
+    except MoodModelError as exc:
+        raise ConfigurationError(f"COPILOT_MOOD_MODEL: {exc}") from None
 
 
 def build_engine(settings: Settings, sessions_url: str | None = None, **given: Any) -> Engine:

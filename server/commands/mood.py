@@ -41,8 +41,8 @@ def train_cmd(
             progress=True,
         )
         head.save(out)
-    except (CopilotError, MoodModelError, ValueError) as exc:
-        raise fail(getattr(exc, "message", None) or str(exc)) from None
+    except (CopilotError, MoodModelError, ValueError) as exc:  # each says what is wrong
+        raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"cannot write the model to {out}: {exc.strerror or exc}") from None
     data, cv = head.manifest["training_data"], head.manifest["cross_validation"]
